@@ -1,0 +1,195 @@
+"""One run's configuration: the single source of truth for the notebook, the CLI, sweeps and the cache.
+
+A run pre-trains on K = ``n_classes`` classes with n = ``samples_per_class`` images each
+(budget N = K * n, Zhang et al.'s two-step sampling), then linear-probes frozen features on
+downstream tasks. The number of optimiser steps depends only on N (``epochs * N / batch_size``),
+so runs with the same N and different K are compared at equal compute.
+
+Fields listed in ``EXECUTION_FIELDS`` say *where* a run executes, not *what* it computes; they are
+left out of the run's identity so a study can move between machines without retraining.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, fields, replace
+
+ARCHS = ("convnet", "resnet18", "resnet50")
+DATASETS = ("glyphs",)
+PROBE_TASKS = ("glyphs-heldout", "digits", "shapes")
+IMAGE_SIZES = (8, 16, 32, 64)
+
+# Fields that change how fast a run goes but not what it computes (the cache key ignores them).
+EXECUTION_FIELDS = frozenset({"device", "compile"})
+
+
+class ConfigError(ValueError):
+    """A parameter is outside its allowed values; raised before any data is drawn or trained."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    # --- what to pre-train on (two-step sampling: K classes, then n images per class) ---
+    dataset: str = "glyphs"
+    n_classes: int = 500
+    samples_per_class: int = 32
+    image_size: int = 16
+    # --- model ---
+    arch: str = "convnet"
+    width: int = 32  # convnet only: channels of the first stage; later stages double it
+    depth: int = 1  # convnet only: residual blocks per stage
+    # --- optimisation (steps fixed per budget N) ---
+    epochs: float = 15.0  # passes over the N images; steps = ceil(epochs * N / batch_size)
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    warmup_frac: float = 0.03
+    augment: bool = True  # random shifts during pre-training (flips only for natural images)
+    # --- evaluation ---
+    probe_tasks: tuple[str, ...] = PROBE_TASKS
+    # --- randomness and execution ---
+    seed: int = 0
+    device: str = "cpu"
+    compile: bool = False
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def budget(self) -> int:
+        """N = K * n, the number of distinct pre-training images."""
+        return self.n_classes * self.samples_per_class
+
+    @property
+    def steps(self) -> int:
+        return max(1, math.ceil(self.epochs * self.budget / self.batch_size))
+
+    @classmethod
+    def from_budget(cls, budget: int, n_classes: int, **kwargs) -> "RunConfig":
+        """Config with n = N / K; N must be a multiple of K so that every class gets n images."""
+        if not isinstance(budget, int) or budget <= 0:
+            raise ConfigError(f"budget must be a positive integer, got {budget!r}")
+        if not isinstance(n_classes, int) or n_classes <= 0:
+            raise ConfigError(f"n_classes must be a positive integer, got {n_classes!r}")
+        if budget % n_classes:
+            raise ConfigError(
+                f"budget={budget} is not divisible by n_classes={n_classes}: every class needs "
+                f"the same number of images (nearest valid budgets: "
+                f"{budget // n_classes * n_classes or n_classes} or "
+                f"{(budget // n_classes + 1) * n_classes})"
+            )
+        return cls(n_classes=n_classes, samples_per_class=budget // n_classes, **kwargs)
+
+    def with_(self, **changes) -> "RunConfig":
+        return replace(self, **changes)
+
+    # ------------------------------------------------------------------ identity
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["probe_tasks"] = list(self.probe_tasks)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown run parameters {sorted(unknown)}; known: {sorted(known)}")
+        d = dict(d)
+        if "probe_tasks" in d:
+            d["probe_tasks"] = tuple(d["probe_tasks"])
+        return cls(**d)
+
+    def identity(self) -> dict:
+        """The fields that determine a run's results (what the cache key hashes)."""
+        return {k: v for k, v in self.to_dict().items() if k not in EXECUTION_FIELDS}
+
+    def run_id(self) -> str:
+        """Stable short hash of the run's identity: same config, same folder, never trained twice."""
+        blob = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def short_name(self) -> str:
+        return f"{self.dataset}-K{self.n_classes}-n{self.samples_per_class}-{self.arch}-s{self.seed}"
+
+
+def _check_int(name: str, value, lo: int, hi: int | None = None, why: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    if value < lo or (hi is not None and value > hi):
+        rng = f"{lo} <= {name} <= {hi}" if hi is not None else f"{name} >= {lo}"
+        raise ConfigError(f"{name}={value} is out of range: need {rng}{why}")
+
+
+def _check_float(name: str, value, lo: float, hi: float, lo_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    if (value <= lo if lo_open else value < lo) or value > hi:
+        op = "<" if lo_open else "<="
+        raise ConfigError(f"{name}={value} is out of range: need {lo} {op} {name} <= {hi}")
+
+
+def _check_choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise ConfigError(f"unknown {name}={value!r}; allowed: {', '.join(map(str, choices))}")
+
+
+def validate_device(device: str) -> None:
+    """Reject devices this machine does not have, before anything is trained."""
+    import torch
+
+    if not isinstance(device, str):
+        raise ConfigError(f"device must be a string such as 'cpu' or 'cuda', got {device!r}")
+    kind, _, index = device.partition(":")
+    _check_choice("device", kind, ("cpu", "cuda", "mps"))
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                f"device={device!r} but this machine has no CUDA GPU visible to torch "
+                f"(torch {torch.__version__}); use device='cpu'"
+            )
+        if index:
+            if not index.isdigit() or int(index) >= torch.cuda.device_count():
+                raise ConfigError(
+                    f"device={device!r}: allowed cuda indices are 0..{torch.cuda.device_count() - 1}"
+                )
+    if kind == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
+        raise ConfigError(f"device={device!r} but MPS is not available here; use device='cpu'")
+    if kind == "cpu" and index:
+        raise ConfigError(f"device={device!r}: the cpu device takes no index; use 'cpu'")
+
+
+def validate(cfg: RunConfig, *, pool_size: int | None = None, max_per_class: int | None = None):
+    """Check every parameter; ``pool_size``/``max_per_class`` come from the data set.
+
+    Raises ConfigError naming the parameter and its allowed values.
+    """
+    _check_choice("dataset", cfg.dataset, DATASETS)
+    _check_choice("arch", cfg.arch, ARCHS)
+    why_pool = f" (the {cfg.dataset} pre-training pool has {pool_size} classes)" if pool_size else ""
+    _check_int("n_classes", cfg.n_classes, 1, pool_size, why_pool)
+    why_n = f" (the {cfg.dataset} data set holds {max_per_class} per class)" if max_per_class else ""
+    _check_int("samples_per_class", cfg.samples_per_class, 1, max_per_class, why_n)
+    _check_choice("image_size", cfg.image_size, IMAGE_SIZES)
+    _check_int("width", cfg.width, 1, 1024)
+    _check_int("depth", cfg.depth, 1, 16)
+    _check_float("epochs", cfg.epochs, 0.0, 10_000.0, lo_open=True)
+    _check_int("batch_size", cfg.batch_size, 1, 1 << 16)
+    _check_float("lr", cfg.lr, 0.0, 100.0, lo_open=True)
+    _check_float("momentum", cfg.momentum, 0.0, 0.9999)
+    _check_float("weight_decay", cfg.weight_decay, 0.0, 1.0)
+    _check_float("warmup_frac", cfg.warmup_frac, 0.0, 0.5)
+    _check_int("seed", cfg.seed, 0, 2**31 - 1)
+    if not isinstance(cfg.augment, bool):
+        raise ConfigError(f"augment must be True or False, got {cfg.augment!r}")
+    tasks = cfg.probe_tasks
+    if isinstance(tasks, str) or not tasks:
+        raise ConfigError(f"probe_tasks must be a non-empty list drawn from {PROBE_TASKS}")
+    for t in tasks:
+        _check_choice("probe_tasks entry", t, PROBE_TASKS)
+    if len(set(tasks)) != len(tasks):
+        raise ConfigError(f"probe_tasks has duplicates: {list(tasks)}")
+    validate_device(cfg.device)
