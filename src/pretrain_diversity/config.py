@@ -38,10 +38,10 @@ class RunConfig:
     image_size: int = 16
     # --- model ---
     arch: str = "convnet"
-    width: int = 32  # convnet only: channels of the first stage; later stages double it
+    width: int = 8  # convnet only: channels of the first stage; later stages double it
     depth: int = 1  # convnet only: residual blocks per stage
     # --- optimisation (steps fixed per budget N) ---
-    epochs: float = 15.0  # passes over the N images; steps = ceil(epochs * N / batch_size)
+    epochs: float = 20.0  # passes over the N images; steps = ceil(epochs * N / batch_size)
     batch_size: int = 128
     lr: float = 0.1
     momentum: float = 0.9

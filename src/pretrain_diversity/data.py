@@ -1,0 +1,81 @@
+"""Pre-training data: which classes may be drawn (the pool), and the K x n training set of a run.
+
+The glyph classes are split once, by a fixed seed, into a pre-training pool and a held-out set
+that only downstream tasks use, so no pre-training run ever sees a downstream class.
+Generated sets are cached on disk under a key of everything that determines them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from .config import RunConfig
+from .glyphs import GlyphBank, load_bank
+from .sampling import ImageSet, two_step_sample
+from .storage import atomic_torch_save, cache_dir
+
+SPLIT_SEED = 20230521  # fixed: the pool/held-out split must not move with a run's seed
+HELDOUT_CLASSES = 100  # glyph classes reserved for the held-out-glyph downstream task
+GLYPHS_MAX_PER_CLASS = 10_000  # the renderer is unbounded; this caps memory (N up to ~65M px)
+DATA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class GlyphSplit:
+    pool: np.ndarray  # class indices pre-training may draw from
+    heldout: np.ndarray  # class indices reserved for downstream evaluation
+
+
+@lru_cache(maxsize=2)
+def glyph_split(n_classes_total: int, heldout: int = HELDOUT_CLASSES) -> GlyphSplit:
+    perm = np.random.default_rng(SPLIT_SEED).permutation(n_classes_total)
+    return GlyphSplit(pool=np.sort(perm[heldout:]), heldout=np.sort(perm[:heldout]))
+
+
+def dataset_limits(dataset: str) -> tuple[int, int]:
+    """(classes in the pre-training pool, images available per class) for parameter checks."""
+    if dataset == "glyphs":
+        bank = load_bank()
+        return len(glyph_split(bank.n_classes).pool), GLYPHS_MAX_PER_CLASS
+    raise ValueError(f"unknown dataset {dataset!r}")
+
+
+def _key(*parts) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def cached_images(key: str, make) -> ImageSet:
+    """Load an ImageSet from the disk cache, or make it and store it (atomic)."""
+    path = cache_dir() / "sets" / f"{key}.pt"
+    if path.exists():
+        try:
+            d = torch.load(path, weights_only=False)
+            return ImageSet(d["images"], d["labels"], d["class_ids"])
+        except Exception:  # a corrupt cache entry is regenerated, never trusted
+            path.unlink(missing_ok=True)
+    s = make()
+    atomic_torch_save(path, {"images": s.images, "labels": s.labels, "class_ids": s.class_ids})
+    return s
+
+
+def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None) -> ImageSet:
+    """The run's K classes x n images, drawn by two-step sampling under ``cfg.seed``."""
+    if cfg.dataset != "glyphs":
+        raise ValueError(f"unknown dataset {cfg.dataset!r}")
+    bank = bank or load_bank()
+    split = glyph_split(bank.n_classes)
+    key = _key(
+        "pretrain", DATA_VERSION, bank.fingerprint, cfg.n_classes, cfg.samples_per_class,
+        cfg.image_size, cfg.seed,
+    )  # fmt: skip
+    return cached_images(
+        key,
+        lambda: two_step_sample(
+            bank, split.pool, cfg.n_classes, cfg.samples_per_class, cfg.image_size, cfg.seed
+        ),
+    )

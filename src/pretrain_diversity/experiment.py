@@ -1,0 +1,159 @@
+"""One run end to end: check, draw data, pre-train (resumable), probe, record.
+
+Layout of a run's folder ``output_dir / run_id``::
+
+    checkpoint.pt   while training (atomic, periodic); removed when the run is done
+    model.pt        final weights
+    metrics.json    config, metrics, training curve, timings, hardware, versions (atomic)
+    done            written last: a folder without it is not a result
+
+A second call with the same config finds ``done`` and returns the stored metrics without
+training; a call after a kill resumes from ``checkpoint.pt``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from . import __version__
+from .config import RunConfig, validate
+from .data import dataset_limits, pretraining_set
+from .downstream import load_task
+from .models import build_model, count_parameters
+from .probe import probe_model
+from .storage import atomic_torch_save, atomic_write_json
+from .train import pretrain
+
+DONE = "done"
+METRICS = "metrics.json"
+CHECKPOINT = "checkpoint.pt"
+
+
+class TrainingStopped(RuntimeError):
+    """Training ended before its last step (``stop_after``); the checkpoint lets it resume."""
+
+
+def run_dir_for(cfg: RunConfig, output_dir) -> Path:
+    return Path(output_dir) / cfg.run_id()
+
+
+def is_done(run_dir) -> bool:
+    return (Path(run_dir) / DONE).exists() and (Path(run_dir) / METRICS).exists()
+
+
+def load_metrics(run_dir) -> dict:
+    return json.loads((Path(run_dir) / METRICS).read_text())
+
+
+def check(cfg: RunConfig) -> None:
+    """Validate every parameter against this machine and the data set, before any work."""
+    pool, per_class = dataset_limits(cfg.dataset)
+    validate(cfg, pool_size=pool, max_per_class=per_class)
+
+
+def hardware(device: torch.device) -> dict:
+    info = {
+        "device": str(device),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def versions() -> dict:
+    import numpy
+    import sklearn
+    import torchvision
+
+    return {
+        "pretrain_diversity": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "numpy": numpy.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+
+
+def run_experiment(
+    cfg: RunConfig,
+    output_dir,
+    *,
+    progress: bool = True,
+    force: bool = False,
+    stop_after: int | None = None,
+) -> dict:
+    """Pre-train under ``cfg`` and probe every task in ``cfg.probe_tasks``; returns the metrics.
+
+    ``stop_after`` stops training after that many steps (leaving a checkpoint and no result):
+    the way tests kill a run mid-training (raises TrainingStopped).
+    """
+    check(cfg)
+    run_dir = run_dir_for(cfg, output_dir)
+    if is_done(run_dir) and not force:
+        return load_metrics(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / DONE).unlink(missing_ok=True)
+    device = torch.device(cfg.device)
+    t0 = time.perf_counter()
+
+    data = pretraining_set(cfg)
+    tasks = [load_task(name, cfg.image_size) for name in cfg.probe_tasks]
+    t_data = time.perf_counter()
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg, in_channels=data.images.shape[1])
+    history = pretrain(
+        model, data, cfg, device=device, checkpoint=run_dir / CHECKPOINT,
+        progress=progress, stop_after=stop_after,
+    )  # fmt: skip
+    t_train = time.perf_counter()
+    if history.step[-1:] != [cfg.steps]:
+        raise TrainingStopped(f"stopped at step {history.step[-1]} of {cfg.steps}; checkpoint kept")
+
+    probes = {t.name: probe_model(model, t, device).as_dict() for t in tasks}
+    t_probe = time.perf_counter()
+
+    metrics = {
+        "run_id": cfg.run_id(),
+        "name": cfg.short_name(),
+        "config": cfg.to_dict(),
+        "metrics": {
+            "pretrain": {
+                "final_loss": history.loss[-1],
+                "final_accuracy": history.accuracy[-1],
+                "steps": cfg.steps,
+                "images_seen": cfg.steps * min(cfg.batch_size, cfg.budget),
+                "budget": cfg.budget,
+                "parameters": count_parameters(model),
+            },
+            "probe": probes,
+        },
+        "history": history.as_dict(),
+        "timing": {
+            "total_s": t_probe - t0,
+            "data_s": t_data - t0,
+            "train_s": t_train - t_data,
+            "probe_s": t_probe - t_train,
+            "train_images_per_s": cfg.steps * min(cfg.batch_size, cfg.budget) / (t_train - t_data),
+        },
+        "hardware": hardware(device),
+        "versions": versions(),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    atomic_torch_save(run_dir / "model.pt", model.state_dict())
+    atomic_write_json(run_dir / METRICS, metrics)
+    (run_dir / DONE).write_text(metrics["finished"] + "\n")
+    (run_dir / CHECKPOINT).unlink(missing_ok=True)
+    return metrics
