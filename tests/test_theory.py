@@ -242,3 +242,10 @@ def test_fit_refuses_bad_tables():
         th.fit_tradeoff(df.assign(budget=df["budget"] + 1), True)
     with pytest.raises(ValueError, match="ceiling"):
         th.fit_tradeoff(df, True, link="saturating")
+
+
+def test_analysis_verdicts():
+    drifting = th.analyse_tradeoff(synthetic(TRUE_DRIFT, sd=0.002), window=None, n_boot=60)
+    assert drifting.verdict.startswith("drift: the optimal ratio grows")
+    flat = th.analyse_tradeoff(synthetic(TRUE_EQUAL, rs=1), window=None, n_boot=60)
+    assert flat.verdict.startswith("invariance")

@@ -513,6 +513,8 @@ def fit_tradeoff(
     table["test_error"] = y_all
     table["fitted"] = error_bound(K, n, p)
     table["n_seeds"] = np.sum(~np.isnan(Y), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["sem"] = np.nanstd(Y, axis=1, ddof=1) / np.sqrt(table["n_seeds"].to_numpy())
     table["log_ratio"] = x_all
     table["in_fit"] = use
     return TradeoffFit(
@@ -633,3 +635,117 @@ def empirical_optima(df, *, task: str | None = None, n_boot: int = 500, level: f
         interior={N: v[1] for N, v in point.items()},
         n_boot=len(boots),
     )
+
+
+def describe_drift(interval, what: str = "the optimal ratio") -> str:
+    """Plain-language reading of an interval for d log r*/d log N."""
+    lo, hi = interval
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"no interval for the drift of {what} (too few seeds)"
+    if lo <= 0 <= hi:
+        return f"consistent with {what} not moving with N (the interval contains 0)"
+    return f"{what} {'grows' if lo > 0 else 'shrinks'} with N (the interval excludes 0)"
+
+
+@dataclass
+class TradeoffAnalysis:
+    """Everything the book reports for one task: the model-free minima and both fits."""
+
+    task: str
+    empirical: EmpiricalOptima
+    equal: TradeoffFit
+    free: TradeoffFit
+
+    @property
+    def verdict(self) -> str:
+        """Invariance or drift, read from the model-free slope and the free-exponent drift.
+
+        Both intervals must agree for a firm answer; the model-free one is the direct evidence,
+        the parametric one infers the drift from the curves' shape and so leans on the form.
+        """
+        e_lo, e_hi = self.empirical.slope_ci
+        f_lo, f_hi = self.free.drift_ci
+        e0, f0 = e_lo <= 0 <= e_hi, f_lo <= 0 <= f_hi
+        if e0 and f0:
+            return "invariance: neither the measured minima nor the free-exponent fit move with N"
+        if not e0 and not f0 and (e_lo > 0) == (f_lo > 0):
+            return f"drift: the optimal ratio {'grows' if e_lo > 0 else 'shrinks'} with N in both readings"
+        if not e0:
+            return ("drift in the measured minima, which the free-exponent fit does not confirm: "
+                    "trust the minima, the form does not describe these curves")
+        return ("no detectable drift in the measured minima, while the free-exponent fit infers one "
+                "from the curves' shape: the form's link between shape and optimum fails here")
+
+    def summary(self) -> dict:
+        return {"task": self.task, "verdict": self.verdict, "empirical": self.empirical.summary(),
+                "equal": self.equal.summary(), "free": self.free.summary()}
+
+
+def analyse_tradeoff(df, *, task: str | None = None, window: int | None = 5, n_boot: int = 200,
+                     seed: int = 0, **fit_kwargs) -> TradeoffAnalysis:
+    """Model-free minima plus equal- and free-exponent fits of one task (see ``fit_tradeoff``)."""
+    df, name = _single_task(df, task)
+    return TradeoffAnalysis(
+        task=name,
+        empirical=empirical_optima(df, n_boot=max(n_boot, 200), seed=seed),
+        equal=fit_tradeoff(df, False, window=window, n_boot=n_boot, seed=seed, **fit_kwargs),
+        free=fit_tradeoff(df, True, window=window, n_boot=n_boot, seed=seed, **fit_kwargs),
+    )
+
+
+# ------------------------------------------------------------------------ figures for the book
+def plot_curves(ax, fit: TradeoffFit, empirical: EmpiricalOptima | None = None, budgets=None,
+                cmap: str = "viridis", log2: bool = True):
+    """Measured mean error (with seed standard errors) against log(K/n), one colour per budget,
+    the fitted bound dashed (thin where it extrapolates beyond the fitted window), the fitted
+    optimum as a triangle on the curve and the model-free optimum as a vertical tick."""
+    import matplotlib.pyplot as plt
+
+    t = fit.table
+    budgets = fit.budgets if budgets is None else budgets
+    colours = plt.get_cmap(cmap)(np.linspace(0.1, 0.85, len(budgets)))
+    unit = np.log(2) if log2 else 1.0
+    for N, col in zip(budgets, colours):
+        g = t[t["budget"] == N].sort_values("log_ratio")
+        x = g["log_ratio"].to_numpy() / unit
+        ax.errorbar(x, g["test_error"], yerr=g["sem"], fmt="o-", ms=3, lw=1, color=col, capsize=2,
+                    label=f"N = {N:,}")
+        xs = np.linspace(g["log_ratio"].min(), g["log_ratio"].max(), 200)
+        inside = (xs >= g.loc[g["in_fit"], "log_ratio"].min()) & (xs <= g.loc[g["in_fit"], "log_ratio"].max())
+        ys = error_at_budget(xs, N, fit.params)
+        ax.plot(xs / unit, np.where(inside, ys, np.nan), "--", color=col, lw=1.6)
+        ax.plot(xs / unit, np.where(inside, np.nan, ys), ":", color=col, lw=0.8)
+        xstar = fit.log_ratio_star.get(N, np.nan)
+        if np.isfinite(xstar):
+            ax.plot([xstar / unit], [error_at_budget(xstar, N, fit.params)], "v", color=col, ms=8,
+                    mec="k", mew=0.6)
+        if empirical is not None and N in empirical.log_ratio:
+            ax.axvline(empirical.log_ratio[N] / unit, color=col, lw=0.8, alpha=0.6)
+    ax.set_xlabel("log2(K / n)" if log2 else "log(K / n)")
+    ax.set_ylabel("downstream test error")
+    return ax
+
+
+def plot_optima(ax, fits: dict, empirical: EmpiricalOptima | None = None):
+    """r* against N on log-log axes: model-free minima with bootstrap intervals, and each fit's
+    r*(N) with its interval band (flat for equal exponents)."""
+    styles = ["-", "--", "-.", ":"]
+    if empirical is not None:
+        Ns = np.array(sorted(empirical.log_ratio))
+        x = np.array([empirical.log_ratio[N] for N in Ns])
+        lo = np.array([empirical.log_ratio_ci[N][0] for N in Ns])
+        hi = np.array([empirical.log_ratio_ci[N][1] for N in Ns])
+        ax.errorbar(Ns, np.exp(x), yerr=[np.exp(x) - np.exp(lo), np.exp(hi) - np.exp(x)], fmt="ko",
+                    capsize=3, label="measured minimum (model-free)", zorder=3)
+    for (label, f), ls in zip(fits.items(), styles):
+        Ns = np.array(f.budgets, dtype=float)
+        r = np.array([f.ratio_star[N] for N in f.budgets])
+        lo = np.array([f.ratio_star_ci[N][0] for N in f.budgets])
+        hi = np.array([f.ratio_star_ci[N][1] for N in f.budgets])
+        line, = ax.plot(Ns, r, ls, lw=1.8, label=label)
+        ax.fill_between(Ns, lo, hi, color=line.get_color(), alpha=0.2)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel("budget N = K n")
+    ax.set_ylabel("optimal ratio r* = K*/n*")
+    return ax
