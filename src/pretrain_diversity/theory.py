@@ -181,16 +181,16 @@ def optimal_allocation(p: Tradeoff, N, K_min: float = 1.0, n_min: float = 1.0):
 
 
 def numerical_optimal_log_ratio(p: Tradeoff, N: float, K_min: float = 1.0, n_min: float = 1.0) -> float:
-    """Minimise the bound (with its link) over x numerically; the check on the closed form.
+    """Minimise the bound over x numerically; the check on the closed form.
 
-    A dense grid locates the basin, then a bounded scalar search refines it, so the answer does not
-    rely on the convexity it is used to test.
+    What is minimised is the argument of Phi: Phi is monotone, so it has the same minimiser, and a
+    saturating Phi would flatten the curve to within rounding of its ceiling and hide it. A dense
+    grid locates the basin, then a bounded scalar search refines it, so the answer does not rely
+    on the convexity it is used to test.
     """
     from scipy.optimize import minimize_scalar
 
     lo, hi = (float(v) for v in log_ratio_limits(N, K_min, n_min))
-    # Minimise the argument of Phi: Phi is monotone, and a saturating Phi flattens the curve
-    # to within rounding of its ceiling, which would hide the minimiser.
     xs = np.linspace(lo, hi, 2001)
     ys = deviation_at_budget(xs, N, p)
     i = int(np.argmin(ys))
