@@ -11,6 +11,8 @@ nothing about whether the page renders. These helpers keep the test files short:
   request problems that a real web server shows).
 * ``wait_for_widgets``, ``visible_frame``, ``step_slider``: read and move the frame sliders made by
   ``pretrain_diversity.widgets``.
+* ``wait_for_mathjax``, ``math_report``: wait for MathJax's first typesetting and say which
+  formulas it left as raw TeX.
 * ``collect_log``: every request the page made and every console error, so a test can assert
   that nothing was fetched from outside localhost.
 """
@@ -172,6 +174,70 @@ def wait_for_widgets(driver, count: int = 1, timeout: float = 30.0) -> list:
                 f"{driver.current_url}; browser console: {errors or 'empty'}"
             )
         time.sleep(0.2)
+
+
+_MATHJAX_DONE_JS = """
+const done = arguments[arguments.length - 1];
+const startup = window.MathJax && window.MathJax.startup;
+if (!startup || !startup.promise) { done(null); return; }
+startup.promise.then(() => done({version: window.MathJax.version}))
+    .catch(e => done({error: String(e)}));
+"""
+
+
+def wait_for_mathjax(driver, timeout: float = 30.0) -> str:
+    """Wait until MathJax has loaded and finished typesetting the page; returns its version.
+
+    Until MathJax's script has run, ``window.MathJax`` is only the configuration object Sphinx
+    writes, without ``startup``; ``startup.promise`` resolves once the page is typeset, including
+    the TeX extensions autoloaded on the way. A MathJax that never loads (e.g. from an unreachable
+    CDN) ends here, with the console errors in the message.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = driver.execute_async_script(_MATHJAX_DONE_JS)
+        if result is not None:
+            if "error" in result:
+                raise AssertionError(f"MathJax failed on {driver.current_url}: {result['error']}")
+            return result["version"]
+        if time.monotonic() > deadline:
+            errors = [entry["message"] for entry in driver.get_log("browser")]
+            raise AssertionError(
+                f"MathJax did not start within {timeout:.0f} s on {driver.current_url}; "
+                f"browser console: {errors or 'empty'}"
+            )
+        time.sleep(0.2)
+
+
+_MATH_REPORT_JS = r"""
+const main = document.querySelector('main') || document.body;
+const maths = Array.from(main.querySelectorAll('.math'));
+const raw = [];
+for (const el of maths) {
+  // What is left once the rendered maths and Sphinx's equation number are taken out should be
+  // nothing: any text there is TeX that MathJax did not replace.
+  const copy = el.cloneNode(true);
+  copy.querySelectorAll('mjx-container, .eqno').forEach(n => n.remove());
+  if (copy.textContent.trim()) raw.push(copy.textContent.trim().slice(0, 80));
+}
+const text = main.innerText;
+return {
+  math: maths.length,
+  display: maths.filter(el => el.tagName === 'DIV').length,
+  containers: main.querySelectorAll('mjx-container').length,
+  errors: Array.from(main.querySelectorAll('mjx-merror')).map(e => e.textContent.slice(0, 80)),
+  raw: raw,
+  visible_tex: ['$$', '\\begin', '\\end{', '\\(', '\\['].filter(s => text.includes(s)),
+};
+"""
+
+
+def math_report(driver) -> dict:
+    """How the page's maths rendered: counts of Sphinx ``.math`` elements (all, display) and of
+    MathJax ``mjx-container`` elements in the main content, MathJax's error boxes (TeX it could
+    not parse), the ``.math`` elements still holding raw TeX, and which raw-TeX markers
+    (``$$``, ``\\begin``, ...) are visible in the page text."""
+    return driver.execute_script(_MATH_REPORT_JS)
 
 
 @dataclass(frozen=True)

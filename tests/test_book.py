@@ -1,10 +1,11 @@
-"""The book builds, and its widget pages work as a static site: state embedded, sliders live in a
-browser, nothing fetched from the network.
+"""The book builds, and its widget and maths pages work as a static site: state embedded, sliders
+live in a browser, formulas typeset by the vendored MathJax, nothing fetched from the network.
 
 The build runs once per session (``jb build book`` from the repository root, output redirected to
 a temporary folder so a developer's ``book/_build`` is neither used nor disturbed). Set
 ``BOOK_HTML`` to an already built ``.../_build/html`` to skip the build (e.g. in CI after the build
-step), and ``BOOK_SCREENSHOT`` to a path to keep a picture of the data page after the slider moved.
+step), ``BOOK_SCREENSHOT`` to a path to keep a picture of the data page after the slider moved, and
+``BOOK_MATH_SCREENSHOT`` for one of the first theory page with maths.
 """
 
 from __future__ import annotations
@@ -13,18 +14,23 @@ import base64
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from browser import (
+    BrowserLog,
     chromium_driver,
     collect_log,
+    math_report,
     serve,
     step_slider,
     visible_frame,
+    wait_for_mathjax,
     wait_for_widgets,
     wait_until,
 )
@@ -41,6 +47,10 @@ BUILD_TIMEOUT_S = int(os.environ.get("BOOK_BUILD_TIMEOUT", "1800"))
 KNOWN_CONSOLE_NOISE = ("Identifier 'THEBE_JS_URL' has already been declared", "invalid theme mode")
 # Requested by the browser itself, not by the page.
 KNOWN_FAILED_REQUESTS = ("/favicon.ico",)
+
+# The vendored MathJax (book/_static/mathjax, mathjax_path in _config.yml), relative to _static.
+MATHJAX_JS = "mathjax/es5/tex-mml-chtml.js"
+_SCRIPT_SRC = re.compile(r"<script\b[^>]*\bsrc=\"([^\"]+)\"")
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +88,33 @@ def _stack_frames(state: dict) -> list[list[str]]:
             frames.append(hashlib.sha256(base64.b64decode(buffer["data"])).hexdigest())
         stacks.append(frames)
     return stacks
+
+
+def _assert_offline_and_clean(log: BrowserLog) -> None:
+    """Nothing requested outside localhost, no failed request, no console error (known noise
+    aside)."""
+    assert not log.non_local_requests(), f"fetched from the network: {log.non_local_requests()}"
+    failed = [f for f in log.failed if not any(k in f for k in KNOWN_FAILED_REQUESTS)]
+    assert not failed, f"failed requests: {failed}"
+    errors = [
+        e
+        for e in log.console_errors
+        if not any(k in e for k in KNOWN_CONSOLE_NOISE + KNOWN_FAILED_REQUESTS)
+    ]
+    assert not errors, f"browser console errors: {json.dumps(errors, indent=1)}"
+
+
+def _has_maths(html: str) -> bool:
+    return 'class="math notranslate' in html
+
+
+def _theory_maths_pages(html_dir: Path) -> list[Path]:
+    """The built pages of the theory part that contain maths (whatever their names)."""
+    return [
+        page
+        for page in sorted((html_dir / "theory").rglob("*.html"))
+        if _has_maths(page.read_text(encoding="utf8"))
+    ]
 
 
 def test_every_code_cell_was_run_as_a_notebook(book):
@@ -133,12 +170,56 @@ def test_data_slider_works_offline(book):
         log = collect_log(driver)
 
     assert any("jupyter-widgets/embed-amd.js" in url for url in log.requests)
-    assert not log.non_local_requests(), f"fetched from the network: {log.non_local_requests()}"
-    failed = [f for f in log.failed if not any(k in f for k in KNOWN_FAILED_REQUESTS)]
-    assert not failed, f"failed requests: {failed}"
-    errors = [
-        e
-        for e in log.console_errors
-        if not any(k in e for k in KNOWN_CONSOLE_NOISE + KNOWN_FAILED_REQUESTS)
-    ]
-    assert not errors, f"browser console errors: {json.dumps(errors, indent=1)}"
+    _assert_offline_and_clean(log)
+
+
+def test_mathjax_is_the_vendored_copy(book):
+    """Every page with maths loads MathJax once, from _static/mathjax with the ../ its depth needs;
+    pages without maths load none of it (jupyter-book would add every _static/**/*.js to every
+    page; book_mathjax undoes that for the MathJax files)."""
+    html_dir = book["html"]
+    assert (html_dir / "_static" / MATHJAX_JS).is_file()
+    pages = sorted(html_dir.rglob("*.html"))
+    with_maths = 0
+    for page in pages:
+        html = page.read_text(encoding="utf8")
+        scripts = [src.split("?")[0] for src in _SCRIPT_SRC.findall(html)]
+        name = page.relative_to(html_dir).as_posix()
+        assert not [s for s in scripts if "mathjax" in s.lower() and "://" in s], name
+        assert not [s for s in scripts if "_static/mathjax/" in s and not s.endswith(MATHJAX_JS)]
+        prefix = "../" * (len(page.relative_to(html_dir).parts) - 1)
+        mathjax = [s for s in scripts if s.endswith(MATHJAX_JS)]
+        if _has_maths(html):
+            with_maths += 1
+            assert mathjax == [f"{prefix}_static/{MATHJAX_JS}"], name
+        else:
+            assert not mathjax, f"{name} has no maths but loads MathJax"
+    assert with_maths and _theory_maths_pages(html_dir), "no page with maths under theory/"
+
+
+def test_theory_maths_renders_offline(book):
+    """The theory pages' formulas are typeset in a browser with no network: every Sphinx maths
+    element holds MathJax output, none is left as TeX or became a MathJax error box, and the
+    fonts and autoloaded TeX extensions came from localhost."""
+    html_dir = book["html"]
+    pages = _theory_maths_pages(html_dir)
+    assert pages, "no page with maths under theory/"
+
+    with chromium_driver() as driver, serve(html_dir) as base:
+        for page in pages:
+            name = page.relative_to(html_dir).as_posix()
+            driver.get(base + name)
+            wait_for_mathjax(driver)
+            report = math_report(driver)
+            assert report["math"] and report["containers"] >= report["math"], (name, report)
+            assert not report["raw"], f"{name}: formulas left as TeX: {report['raw']}"
+            assert not report["visible_tex"], f"{name}: raw TeX in the page: {report}"
+            assert not report["errors"], f"{name}: MathJax errors: {report['errors']}"
+            if page == pages[0] and os.environ.get("BOOK_MATH_SCREENSHOT"):
+                driver.save_screenshot(os.environ["BOOK_MATH_SCREENSHOT"])
+        log = collect_log(driver)
+
+    local = [urlsplit(url).path for url in log.requests]
+    assert any(path.endswith("/_static/" + MATHJAX_JS) for path in local)
+    assert any(path.startswith("/_static/mathjax/es5/output/chtml/fonts/") for path in local)
+    _assert_offline_and_clean(log)
