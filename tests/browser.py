@@ -27,10 +27,10 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -65,7 +65,7 @@ def _missing(reason: str) -> None:
 
 
 @contextmanager
-def chromium_driver() -> Iterator["webdriver.Chrome"]:  # noqa: F821
+def chromium_driver() -> Iterator[webdriver.Chrome]:  # noqa: F821
     """A headless chromium WebDriver with browser and network (performance) logging on."""
     try:
         from selenium import webdriver

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 # Tiny runs are dominated by per-op overhead; one thread per process keeps them fast and stable
 # when several test processes (papermill kernels, sweep workers) share two cores. Set before
@@ -43,3 +46,29 @@ def tiny_cfg() -> RunConfig:
         probe_tasks=("digits", "shapes"),
         seed=0,
     )
+
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD_TIMEOUT_S = int(os.environ.get("BOOK_BUILD_TIMEOUT", "1800"))
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory) -> dict:
+    """Build the book once; returns the html folder and the build log."""
+    if os.environ.get("BOOK_HTML"):
+        return {"html": Path(os.environ["BOOK_HTML"]), "log": ""}
+    out = tmp_path_factory.mktemp("book")
+    # `jb build book` with the interpreter running the tests (whose venv has jupyter-book).
+    jb = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()"]
+    cmd = [*jb, "build", "book", "--path-output", str(out)]
+    # The notebooks import pretrain_diversity: make it this checkout's, installed or not.
+    pythonpath = [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(pythonpath))
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S
+    )
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        tail = "\n".join(log.splitlines()[-80:])
+        pytest.fail(f"`jb build book` failed ({proc.returncode}); log tail:\n{tail}", pytrace=False)
+    return {"html": out / "_build" / "html", "log": log}

@@ -15,13 +15,10 @@ import hashlib
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from browser import (
     BrowserLog,
     chromium_driver,
@@ -34,12 +31,11 @@ from browser import (
     wait_for_widgets,
     wait_until,
 )
+
 from pretrain_diversity.book_widgets import missing_models, widget_state, widget_views
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
-BUILD_TIMEOUT_S = int(os.environ.get("BOOK_BUILD_TIMEOUT", "1800"))
 
 # Console errors every page of a jupyter-book 1.0.4 site has, unrelated to the widgets:
 # sphinx-thebe's inline `const THEBE_JS_URL` script is emitted twice by Sphinx 7.4 (the second
@@ -51,28 +47,6 @@ KNOWN_FAILED_REQUESTS = ("/favicon.ico",)
 # The vendored MathJax (book/_static/mathjax, mathjax_path in _config.yml), relative to _static.
 MATHJAX_JS = "mathjax/es5/tex-mml-chtml.js"
 _SCRIPT_SRC = re.compile(r"<script\b[^>]*\bsrc=\"([^\"]+)\"")
-
-
-@pytest.fixture(scope="module")
-def book(tmp_path_factory) -> dict:
-    """Build the book once; returns the html folder and the build log."""
-    if os.environ.get("BOOK_HTML"):
-        return {"html": Path(os.environ["BOOK_HTML"]), "log": ""}
-    out = tmp_path_factory.mktemp("book")
-    # `jb build book` with the interpreter running the tests (whose venv has jupyter-book).
-    jb = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()"]
-    cmd = [*jb, "build", "book", "--path-output", str(out)]
-    # The notebooks import pretrain_diversity: make it this checkout's, installed or not.
-    pythonpath = [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(pythonpath))
-    proc = subprocess.run(
-        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S
-    )
-    log = proc.stdout + proc.stderr
-    if proc.returncode != 0:
-        tail = "\n".join(log.splitlines()[-80:])
-        pytest.fail(f"`jb build book` failed ({proc.returncode}); log tail:\n{tail}", pytrace=False)
-    return {"html": out / "_build" / "html", "log": log}
 
 
 def _stack_frames(state: dict) -> list[list[str]]:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import nbformat
 import papermill as pm
-import pytest
 
 from pretrain_diversity.config import RunConfig
 

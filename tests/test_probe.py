@@ -6,7 +6,6 @@ import numpy as np
 
 from pretrain_diversity.probe import C_GRID, linear_probe
 
-
 CENTRES = np.random.default_rng(123).normal(size=(5, 20)) * 3
 
 

@@ -66,7 +66,7 @@ class RunConfig:
         return max(1, math.ceil(self.epochs * self.budget / self.batch_size))
 
     @classmethod
-    def from_budget(cls, budget: int, n_classes: int, **kwargs) -> "RunConfig":
+    def from_budget(cls, budget: int, n_classes: int, **kwargs) -> RunConfig:
         """Config with n = N / K; N must be a multiple of K so that every class gets n images."""
         if not isinstance(budget, int) or budget <= 0:
             raise ConfigError(f"budget must be a positive integer, got {budget!r}")
@@ -82,7 +82,7 @@ class RunConfig:
         return cls(n_classes=n_classes, samples_per_class=budget // n_classes, **kwargs)
 
     @classmethod
-    def from_parameters(cls, namespace: dict) -> "RunConfig":
+    def from_parameters(cls, namespace: dict) -> RunConfig:
         """Config from a notebook's parameters: every field found in ``namespace``, plus ``budget``.
 
         Papermill passes ``-p probe_tasks a,b`` as a string, so a comma-separated string is
@@ -101,7 +101,7 @@ class RunConfig:
             return cls.from_budget(budget, k, **values)
         return cls(**values)
 
-    def with_(self, **changes) -> "RunConfig":
+    def with_(self, **changes) -> RunConfig:
         return replace(self, **changes)
 
     # ------------------------------------------------------------------ identity
@@ -111,7 +111,7 @@ class RunConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "RunConfig":
+    def from_dict(cls, d: dict) -> RunConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:

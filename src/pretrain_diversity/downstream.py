@@ -14,8 +14,8 @@ study are evaluated on exactly the same images.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch

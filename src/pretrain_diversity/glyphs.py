@@ -66,17 +66,17 @@ def _render_font(path: Path, codepoints: list[int]) -> np.ndarray:
     for i, cp in enumerate(codepoints):
         ch = chr(cp)
         f = font
-        l, t, r, b = f.getbbox(ch)
-        w, h = r - l, b - t
+        left, top, right, bottom = f.getbbox(ch)
+        w, h = right - left, bottom - top
         if w <= 0 or h <= 0:
             continue
         if max(w, h) > BASE_SIZE - 2 * margin:
             size = max(4, int(FONT_PX * (BASE_SIZE - 2 * margin) / max(w, h)))
             f = ImageFont.truetype(str(path), size)
-            l, t, r, b = f.getbbox(ch)
-            w, h = r - l, b - t
+            left, top, right, bottom = f.getbbox(ch)
+            w, h = right - left, bottom - top
         img = Image.new("L", (BASE_SIZE, BASE_SIZE), 0)
-        ImageDraw.Draw(img).text(((BASE_SIZE - w) / 2 - l, (BASE_SIZE - h) / 2 - t), ch, 255, f)
+        ImageDraw.Draw(img).text(((BASE_SIZE - w) / 2 - left, (BASE_SIZE - h) / 2 - top), ch, 255, f)
         out[i] = np.asarray(img)
     return out
 

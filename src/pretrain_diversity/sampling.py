@@ -54,10 +54,10 @@ class ImageSet:
     def n_classes(self) -> int:
         return len(self.class_ids)
 
-    def to(self, device) -> "ImageSet":
+    def to(self, device) -> ImageSet:
         return ImageSet(self.images.to(device), self.labels.to(device), self.class_ids)
 
-    def subset(self, index: torch.Tensor) -> "ImageSet":
+    def subset(self, index: torch.Tensor) -> ImageSet:
         return ImageSet(self.images[index], self.labels[index], self.class_ids)
 
 

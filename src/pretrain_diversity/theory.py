@@ -83,7 +83,7 @@ class Tradeoff:
     def equal_exponents(self) -> bool:
         return math.isclose(self.alpha, self.beta, rel_tol=1e-12, abs_tol=1e-12)
 
-    def with_(self, **changes) -> "Tradeoff":
+    def with_(self, **changes) -> Tradeoff:
         return replace(self, **changes)
 
 

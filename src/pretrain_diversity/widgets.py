@@ -9,7 +9,7 @@ callback. The widget state is saved by the book's own execution and replayed by 
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def figure_png(fig, dpi: int = 80) -> bytes:
