@@ -11,7 +11,6 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shlex
@@ -68,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_sweep(args) -> int:
-    from .sweep import StudyError, is_done, load_study, run_dir_for, run_study, run_status
+    from .sweep import (ASSUMED_IMAGES_PER_S, Job, StudyError, is_done, load_study, run_dir_for,
+                        run_study, run_status)
 
     try:
         study = load_study(args.study)
@@ -82,9 +82,11 @@ def cmd_sweep(args) -> int:
         status = [run_status(run_dir_for(c, args.out)) for c in configs]
         todo = [c for c, s in zip(configs, status) if s != "done" or args.force]
         images = sum(c.epochs * c.budget for c in todo)
+        minutes = sum(Job(c.to_dict(), args.out).cost for c in todo) / ASSUMED_IMAGES_PER_S / 60
         print(f"study {study.name!r}: {len(configs)} runs, "
               + ", ".join(f"{status.count(s)} {s}" for s in sorted(set(status)))
-              + f"; {len(todo)} to run, {images / 1e6:.1f} M training images")
+              + f"; {len(todo)} to run, {images / 1e6:.1f} M training images, about "
+              f"{minutes:.0f} min at {ASSUMED_IMAGES_PER_S} images/s (default model, 2 CPU cores)")
         for c, s in zip(configs, status):
             print(f"  {s:8s} {c.run_id()}  N={c.budget:<6d} K={c.n_classes:<5d} "
                   f"n={c.samples_per_class:<5d} seed={c.seed}")

@@ -31,7 +31,7 @@ import sys
 import time
 import traceback
 import warnings
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -50,8 +50,9 @@ __all__ = ["DONE", "METRICS", "Study", "load_study", "run_study", "execute_job",
 
 # Cost model for the progress bar's time estimate, in "image passes": a run trains
 # epochs * N images and spends a few seconds on data and probing, worth about this many images
-# at the measured 5-8k images/s of the default model on 2 cores.
-OVERHEAD_IMAGES = 25_000
+# at the 5-8k images/s the default model trains at on 2 quiet CPU cores.
+OVERHEAD_IMAGES = 30_000
+ASSUMED_IMAGES_PER_S = 6_000  # for the dry run's time estimate only
 
 
 class StudyError(ValueError):
@@ -278,11 +279,12 @@ class RunLock:
         self.path = Path(run_dir) / LOCK
         self.fd: int | None = None
 
-    def acquire(self) -> bool:
+    def acquire(self, *, wait: bool = False) -> bool:
+        """Take the lock; if another process holds it, return False (or, with wait, block)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             os.close(fd)
             return False
@@ -332,6 +334,7 @@ class Job:
     notebook: str | None = None  # for via="notebook"; default notebooks/pretrain.ipynb
     force: bool = False
     threads: int | None = None  # torch intra-op threads; None leaves torch's default
+    wait: bool = False  # if another worker holds the run, wait for it instead of skipping it
 
     @property
     def cfg(self) -> RunConfig:
@@ -443,7 +446,7 @@ def execute_job(job: Job, run_fn: Callable | None = None) -> JobResult:
     run_dir = job.run_dir
     base = dict(run_id=cfg.run_id(), name=cfg.short_name())
     lock = RunLock(run_dir)
-    if not lock.acquire():
+    if not lock.acquire(wait=job.wait):
         return JobResult(**base, status="busy", error=f"claimed by {lock.owner()}")
     t0 = time.perf_counter()
     try:
@@ -654,14 +657,27 @@ def run_study(
             if res.status == "failed":
                 bar.write(f"FAILED {res.name}: {res.error}")
 
+    def launch(batch: list[Job], report: Callable[[Job, JobResult], None]) -> None:
+        if launcher == "serial":
+            L.serial(batch, report, run_fn=run_fn if callable(run_fn) else None)
+        elif launcher == "processes":
+            L.processes(batch, report, workers=workers)
+        else:
+            L.ray(batch, report, workers=workers, address=address)
+
+    busy: list[Job] = []
+
+    def first_pass(job: Job, res: JobResult) -> None:
+        (busy.append(job) if res.status == "busy" else on_result(job, res))
+
     try:
+        # Runs another sweep holds are skipped at first, then waited for at the end (and run
+        # here if their owner died without finishing them), so a sweep that returns leaves no
+        # run of its study unfinished but the failed ones.
         if pending:
-            if launcher == "serial":
-                L.serial(pending, on_result, run_fn=run_fn if callable(run_fn) else None)
-            elif launcher == "processes":
-                L.processes(pending, on_result, workers=workers)
-            else:
-                L.ray(pending, on_result, workers=workers, address=address)
+            launch(pending, first_pass)
+        if busy:
+            launch([replace(j, wait=True) for j in busy], on_result)
     finally:
         if bar is not None:
             bar.close()
