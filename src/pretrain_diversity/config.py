@@ -81,6 +81,26 @@ class RunConfig:
             )
         return cls(n_classes=n_classes, samples_per_class=budget // n_classes, **kwargs)
 
+    @classmethod
+    def from_parameters(cls, namespace: dict) -> "RunConfig":
+        """Config from a notebook's parameters: every field found in ``namespace``, plus ``budget``.
+
+        Papermill passes ``-p probe_tasks a,b`` as a string, so a comma-separated string is
+        accepted there; ``budget`` (if not None) sets n = budget / n_classes.
+        """
+        values = {f.name: namespace[f.name] for f in fields(cls) if f.name in namespace}
+        tasks = values.get("probe_tasks")
+        if isinstance(tasks, str):
+            values["probe_tasks"] = tuple(t.strip() for t in tasks.split(",") if t.strip())
+        elif tasks is not None:
+            values["probe_tasks"] = tuple(tasks)
+        budget = namespace.get("budget")
+        if budget is not None:
+            values.pop("samples_per_class", None)
+            k = values.pop("n_classes", cls.n_classes)
+            return cls.from_budget(budget, k, **values)
+        return cls(**values)
+
     def with_(self, **changes) -> "RunConfig":
         return replace(self, **changes)
 

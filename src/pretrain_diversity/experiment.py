@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from . import __version__
-from .config import RunConfig, validate
+from .config import DATASETS, ConfigError, RunConfig, validate
 from .data import dataset_limits, pretraining_set
 from .downstream import load_task
 from .models import build_model, count_parameters
@@ -54,6 +54,8 @@ def load_metrics(run_dir) -> dict:
 
 def check(cfg: RunConfig) -> None:
     """Validate every parameter against this machine and the data set, before any work."""
+    if cfg.dataset not in DATASETS:  # the limits below are per data set
+        raise ConfigError(f"unknown dataset={cfg.dataset!r}; allowed: {', '.join(DATASETS)}")
     pool, per_class = dataset_limits(cfg.dataset)
     validate(cfg, pool_size=pool, max_per_class=per_class)
 

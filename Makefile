@@ -1,0 +1,35 @@
+# Everything a fresh machine needs: `make run` (main job) and `make test` (the test suite).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast book bench study clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+## Main job: pre-train K=500 classes x 32 images on the embedded glyph data, probe 3 tasks.
+run: $(STAMP)
+	mkdir -p runs
+	$(VENV)/bin/papermill notebooks/pretrain.ipynb runs/pretrain-K500.ipynb -p n_classes 500
+
+## The whole test suite, including the book build and the headless-Chromium widget tests.
+test: $(STAMP)
+	bash scripts/ensure-chromium
+	$(PY) -m pytest
+
+## The quick part of the tests (no book build, no browser).
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
+book: $(STAMP)
+	$(VENV)/bin/jb build --all book
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_pretrain.py
+
+clean:
+	rm -rf book/_build runs

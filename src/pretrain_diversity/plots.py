@@ -1,0 +1,45 @@
+"""Figures and tables of one run's stored metrics (the notebook and the book share them)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def training_curve(metrics: dict, ax=None):
+    """Pre-training loss and accuracy against optimiser steps."""
+    import matplotlib.pyplot as plt
+
+    h = metrics["history"]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.2))
+    ax.plot(h["step"], h["loss"], color="C0", label="loss")
+    ax.set_xlabel("optimiser step")
+    ax.set_ylabel("training loss (cross-entropy)", color="C0")
+    acc = ax.twinx()
+    acc.plot(h["step"], [100 * a for a in h["accuracy"]], color="C1", label="accuracy")
+    acc.set_ylabel("training accuracy (%)", color="C1")
+    acc.set_ylim(0, 100)
+    c = metrics["config"]
+    ax.set_title(
+        f"K = {c['n_classes']} classes x n = {c['samples_per_class']} images "
+        f"(N = {c['n_classes'] * c['samples_per_class']:,}), seed {c['seed']}"
+    )
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def probe_table(metrics: dict, baselines: dict | None = None) -> pd.DataFrame:
+    """One row per downstream task: test error (%), validation error (%), the chosen C."""
+    rows = []
+    for task, r in metrics["metrics"]["probe"].items():
+        row = {
+            "task": task,
+            "test error (%)": 100 * r["test_error"],
+            "val error (%)": 100 * r["val_error"],
+            "chosen C": r["C"],
+            "train / test images": f"{r['n_train']} / {r['n_test']}",
+        }
+        if baselines and task in baselines:
+            row["raw-pixel probe test error (%)"] = 100 * baselines[task]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("task").round(2)

@@ -1,0 +1,240 @@
+"""Helpers to look at the built book in a real (headless) browser; no tests in here.
+
+The book's promise is that its sliders work in a static site with no kernel and no network. Only
+a browser can check that: the widget state is replayed by JavaScript, so the HTML alone says
+nothing about whether the page renders. These helpers keep the test files short:
+
+* ``chromium_driver()``: a headless Debian chromium driven by the system chromedriver. Selenium
+  Manager is never used (it would try to download a driver); without chromium the tests are
+  skipped locally but fail under ``CI`` so a broken CI image cannot pass silently.
+* ``serve(directory)``: the site over http on localhost (``file://`` would hide origin and
+  request problems that a real web server shows).
+* ``wait_for_widgets``, ``visible_frame``, ``step_slider``: read and move the frame sliders made by
+  ``pretrain_diversity.widgets``.
+* ``collect_log``: every request the page made and every console error, so a test can assert
+  that nothing was fetched from outside localhost.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1200,1000",
+)
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+# The top-level widget views the html-manager inserts once it has replayed the state (one per
+# widget output; nested children are not counted).
+WIDGET_SELECTOR = ".widget-subarea > .jupyter-widgets"
+SLIDER_HANDLE_SELECTOR = ".widget-slider .noUi-handle"
+IMAGE_SELECTOR = "img.widget-image"
+
+
+def _missing(reason: str) -> None:
+    """Skip locally, but fail under CI, where a missing browser is a broken image, not a choice."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so this is an error, not a skip)", pytrace=False)
+    pytest.skip(reason)
+
+
+@contextmanager
+def chromium_driver() -> Iterator["webdriver.Chrome"]:  # noqa: F821
+    """A headless chromium WebDriver with browser and network (performance) logging on."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _missing("selenium is not installed (pip install -e '.[test]')")
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not (Path(path).is_file() and os.access(path, os.X_OK)):
+            _missing(f"{path} not found: install chromium and chromium-driver")
+
+    profile = tempfile.mkdtemp(prefix="book-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    # An explicit driver path is what keeps Selenium Manager (and its downloads) out of the way.
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    try:
+        # Chromium opens its new-tab page first, which tries a Google host; drop that noise so
+        # the logs only hold what the pages under test did.
+        driver.get("about:blank")
+        collect_log(driver)
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+        pass
+
+
+@contextmanager
+def serve(directory: str | Path) -> Iterator[str]:
+    """Serve ``directory`` on a free localhost port in a thread; yields the base URL (ends in /)."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@dataclass
+class BrowserLog:
+    """What the page did on the network and said on the console, since the last collection."""
+
+    requests: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # "URL (reason or HTTP status)"
+    console_errors: list[str] = field(default_factory=list)
+
+    def non_local_requests(self) -> list[str]:
+        """Requested URLs that would leave the machine (data: and blob: URLs stay local)."""
+        return [
+            url
+            for url in self.requests
+            if urlsplit(url).scheme not in {"data", "blob", "about", "chrome", "devtools"}
+            and urlsplit(url).hostname not in LOCAL_HOSTS
+        ]
+
+
+def collect_log(driver) -> BrowserLog:
+    """Drain chromium's performance and browser logs (each entry is returned only once)."""
+    log = BrowserLog()
+    url_of: dict[str, str] = {}
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        method, params = message.get("method"), message.get("params", {})
+        if method == "Network.requestWillBeSent":
+            url = params["request"]["url"]
+            url_of[params["requestId"]] = url
+            log.requests.append(url)
+        elif method == "Network.responseReceived" and params["response"]["status"] >= 400:
+            log.failed.append(f"{params['response']['url']} (HTTP {params['response']['status']})")
+        elif method == "Network.loadingFailed" and not params.get("canceled"):
+            url = url_of.get(params["requestId"], params["requestId"])
+            log.failed.append(f"{url} ({params.get('errorText', 'failed')})")
+    for entry in driver.get_log("browser"):
+        if entry["level"] == "SEVERE":
+            log.console_errors.append(entry["message"])
+    return log
+
+
+def wait_for_widgets(driver, count: int = 1, timeout: float = 30.0) -> list:
+    """Wait until ``count`` widget views are rendered; fail with the console errors otherwise.
+
+    Before the html-manager has run, a page only holds the ``<script>`` tags with the state, and
+    nothing is visible: a page stuck there is exactly the failure this guards against.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        views = driver.find_elements("css selector", WIDGET_SELECTOR)
+        if len(views) >= count:
+            return views
+        if time.monotonic() > deadline:
+            errors = [entry["message"] for entry in driver.get_log("browser")]
+            raise AssertionError(
+                f"{len(views)} of {count} widget view(s) rendered after {timeout:.0f} s on "
+                f"{driver.current_url}; browser console: {errors or 'empty'}"
+            )
+        time.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The picture a stack shows: its ``src`` (a blob URL, new for every rendered view) and the
+    sha256 of its bytes (the same as the PNG the notebook rendered, so it identifies the frame)."""
+
+    src: str
+    sha256: str
+
+
+_SHA256_OF_IMAGE_JS = """
+const [index, selector, done] = arguments;
+const imgs = Array.from(document.querySelectorAll(selector))
+    .filter(img => img.offsetParent !== null);
+if (index >= imgs.length) { done({error: `only ${imgs.length} visible image(s)`}); return; }
+const src = imgs[index].getAttribute('src');
+fetch(src).then(r => r.arrayBuffer()).then(b => crypto.subtle.digest('SHA-256', b))
+  .then(d => done({src: src, sha256: Array.from(new Uint8Array(d))
+                   .map(x => x.toString(16).padStart(2, '0')).join('')}))
+  .catch(e => done({error: String(e)}));
+"""
+
+
+def visible_frame(driver, n: int = 0) -> Frame:
+    """The frame shown by the ``n``-th stack of images on the page.
+
+    A ``Stack`` view only renders its selected child, so the visible image widgets, in page
+    order, are one per stack (also for the nested stacks of ``frame_grid``).
+    """
+    result = driver.execute_async_script(_SHA256_OF_IMAGE_JS, n, IMAGE_SELECTOR)
+    if "error" in result:
+        raise AssertionError(f"cannot read stack {n}: {result['error']}")
+    return Frame(result["src"], result["sha256"])
+
+
+def step_slider(driver, n: int = 0, steps: int = 1) -> None:
+    """Move the ``n``-th slider by ``steps`` (negative: to the left) with the keyboard.
+
+    noUiSlider, which draws the ipywidgets 8 sliders, moves a focused handle by one step per
+    arrow key and fires the same events as a drag, so this is what a user does, without the
+    pixel arithmetic of a drag.
+    """
+    from selenium.webdriver.common.keys import Keys
+
+    handles = driver.find_elements("css selector", SLIDER_HANDLE_SELECTOR)
+    if n >= len(handles):
+        raise AssertionError(f"only {len(handles)} slider(s) on {driver.current_url}")
+    handle = handles[n]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", handle)
+    handle.click()
+    key = Keys.ARROW_RIGHT if steps > 0 else Keys.ARROW_LEFT
+    for _ in range(abs(steps)):
+        handle.send_keys(key)
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.1, message: str = ""):
+    """Poll ``predicate`` until it returns something truthy; that value is returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(message or f"condition not met within {timeout} s")
+        time.sleep(interval)

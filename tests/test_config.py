@@ -1,0 +1,76 @@
+"""Bad parameters fail before any work, with a message naming the parameter and allowed values."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pretrain_diversity.config import ConfigError, RunConfig
+from pretrain_diversity.data import dataset_limits
+from pretrain_diversity.experiment import check, run_experiment
+
+POOL, PER_CLASS = dataset_limits("glyphs")
+
+
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"n_classes": 0}, ["n_classes=0", "1 <= n_classes"]),
+        ({"n_classes": -3}, ["n_classes=-3"]),
+        ({"n_classes": POOL + 1}, [f"n_classes={POOL + 1}", f"<= {POOL}", "pool"]),
+        ({"samples_per_class": 0}, ["samples_per_class=0"]),
+        ({"samples_per_class": PER_CLASS + 1}, ["samples_per_class", f"<= {PER_CLASS}"]),
+        ({"n_classes": 2.5}, ["n_classes must be an integer"]),
+        ({"arch": "vgg"}, ["arch='vgg'", "convnet", "resnet18"]),
+        ({"dataset": "imagenet-typo"}, ["dataset='imagenet-typo'", "glyphs"]),
+        ({"device": "tpu"}, ["device='tpu'", "cpu", "cuda"]),
+        ({"image_size": 20}, ["image_size=20", "16"]),
+        ({"epochs": 0}, ["epochs=0"]),
+        ({"lr": -1.0}, ["lr=-1.0"]),
+        ({"probe_tasks": ("digits", "mnist")}, ["'mnist'", "glyphs-heldout"]),
+        ({"probe_tasks": ()}, ["probe_tasks"]),
+        ({"seed": -1}, ["seed=-1"]),
+    ],
+)
+def test_bad_parameters_are_named(changes, words):
+    with pytest.raises(ConfigError) as err:
+        check(RunConfig().with_(**changes))
+    for w in words:
+        assert w in str(err.value), (w, str(err.value))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_on_a_machine_without_one():
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        check(RunConfig(device="cuda"))
+
+
+def test_budget_must_be_divisible_by_classes():
+    with pytest.raises(ConfigError, match="budget=1000 is not divisible by n_classes=3"):
+        RunConfig.from_budget(1000, 3)
+    cfg = RunConfig.from_budget(1024, 16)
+    assert (cfg.n_classes, cfg.samples_per_class, cfg.budget) == (16, 64, 1024)
+
+
+def test_notebook_parameters_become_a_config():
+    cfg = RunConfig.from_parameters(
+        {"n_classes": 10, "budget": 200, "samples_per_class": 32, "probe_tasks": "digits, shapes",
+         "output_dir": "x", "unrelated": 1}
+    )  # fmt: skip
+    assert (cfg.n_classes, cfg.samples_per_class) == (10, 20)
+    assert cfg.probe_tasks == ("digits", "shapes")
+
+
+def test_run_id_ignores_execution_fields_only():
+    base = RunConfig()
+    assert base.run_id() == RunConfig(device="cuda", compile=True).run_id()
+    assert base.run_id() != base.with_(seed=1).run_id()
+    assert base.run_id() != base.with_(n_classes=499).run_id()
+    assert RunConfig.from_dict(base.to_dict()) == base
+
+
+def test_bad_run_leaves_nothing_behind(tmp_path):
+    out = tmp_path / "runs"
+    with pytest.raises(ConfigError):
+        run_experiment(RunConfig(n_classes=0), out)
+    assert not out.exists()
