@@ -16,9 +16,14 @@ from pathlib import Path
 import pytest
 
 from pretrain_diversity import cli
-from pretrain_diversity.config import RunConfig
 from pretrain_diversity.experiment import CHECKPOINT, load_metrics
-from pretrain_diversity.results import collect, collect_failures, load_results, summarize, write_results
+from pretrain_diversity.results import (
+    collect,
+    collect_failures,
+    load_results,
+    summarize,
+    write_results,
+)
 from pretrain_diversity.sweep import (
     FAILED,
     Job,

@@ -1,4 +1,4 @@
-"""Command line: ``pretrain-diversity sweep STUDY --out DIR`` and ``pretrain-diversity results DIR``.
+"""Command line: ``pretrain-diversity sweep STUDY --out DIR`` and ``... results DIR``.
 
 Examples::
 
@@ -119,6 +119,7 @@ def cmd_sweep(args) -> int:
 def write_sweep_record(path: Path, args, report, df, started: str) -> None:
     """What regenerated the table: the command, its wall time, how much was cached, the machine."""
     from .storage import atomic_write_json
+    from .sweep import STATUSES
 
     argv = ["pretrain-diversity", "sweep", args.study, "--out", args.out]
     for flag in ("launcher", "workers", "threads", "address", "via"):
@@ -128,7 +129,7 @@ def write_sweep_record(path: Path, args, report, df, started: str) -> None:
         ):
             argv += [f"--{flag}", str(v)]
     argv += ["--csv", args.csv]
-    counts = {s: report.count(s) for s in ("done", "cached", "failed", "busy")}
+    counts = {s: report.count(s) for s in STATUSES}
     atomic_write_json(
         path,
         {

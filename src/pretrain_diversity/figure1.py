@@ -115,8 +115,8 @@ def optima(
 ):
     """One row per (task, budget): the best K, n and ratio, refined and with bootstrap intervals.
 
-    Columns: task, budget, n_K (grid points), K_min, K_max, n_seeds, K_grid, n_grid, err_grid (seed-mean error
-    at the grid minimum), err_std (its spread over seeds), log2_K_star, K_star, n_star,
+    Columns: task, budget, n_K (grid points), K_min, K_max, n_seeds, K_grid, n_grid, err_grid
+    (seed-mean error at the grid minimum), err_std (its spread over seeds), log2_K_star, K_star, n_star,
     log2_r_star, r_star, err_star (parabola value), log2_r_lo / log2_r_hi (bootstrap interval),
     interior (grid minimum not at the grid's edge), p_interior (share of bootstrap draws whose
     minimum is interior). With ``return_draws`` also {(task, budget): bootstrap log2 r* draws}.
@@ -150,7 +150,9 @@ def optima(
                 K_grid=int(round(2 ** lk[i])),
                 n_grid=int(round(budget / 2 ** lk[i])),
                 err_grid=float(mean[i]),
-                err_std=float(np.nanstd(err[i], ddof=1)) if np.isfinite(err[i]).sum() > 1 else np.nan,
+                err_std=float(np.nanstd(err[i], ddof=1))
+                if np.isfinite(err[i]).sum() > 1
+                else np.nan,
                 log2_K_star=xk,
                 K_star=2**xk,
                 n_star=budget / 2**xk,
@@ -275,7 +277,8 @@ def plot_contours(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: 
     tasks = sorted(df["task"].unique())
     fig, axes = _panels(len(tasks))
     for ax, task in zip(axes, tasks):
-        m = df[df.task == task].groupby(["budget", "log2_K", "log2_n"], as_index=False)[metric].mean()
+        m = df[df.task == task].groupby(["budget", "log2_K", "log2_n"], as_index=False)
+        m = m[metric].mean()
         x, y, z = m["log2_K"].to_numpy(), m["log2_n"].to_numpy(), m[metric].to_numpy()
         if len(m) >= 3 and m["budget"].nunique() > 1:
             cs = ax.tricontourf(mtri.Triangulation(x, y), z * 100, levels=14, cmap="viridis_r")
@@ -291,8 +294,8 @@ def plot_contours(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: 
         o = opt[opt.task == task]
         ax.plot(o["log2_K_star"], np.log2(o["n_star"]), "*", color="white", mec="k", ms=14,
                 label="optimum per N")
-        ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="log2 K (classes)", ylabel="log2 n (images per class)",
-               title=f"{task}")
+        ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="log2 K (classes)",
+               ylabel="log2 n (images per class)", title=task)
         ax.set_aspect("equal")
         ax.legend(loc="upper right", fontsize=7)
     fig.tight_layout()
@@ -317,10 +320,12 @@ def plot_ucurves(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
     fig, axes = _panels(len(tasks), width=5.2)
     for ax, task in zip(axes, tasks):
         for n in budgets:
-            s = df[(df.task == task) & (df.budget == n)].groupby("log2_r")[metric].agg(["mean", "std"])
+            s = df[(df.task == task) & (df.budget == n)].groupby("log2_r")[metric]
+            s = s.agg(["mean", "std"])
             if s.empty:
                 continue
-            x, mu, sd = s.index.to_numpy(), s["mean"].to_numpy() * 100, s["std"].fillna(0).to_numpy() * 100
+            x = s.index.to_numpy()
+            mu, sd = s["mean"].to_numpy() * 100, s["std"].fillna(0).to_numpy() * 100
             ax.plot(x, mu, "o-", color=colors[n], ms=4, label=f"N = {n}")
             ax.fill_between(x, mu - sd, mu + sd, color=colors[n], alpha=0.2, lw=0)
             o = opt[(opt.task == task) & (opt.budget == n)]
@@ -363,7 +368,8 @@ def iso_n_frames(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
             g = s.groupby("log2_r")[metric].mean()
             ax.scatter(s["log2_r"], s[metric] * 100, s=14, color=colors[n], alpha=0.5,
                        label="one seed")
-            ax.plot(g.index, g.to_numpy() * 100, "-", color=colors[n], lw=2, label="mean over seeds")
+            ax.plot(g.index, g.to_numpy() * 100, "-", color=colors[n], lw=2,
+                    label="mean over seeds")
             o = opt[(opt.task == task) & (opt.budget == n)]
             title = f"{task}, N = {n}"
             if len(o):
@@ -382,9 +388,10 @@ def iso_n_frames(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
     return frames, tasks, [f"N = {n}" for n in budgets]
 
 
-def iso_n_widget(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: str = METRIC):
+def iso_n_widget(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: str = METRIC,
+                 dpi: int = 80):
     """Task dropdown x budget slider over pre-rendered frames; works in the static book."""
     from .widgets import frame_grid
 
-    frames, tasks, budgets = iso_n_frames(df, opt, metric=metric)
+    frames, tasks, budgets = iso_n_frames(df, opt, metric=metric, dpi=dpi)
     return frame_grid(frames, tasks, budgets, "downstream task", "budget")

@@ -1,4 +1,4 @@
-"""Sweeps: a study spec expands to run configs; each run is cached in its own folder, DomainBed-style.
+"""Sweeps: a study spec expands to run configs; each run is cached in its own folder (DomainBed).
 
 A *study* names budgets N, the class counts K to try at each budget (or class-to-sample ratios
 K/n), seeds, and any other run parameter. ``Study.expand()`` turns it into ``RunConfig``s. Each
@@ -90,7 +90,8 @@ class Study:
             raise StudyError(f"study {self.name!r}: 'seeds' is empty")
         if (self.n_classes is None) == (self.ratios is None):
             raise StudyError(
-                f"study {self.name!r}: give exactly one of 'n_classes' (K values) and 'ratios' (K/n)"
+                f"study {self.name!r}: give exactly one of 'n_classes' (K values) and "
+                f"'ratios' (K/n)"
             )
         known = {f.name for f in fields(RunConfig)}
         owned = {"n_classes", "samples_per_class", "seed"}
@@ -211,7 +212,7 @@ class Study:
         return list(configs.values()), skipped
 
     def expand(self, *, strict: bool = False, pool_size: int | None = None) -> list[RunConfig]:
-        """The study's run configs. Invalid combos are skipped with a warning, or raise if strict."""
+        """The study's run configs; invalid combos are skipped with a warning (raise if strict)."""
         configs, skipped = self.plan(pool_size=pool_size)
         if skipped:
             msg = f"study {self.name!r}: {len(skipped)} combination(s) skipped:\n  " + "\n  ".join(
@@ -362,7 +363,7 @@ class Job:
 class JobResult:
     run_id: str
     name: str
-    status: str  # done | cached | failed | busy
+    status: str  # done | cached (finished before, maybe by another sweep) | failed | busy
     seconds: float = 0.0
     error: str = ""  # one line for failed and busy runs; the traceback is in failed.json
 
@@ -403,12 +404,15 @@ def default_notebook() -> Path:
     return Path(__file__).resolve().parents[2] / "notebooks" / "pretrain.ipynb"
 
 
-def run_notebook(cfg: RunConfig, output_dir: str | os.PathLike, *, notebook=None, force=False):
+def run_notebook(
+    cfg: RunConfig, output_dir: str | os.PathLike, *, notebook=None, force=False, threads=None
+):
     """Execute the pretrain notebook with ``cfg`` as its parameters; keep the executed notebook.
 
     The notebook calls ``run_experiment`` itself, so it writes the same metrics.json into the
     same run folder as a direct call; the executed copy is kept as ``run_dir/pretrain.ipynb``
-    (moved into place atomically, also when the notebook fails: it shows where).
+    (moved into place atomically, also when the notebook fails: it shows where). ``threads``
+    reaches the kernel's torch through OMP_NUM_THREADS.
     """
     import papermill as pm
 
@@ -418,7 +422,10 @@ def run_notebook(cfg: RunConfig, output_dir: str | os.PathLike, *, notebook=None
     run_dir = run_dir_for(cfg, output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     params = dict(cfg.to_dict(), output_dir=str(Path(output_dir).resolve()), force=force)
-    partial = run_dir / f".{NOTEBOOK}.partial"
+    partial = run_dir / f".partial-{NOTEBOOK}"
+    saved = os.environ.get("OMP_NUM_THREADS")
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # the kernel inherits it at start
     try:
         pm.execute_notebook(
             str(nb_path),
@@ -429,6 +436,10 @@ def run_notebook(cfg: RunConfig, output_dir: str | os.PathLike, *, notebook=None
             cwd=str(nb_path.parent),
         )
     finally:
+        if threads and saved is None:
+            del os.environ["OMP_NUM_THREADS"]
+        elif threads:
+            os.environ["OMP_NUM_THREADS"] = saved
         if partial.exists():
             os.replace(partial, run_dir / NOTEBOOK)
     if not is_done(run_dir):
@@ -459,7 +470,8 @@ def execute_job(job: Job, run_fn: Callable | None = None) -> JobResult:
 
                 torch.set_num_threads(job.threads)
             if job.via == "notebook":
-                run_notebook(cfg, job.output_dir, notebook=job.notebook, force=job.force)
+                run_notebook(cfg, job.output_dir, notebook=job.notebook, force=job.force,
+                             threads=job.threads)
             elif job.via == "function":
                 fn = resolve(run_fn or job.run_fn)
                 fn(cfg, job.output_dir, progress=False, force=job.force)
@@ -525,6 +537,9 @@ def _now() -> str:
 
 
 # ------------------------------------------------------------------------------------ the sweep
+STATUSES = ("done", "cached", "failed")  # what a sweep reports per run (busy runs are waited for)
+
+
 @dataclass
 class SweepReport:
     study: str
@@ -543,10 +558,10 @@ class SweepReport:
 
     @property
     def ok(self) -> bool:
-        return not any(r.status in ("failed", "busy") for r in self.results)
+        return not self.failed
 
     def summary(self) -> str:
-        parts = [f"{self.count(s)} {s}" for s in ("done", "cached", "failed", "busy")]
+        parts = [f"{self.count(s)} {s}" for s in STATUSES]
         lines = [
             f"study {self.study!r}: {len(self.results)} runs in {self.output_dir} "
             f"({', '.join(parts)}) in {self.wall_s:.1f} s with the {self.launcher} launcher"
@@ -554,16 +569,13 @@ class SweepReport:
         for r in self.failed:
             lines.append(f"  FAILED {r.name} [{r.run_id}]: {r.error}")
             lines.append(f"         traceback: {Path(self.output_dir) / r.run_id / FAILED}")
-        for r in self.results:
-            if r.status == "busy":
-                lines.append(f"  BUSY   {r.name} [{r.run_id}]: {r.error}; rerun to collect it")
         if self.skipped:
             lines.append(f"  {len(self.skipped)} invalid combination(s) of the spec skipped")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d["counts"] = {s: self.count(s) for s in ("done", "cached", "failed", "busy")}
+        d["counts"] = {s: self.count(s) for s in STATUSES}
         return d
 
 
@@ -646,7 +658,7 @@ def run_study(
     results = [JobResult(j.cfg.run_id(), j.cfg.short_name(), "cached") for j in cached]
 
     bar = _progress_bar(name, pending, len(cached), enabled=progress)
-    counts = {"done": 0, "failed": 0, "busy": 0, "cached": len(cached)}
+    counts = {"done": 0, "failed": 0, "cached": len(cached)}
 
     def on_result(job: Job, res: JobResult) -> None:
         results.append(res)
@@ -694,7 +706,7 @@ def run_study(
 
 
 def write_manifest(study: Study, configs: list[RunConfig], output_dir: Path) -> Path:
-    """``output_dir/study-NAME.json``: the spec and its run ids (identical for concurrent writers)."""
+    """``output_dir/study-NAME.json``: the spec and its run ids (concurrent writers agree)."""
     return atomic_write_json(
         output_dir / f"study-{study.name}.json",
         {"study": study.to_dict(), "run_ids": [c.run_id() for c in configs]},
@@ -711,7 +723,7 @@ def study_run_ids(output_dir: str | os.PathLike, name: str) -> list[str]:
 def _describe(name: str, counts: dict, total: int) -> str:
     finished = counts["done"] + counts["cached"]
     s = f"sweep {name}: runs {finished}/{total}"
-    extra = [f"{counts[k]} {k}" for k in ("cached", "failed", "busy") if counts.get(k)]
+    extra = [f"{counts[k]} {k}" for k in ("cached", "failed") if counts.get(k)]
     return s + (f" ({', '.join(extra)})" if extra else "")
 
 
@@ -721,7 +733,7 @@ def _progress_bar(name: str, pending: list[Job], n_cached: int, *, enabled: bool
         return None
     from tqdm.auto import tqdm
 
-    counts = {"done": 0, "cached": n_cached, "failed": 0, "busy": 0}
+    counts = {"done": 0, "cached": n_cached, "failed": 0}
     return tqdm(
         total=sum(j.cost for j in pending) or 1,
         desc=_describe(name, counts, len(pending) + n_cached),
