@@ -389,9 +389,9 @@ def iso_n_frames(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
 
 
 def iso_n_widget(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: str = METRIC,
-                 dpi: int = 80):
+                 dpi: int = 80, width: str = "640px"):
     """Task dropdown x budget slider over pre-rendered frames; works in the static book."""
     from .widgets import frame_grid
 
     frames, tasks, budgets = iso_n_frames(df, opt, metric=metric, dpi=dpi)
-    return frame_grid(frames, tasks, budgets, "downstream task", "budget")
+    return frame_grid(frames, tasks, budgets, "downstream task", "budget", width=width)
