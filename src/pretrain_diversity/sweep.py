@@ -680,7 +680,10 @@ def run_study(
     busy: list[Job] = []
 
     def first_pass(job: Job, res: JobResult) -> None:
-        (busy.append(job) if res.status == "busy" else on_result(job, res))
+        if res.status == "busy":
+            busy.append(job)
+        else:
+            on_result(job, res)
 
     try:
         # Runs another sweep holds are skipped at first, then waited for at the end (and run
