@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import os
 
-import pytest
+# Tiny runs are dominated by per-op overhead; one thread per process keeps them fast and stable
+# when several test processes (papermill kernels, sweep workers) share two cores. Set before
+# torch is imported so subprocesses (kernels, workers) inherit it too.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from pretrain_diversity.config import RunConfig
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from pretrain_diversity.config import RunConfig  # noqa: E402
+
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session", autouse=True)

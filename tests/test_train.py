@@ -84,3 +84,12 @@ def test_random_shift_moves_pixels_without_wrapping():
     assert y.sum() == 64  # the single lit pixel is moved, never lost or duplicated
     assert rows.min() >= 2 and rows.max() <= 6 and cols.min() >= 2 and cols.max() <= 6
     assert len(set(pos.tolist())) > 5
+
+
+@pytest.mark.parametrize("arch, dim", [("convnet", 64), ("resnet18", 512)])
+def test_models_give_features_of_the_stated_size(tiny_cfg, arch, dim):
+    cfg = tiny_cfg.with_(arch=arch, width=8, image_size=16)
+    model = build_model(cfg, in_channels=1)
+    x = torch.randn(3, 1, 16, 16)
+    assert model.features(x).shape == (3, dim)
+    assert model(x).shape == (3, cfg.n_classes)
