@@ -1,0 +1,178 @@
+"""Launchers: three ways to execute one list of jobs, all through ``sweep.execute_job``.
+
+- ``serial``: one run after another in this process (the default, and the reference).
+- ``processes``: a fresh ``python -m pretrain_diversity.launchers`` subprocess per run, up to
+  ``workers`` at a time. A run that crashes its interpreter (segfault, out of memory, killed) is
+  recorded as failed with the tail of its output; the other runs go on.
+- ``ray``: one Ray task per run on a local Ray instance or a cluster (``address``), with a fresh
+  worker process per run (``max_calls=1``) so memory, GPU memory included, is given back, and one
+  GPU per run when the run's device is a GPU. On a cluster the output folder must be on a file
+  system every node shares, and every node needs this package installed.
+
+Each launcher calls ``on_result(job, result)`` as runs finish, in completion order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable
+
+from .storage import atomic_write_bytes
+from .sweep import Job, JobResult, execute_job, fn_spec, record_failure
+
+OnResult = Callable[[Job, JobResult], None]
+BUSY_EXIT = 75  # EX_TEMPFAIL: the run is claimed by another worker
+LOG = "worker.log"
+
+
+def serial(jobs: list[Job], on_result: OnResult, *, run_fn: Callable | None = None) -> None:
+    for job in jobs:
+        on_result(job, execute_job(job, run_fn=run_fn))
+
+
+def default_threads(workers: int) -> int:
+    """Torch threads per run so that ``workers`` runs at a time share the machine's cores."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def child_env() -> dict:
+    """The environment for a worker: this process's, with this package's source tree first on
+    PYTHONPATH, so the worker imports the same code even if another copy is installed."""
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[1])
+    paths = [src] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != src]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
+# ------------------------------------------------------------------------------------ processes
+def processes(jobs: list[Job], on_result: OnResult, *, workers: int | None = None) -> None:
+    workers = workers or os.cpu_count() or 1
+    jobs = [_with_defaults(j, workers) for j in jobs]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_run_subprocess, j): j for j in jobs}
+        for fut in as_completed(futures):
+            on_result(futures[fut], fut.result())
+
+
+def _with_defaults(job: Job, workers: int) -> Job:
+    d = job.to_dict()
+    d["run_fn"] = fn_spec(job.run_fn) if job.via == "function" else job.run_fn
+    if d["run_fn"] == "<in-process>":
+        raise ValueError("a run function defined in-process needs the serial launcher")
+    if d["threads"] is None:
+        d["threads"] = default_threads(workers)
+    return Job.from_dict(d)
+
+
+def _run_subprocess(job: Job) -> JobResult:
+    """Run one job in a fresh interpreter; turn a crash into a failure record."""
+    cfg = job.cfg
+    proc = subprocess.run(
+        [sys.executable, "-m", "pretrain_diversity.launchers"],
+        input=json.dumps(job.to_dict()),
+        capture_output=True,
+        text=True,
+        env=child_env(),
+    )
+    out = proc.stdout.strip().splitlines()
+    if proc.returncode == BUSY_EXIT:
+        return JobResult(**json.loads(out[-1]))
+    # Keep the worker's output beside its results (written after the fact: a busy worker
+    # must not truncate the log of the one that owns the run).
+    log = f"$ exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+    atomic_write_bytes(job.run_dir / LOG, log.encode())
+    if proc.returncode == 0 and out:
+        return JobResult(**json.loads(out[-1]))
+    tail = "\n".join(proc.stderr.strip().splitlines()[-40:])
+    why = f"worker exited with code {proc.returncode}" + (
+        f" (signal {-proc.returncode})" if proc.returncode < 0 else ""
+    )
+    record_failure(job, error_type="WorkerDied", message=why, tb=tail)
+    return JobResult(cfg.run_id(), cfg.short_name(), "failed", error=f"WorkerDied: {why}")
+
+
+def _worker_main() -> int:
+    """Entry of a worker subprocess: a Job as JSON on stdin, a JobResult as JSON on stdout."""
+    job = Job.from_dict(json.loads(sys.stdin.read()))
+    res = execute_job(job)
+    print(json.dumps(res.to_dict()), flush=True)
+    return BUSY_EXIT if res.status == "busy" else 0
+
+
+# ------------------------------------------------------------------------------------------ ray
+def _ray_task(job_dict: dict) -> dict:
+    return execute_job(Job.from_dict(job_dict)).to_dict()
+
+
+def ray(
+    jobs: list[Job],
+    on_result: OnResult,
+    *,
+    workers: int | None = None,
+    address: str | None = None,
+) -> None:
+    import ray as _ray
+
+    started = False
+    if not _ray.is_initialized():
+        if address:
+            _ray.init(address=address, log_to_driver=False)
+        else:
+            # A local instance: its workers inherit this environment (PYTHONPATH included).
+            saved = os.environ.get("PYTHONPATH")
+            os.environ["PYTHONPATH"] = child_env()["PYTHONPATH"]
+            try:
+                _ray.init(
+                    num_cpus=workers or os.cpu_count() or 1,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    object_store_memory=100 * 1024**2,
+                )
+            finally:
+                if saved is None:
+                    os.environ.pop("PYTHONPATH", None)
+                else:
+                    os.environ["PYTHONPATH"] = saved
+        started = True
+    try:
+        cpus = int(_ray.cluster_resources().get("CPU", 1))
+        threads_default = 1 if address else default_threads(workers or cpus)
+        task = _ray.remote(max_calls=1, max_retries=0)(_ray_task)
+        refs = {}
+        for job in jobs:
+            d = job.to_dict()
+            if job.via == "function":
+                d["run_fn"] = fn_spec(job.run_fn)
+            if d["run_fn"] == "<in-process>":
+                raise ValueError("a run function defined in-process needs the serial launcher")
+            d["threads"] = d["threads"] or threads_default
+            gpu = str(job.config.get("device", "cpu")).startswith("cuda")
+            ref = task.options(
+                num_cpus=d["threads"], num_gpus=1 if gpu else 0, name=job.cfg.short_name()
+            ).remote(d)
+            refs[ref] = Job.from_dict(d)
+        while refs:
+            done, _ = _ray.wait(list(refs), num_returns=1)
+            job = refs.pop(done[0])
+            try:
+                res = JobResult(**_ray.get(done[0]))
+            except Exception as e:  # the worker died or Ray lost the task
+                record_failure(
+                    job, error_type=type(e).__name__, message=str(e).splitlines()[0], tb=str(e)
+                )
+                cfg = job.cfg
+                res = JobResult(cfg.run_id(), cfg.short_name(), "failed", error=type(e).__name__)
+            on_result(job, res)
+    finally:
+        if started:
+            _ray.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(_worker_main())

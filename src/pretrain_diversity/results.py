@@ -1,0 +1,155 @@
+"""One tidy table over all finished runs of a study: a row per (run, downstream task).
+
+Columns: the run's identity (``run_id``, ``name``), every RunConfig field except ``probe_tasks``
+(the row's ``task`` replaces it), the derived ``budget`` and ``ratio`` = K/n, the probe's
+``test_error``/``val_error``/``C``, the pre-training metrics (``pretrain_*``), the timings
+(``total_s``, ``data_s``, ...) and the hardware and versions (``hardware_*``, ``versions_*``).
+Only runs with a ``done`` marker are read: a failed or half-finished run never shows as a result.
+
+CSV is the format kept in the repository (small, diffable); parquet is written when the path ends
+in ``.parquet``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .config import RunConfig
+from .sweep import DONE, FAILED, METRICS, study_run_ids
+
+# Columns that say which experiment a row belongs to (everything but the seed and bookkeeping).
+KEY = ("task", "budget", "n_classes", "samples_per_class")
+PER_RUN = ("run_id", "name", "seed")
+METRIC_COLUMNS = ("test_error", "val_error")
+
+
+def _flatten(prefix: str, d: dict) -> dict:
+    out = {}
+    for k, v in (d or {}).items():
+        key = f"{prefix}_{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(key, v))
+        else:
+            out[key] = _cell(v)
+    return out
+
+
+def rows_of(m: dict) -> list[dict]:
+    """The table rows of one run's metrics dict (the format ``run_experiment`` returns)."""
+    cfg = RunConfig.from_dict(m["config"])
+    conf = {k: v for k, v in cfg.to_dict().items() if k != "probe_tasks"}
+    common = {
+        "run_id": m.get("run_id", cfg.run_id()),
+        "name": m.get("name", cfg.short_name()),
+        **conf,
+        "budget": cfg.budget,
+        "ratio": cfg.n_classes / cfg.samples_per_class,
+        **_flatten("pretrain", m.get("metrics", {}).get("pretrain", {})),
+        **{k: v for k, v in m.get("timing", {}).items()},
+        **_flatten("hardware", m.get("hardware", {})),
+        **_flatten("versions", m.get("versions", {})),
+    }
+    probe = m.get("metrics", {}).get("probe", {})
+    return [
+        {**common, "task": task, **{k: _cell(v) for k, v in res.items() if k != "task"}}
+        for task, res in probe.items()
+    ]
+
+
+def _cell(v):
+    """A table cell: scalars as they are, lists and dicts (the probe's val_errors) as JSON."""
+    return json.dumps(v, sort_keys=True) if isinstance(v, (list, tuple, dict)) else v
+
+
+def collect(output_dir: str | os.PathLike, *, study: str | None = None) -> pd.DataFrame:
+    """All finished runs under ``output_dir`` (only those of ``study`` if named) as one table."""
+    output_dir = Path(output_dir)
+    if study:
+        dirs = [output_dir / rid for rid in study_run_ids(output_dir, study)]
+    else:
+        dirs = sorted(p.parent for p in output_dir.glob(f"*/{DONE}"))
+    rows = []
+    for d in dirs:
+        if (d / DONE).exists():
+            rows.extend(rows_of(json.loads((d / METRICS).read_text())))
+    if not rows:
+        raise FileNotFoundError(f"no finished run under {output_dir}" + (
+            f" for study {study!r}" if study else ""))
+    return tidy(pd.DataFrame(rows))
+
+
+def tidy(df: pd.DataFrame) -> pd.DataFrame:
+    """Stable column order and row order, so the written table diffs cleanly between sweeps."""
+    first = ["run_id", "name", "task", "budget", "n_classes", "samples_per_class", "ratio", "seed",
+             "test_error", "val_error", "C"]
+    cols = [c for c in first if c in df] + [c for c in df.columns if c not in first]
+    df = df[cols].sort_values(["task", "budget", "n_classes", "seed", "run_id"], kind="stable")
+    return df.reset_index(drop=True)
+
+
+def collect_failures(output_dir: str | os.PathLike) -> pd.DataFrame:
+    """One row per run folder holding ``failed.json`` and no ``done``: name, error, attempt."""
+    rows = []
+    for p in sorted(Path(output_dir).glob(f"*/{FAILED}")):
+        if (p.parent / DONE).exists():
+            continue
+        f = json.loads(p.read_text())
+        rows.append({k: f.get(k) for k in ("run_id", "name", "error_type", "message", "attempt",
+                                           "time", "host")} | {"path": str(p)})
+    return pd.DataFrame(rows, columns=["run_id", "name", "error_type", "message", "attempt",
+                                       "time", "host", "path"])
+
+
+def write_results(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write the table atomically: CSV (6 significant digits) or parquet by the file suffix."""
+    from .storage import atomic_write_bytes
+
+    path = Path(path)
+    if path.suffix == ".parquet":
+        import io
+
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        return atomic_write_bytes(path, buf.getvalue())
+    return atomic_write_bytes(path, df.to_csv(index=False, float_format="%.6g").encode())
+
+
+def load_results(path: str | os.PathLike) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no results table at {path}")
+    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    missing = {"task", "n_classes", "samples_per_class", "seed", "test_error"} - set(df.columns)
+    if missing:
+        raise ValueError(f"{path} is not a results table: missing columns {sorted(missing)}")
+    if "budget" not in df:
+        df["budget"] = df["n_classes"] * df["samples_per_class"]
+    return df
+
+
+def summarize(df: pd.DataFrame, by: list[str] | None = None,
+              metrics: tuple[str, ...] = METRIC_COLUMNS) -> pd.DataFrame:
+    """Mean, standard deviation and count over seeds of each metric, per experiment.
+
+    ``by`` defaults to the task, N, K, n and every config column that varies apart from the seed
+    (so a study that also sweeps, say, ``width`` keeps its widths apart).
+    """
+    if by is None:
+        conf = [f for f in RunConfig.__dataclass_fields__ if f not in ("seed", "probe_tasks")]
+        varying = [c for c in conf if c in df and c not in KEY and df[c].nunique(dropna=False) > 1]
+        by = list(KEY) + varying
+    metrics = [m for m in metrics if m in df]
+    extra = [c for c in ("total_s",) if c in df]
+    g = df.groupby(by, sort=True, dropna=False)
+    out = g[metrics].agg(["mean", "std", "count"])
+    out.columns = [f"{m}_{s}" for m, s in out.columns]
+    for c in extra:
+        out[f"{c}_mean"] = g[c].mean()
+    out = out.reset_index()
+    if {"n_classes", "samples_per_class"} <= set(out.columns):
+        out["ratio"] = out["n_classes"] / out["samples_per_class"]
+    return out
