@@ -122,8 +122,16 @@ class RunConfig:
         return cls(**d)
 
     def identity(self) -> dict:
-        """The fields that determine a run's results (what the cache key hashes)."""
-        return {k: v for k, v in self.to_dict().items() if k not in EXECUTION_FIELDS}
+        """The fields that determine a run's results (what the cache key hashes).
+
+        Fields set to None are left out: a field added later defaults to None, meaning "the
+        behaviour from before it existed", so adding it does not change any earlier run's id.
+        """
+        return {
+            k: v
+            for k, v in self.to_dict().items()
+            if k not in EXECUTION_FIELDS and v is not None
+        }
 
     def run_id(self) -> str:
         """Stable short hash of the run's identity: same config, same folder, never trained twice."""
