@@ -62,9 +62,10 @@ def test_iso_n_widget_switches_frames_offline(tmp_path):
 
     matplotlib.use("Agg")
     from pretrain_diversity import figure1 as F
+    from pretrain_diversity import optimum as O
 
     df = synthetic(seeds=(0, 1, 2), step=2)
-    opt = F.optima(df, n_boot=200)
+    opt = O.optima(df, n_boot=200)
     frames, tasks, budgets = F.iso_n_frames(df, opt, dpi=40)
     sha = {k: hashlib.sha256(v).hexdigest() for k, v in frames.items()}
     widget = F.iso_n_widget(df, opt, dpi=40)
