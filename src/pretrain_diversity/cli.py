@@ -1,7 +1,8 @@
-"""Command line: ``pretrain-diversity sweep STUDY --out DIR`` and ``... results DIR``.
+"""Command line: ``pretrain-diversity run``, ``sweep``, ``results``, ``estimate-ratio``, ``recommend``.
 
 Examples::
 
+    pretrain-diversity run --n-classes 500 --samples-per-class 32 --out runs
     pretrain-diversity sweep studies/figure1.toml --out runs/figure1 --csv results/figure1/runs.csv
     pretrain-diversity sweep studies/figure1.toml --out runs/figure1 --dry-run
     pretrain-diversity sweep studies/figure1.toml --out /shared/runs --launcher ray --address auto
@@ -155,12 +156,60 @@ def cmd_recommend(args) -> int:
     return 0
 
 
+def _add_run(sub) -> None:
+    """One option per RunConfig field, generated from the dataclass (one source of truth)."""
+    from dataclasses import fields
+
+    from .config import RunConfig
+
+    p = sub.add_parser(
+        "run",
+        help="pre-train one configuration and probe it (what the notebook does)",
+        description="Pre-train on K classes x n images and linear-probe the frozen features; "
+        "every option is a field of RunConfig. A finished configuration is loaded, not retrained.",
+    )
+    defaults = RunConfig()
+    for f in fields(RunConfig):
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        if isinstance(default, bool):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        elif isinstance(default, tuple):
+            p.add_argument(flag, default=",".join(default), help=f"comma-separated (default: %(default)s)")
+        else:
+            kind = type(default) if default is not None else str
+            p.add_argument(flag, type=kind, default=default, help="default: %(default)s")
+    p.add_argument("--budget", type=int, default=None, help="N; sets n = N / n_classes")
+    p.add_argument("--out", default="runs", help="output folder (default: %(default)s)")
+    p.add_argument("--force", action="store_true", help="retrain even if finished")
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_run(args) -> int:
+    import json
+
+    from .config import ConfigError, RunConfig
+    from .experiment import run_dir_for, run_experiment
+
+    try:
+        cfg = RunConfig.from_parameters(vars(args))
+        metrics = run_experiment(cfg, args.out, force=args.force)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    probe = {t: round(100 * r["test_error"], 2) for t, r in metrics["metrics"]["probe"].items()}
+    print(json.dumps({"run_id": metrics["run_id"], "test_error_percent": probe}))
+    print(f"metrics: {run_dir_for(cfg, args.out) / 'metrics.json'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pretrain-diversity",
         description="Classes vs. images per class in supervised pre-training, reproduced small.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_run(sub)
     _add_sweep(sub)
     _add_results(sub)
     _add_application(sub)
