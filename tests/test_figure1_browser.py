@@ -16,7 +16,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from browser import (
     chromium_driver,
     collect_log,

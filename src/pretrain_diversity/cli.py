@@ -175,7 +175,7 @@ def _add_run(sub) -> None:
         if isinstance(default, bool):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
         elif isinstance(default, tuple):
-            p.add_argument(flag, default=",".join(default), help=f"comma-separated (default: %(default)s)")
+            p.add_argument(flag, default=",".join(default), help="comma-separated (default: %(default)s)")
         else:
             kind = type(default) if default is not None else str
             p.add_argument(flag, type=kind, default=default, help="default: %(default)s")
@@ -217,8 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_sweep(args) -> int:
-    from .sweep import (ASSUMED_IMAGES_PER_S, Job, StudyError, is_done, load_study, run_dir_for,
-                        run_study, run_status)
+    from .sweep import (
+        ASSUMED_IMAGES_PER_S,
+        Job,
+        StudyError,
+        is_done,
+        load_study,
+        run_dir_for,
+        run_status,
+        run_study,
+    )
 
     try:
         study = load_study(args.study)

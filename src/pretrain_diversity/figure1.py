@@ -208,7 +208,7 @@ def plot_ucurves(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
                             fmt="*", color=colors[n], mec="k", ms=13, capsize=3)
         ax.axvline(0, color="0.6", lw=0.8, ls=":")
         ax.set(xlabel="log2 (K / n)  (many images per class ← → many classes)",
-               ylabel=f"test error (%)", title=task)
+               ylabel="test error (%)", title=task)
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
