@@ -80,7 +80,7 @@ def test_iso_n_widget_switches_frames_offline(tmp_path):
         assert visible_frame(driver).sha256 == sha[(0, 0)]
         for b in (1, 2):
             step_slider(driver, 0, +1)
-            wait_until(lambda: visible_frame(driver).sha256 == sha[(0, b)], timeout=10,
+            wait_until(lambda b=b: visible_frame(driver).sha256 == sha[(0, b)], timeout=10,
                        message=f"slider step to {budgets[b]} did not show its frame")
         _select_task(driver, 1)  # the other task, at the same budget
         wait_until(lambda: visible_frame(driver).sha256 == sha[(1, 2)], timeout=10,
