@@ -3,9 +3,10 @@
 The data set lives on the device as one uint8 tensor; each step indexes a batch, shifts it at
 random (batched), flips it at random (natural images only: a mirrored glyph is another glyph),
 converts it to float and takes one SGD step. On CUDA the step runs under bf16 autocast with
-channels-last tensors (optionally ``torch.compile``d); on CPU the same code runs in fp32. Every random draw of step t comes
-from generators seeded by (seed, epoch) or (seed, t), never from global state, so a run resumed
-from a checkpoint at step t continues exactly as if it had never stopped.
+channels-last tensors (optionally ``torch.compile``d); on CPU the same code runs in fp32.
+Every random draw of step t comes from generators seeded by (seed, epoch) or (seed, t), never
+from global state, so a run resumed from a checkpoint at step t continues exactly as if it had
+never stopped.
 """
 
 from __future__ import annotations
