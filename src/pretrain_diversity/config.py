@@ -7,6 +7,9 @@ so runs with the same N and different K are compared at equal compute.
 
 Fields listed in ``EXECUTION_FIELDS`` say *where* a run executes, not *what* it computes; they are
 left out of the run's identity so a study can move between machines without retraining.
+
+Fields added after the first studies default to None, meaning "as before this field existed";
+``identity`` leaves None-valued fields out, so adding one changes no earlier run's id.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ ARCHS = ("convnet", "resnet18", "resnet50")
 DATASETS = ("glyphs",)
 PROBE_TASKS = ("glyphs-heldout", "digits", "shapes")
 IMAGE_SIZES = (8, 16, 32, 64)
+MAX_STYLES = 1_000_000  # styles_per_class above this is indistinguishable from unbounded (0)
 
 # Fields that change how fast a run goes but not what it computes (the cache key ignores them).
 EXECUTION_FIELDS = frozenset({"device", "compile"})
@@ -36,6 +40,10 @@ class RunConfig:
     n_classes: int = 500
     samples_per_class: int = 32
     image_size: int = 16
+    # intra-class variety V (sampling.render_styled): each class owns V latent styles (font
+    # variant, stroke weight, slant, aspect, elastic warp); 0 = unbounded (a fresh style per
+    # image); None = the original sampler (a random font variant and stroke per image).
+    styles_per_class: int | None = None
     # --- model ---
     arch: str = "convnet"
     width: int = 8  # convnet only: channels of the first stage; later stages double it
@@ -202,6 +210,12 @@ def validate(cfg: RunConfig, *, pool_size: int | None = None, max_per_class: int
     why_n = f" (the {cfg.dataset} data set holds {max_per_class} per class)" if max_per_class else ""
     _check_int("samples_per_class", cfg.samples_per_class, 1, max_per_class, why_n)
     _check_choice("image_size", cfg.image_size, IMAGE_SIZES)
+    if cfg.styles_per_class is not None:
+        _check_int(
+            "styles_per_class", cfg.styles_per_class, 0, MAX_STYLES,
+            " (V latent styles per class; 0 means unbounded, a fresh style per image; leave it "
+            "unset (None) for the original sampler)",
+        )  # fmt: skip
     _check_int("width", cfg.width, 1, 1024)
     _check_int("depth", cfg.depth, 1, 16)
     _check_float("epochs", cfg.epochs, 0.0, 10_000.0, lo_open=True)

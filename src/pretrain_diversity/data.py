@@ -16,13 +16,14 @@ import torch
 
 from .config import RunConfig
 from .glyphs import GlyphBank, load_bank
-from .sampling import ImageSet, two_step_sample
+from .sampling import DEFAULT_STYLES, ImageSet, two_step_sample
 from .storage import atomic_torch_save, cache_dir
 
 SPLIT_SEED = 20230521  # fixed: the pool/held-out split must not move with a run's seed
 HELDOUT_CLASSES = 100  # glyph classes reserved for the held-out-glyph downstream task
 GLYPHS_MAX_PER_CLASS = 10_000  # the renderer is unbounded; this caps memory (N up to ~65M px)
 DATA_VERSION = 1
+STYLE_VERSION = 1  # bump when render_styled changes what a style draws (its ranges are keyed)
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,18 @@ def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None) -> ImageSet:
         raise ValueError(f"unknown dataset {cfg.dataset!r}")
     bank = bank or load_bank()
     split = glyph_split(bank.n_classes)
-    key = _key(
+    parts = (
         "pretrain", DATA_VERSION, bank.fingerprint, cfg.n_classes, cfg.samples_per_class,
         cfg.image_size, cfg.seed,
     )  # fmt: skip
+    # knobs added later join the key only when set, so sets cached before them stay valid
+    extra = tuple((k, v) for k, v in (("styles_per_class", cfg.styles_per_class),) if v is not None)
+    if extra:
+        parts += (STYLE_VERSION, repr(DEFAULT_STYLES), extra)
     return cached_images(
-        key,
+        _key(*parts),
         lambda: two_step_sample(
-            bank, split.pool, cfg.n_classes, cfg.samples_per_class, cfg.image_size, cfg.seed
+            bank, split.pool, cfg.n_classes, cfg.samples_per_class, cfg.image_size, cfg.seed,
+            styles_per_class=cfg.styles_per_class,
         ),
     )
