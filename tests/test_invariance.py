@@ -179,3 +179,27 @@ def test_bad_style_counts_are_named(value, words):
 def test_good_style_counts_pass():
     for v in (None, 0, 1, 64):
         check(RunConfig(styles_per_class=v))
+
+
+def test_class_pools_are_reported_drawn_from_and_validated(bank):
+    from pretrain_diversity.config import CLASS_POOLS
+    from pretrain_diversity.data import class_pool, dataset_limits
+
+    full, per_class = dataset_limits("glyphs")
+    assert dataset_limits("glyphs", None) == (full, per_class)
+    for name in CLASS_POOLS:
+        size, _ = dataset_limits("glyphs", name)
+        members = class_pool(bank, name)
+        assert 100 < size == len(members) < full, name
+        assert set(members) <= set(glyph_split(bank.n_classes).pool)  # never a held-out class
+    latin = set(class_pool(bank, "latin"))
+    s = pretraining_set(RunConfig(n_classes=30, samples_per_class=2, image_size=8,
+                                  class_pool="latin"))
+    assert set(s.class_ids) <= latin
+    assert all(bank.name(c).startswith("LATIN ") for c in s.class_ids)
+    size = len(latin)
+    with pytest.raises(ConfigError, match=rf"n_classes={size + 1}.*<= {size}.*pool 'latin'"):
+        check(RunConfig(class_pool="latin", n_classes=size + 1))
+    with pytest.raises(ConfigError, match="unknown class_pool='klingon'; allowed: latin"):
+        check(RunConfig(class_pool="klingon"))
+    assert RunConfig(class_pool=None).run_id() == DEFAULT_RUN_ID

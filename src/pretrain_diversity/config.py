@@ -24,6 +24,9 @@ DATASETS = ("glyphs",)
 PROBE_TASKS = ("glyphs-heldout", "digits", "shapes")
 IMAGE_SIZES = (8, 16, 32, 64)
 MAX_STYLES = 1_000_000  # styles_per_class above this is indistinguishable from unbounded (0)
+# Subsets of the glyph pre-training pool (data.class_pool), by Unicode name or category: classes
+# within one script look more alike than classes drawn across all scripts.
+CLASS_POOLS = ("latin", "greek", "cyrillic", "math", "letters", "symbols")
 
 # Fields that change how fast a run goes but not what it computes (the cache key ignores them).
 EXECUTION_FIELDS = frozenset({"device", "compile"})
@@ -44,6 +47,9 @@ class RunConfig:
     # variant, stroke weight, slant, aspect, elastic warp); 0 = unbounded (a fresh style per
     # image); None = the original sampler (a random font variant and stroke per image).
     styles_per_class: int | None = None
+    # which classes K is drawn from: None = the whole pool (every script); or one of CLASS_POOLS
+    # (between-class similarity: e.g. "latin" draws only Latin letters)
+    class_pool: str | None = None
     # --- model ---
     arch: str = "convnet"
     width: int = 8  # convnet only: channels of the first stage; later stages double it
@@ -205,7 +211,9 @@ def validate(cfg: RunConfig, *, pool_size: int | None = None, max_per_class: int
     """
     _check_choice("dataset", cfg.dataset, DATASETS)
     _check_choice("arch", cfg.arch, ARCHS)
-    why_pool = f" (the {cfg.dataset} pre-training pool has {pool_size} classes)" if pool_size else ""
+    which = f" {cfg.class_pool!r}" if cfg.class_pool is not None else ""
+    why_pool = (f" (the {cfg.dataset} pre-training pool{which} has {pool_size} classes)"
+                if pool_size else "")
     _check_int("n_classes", cfg.n_classes, 1, pool_size, why_pool)
     why_n = f" (the {cfg.dataset} data set holds {max_per_class} per class)" if max_per_class else ""
     _check_int("samples_per_class", cfg.samples_per_class, 1, max_per_class, why_n)
@@ -216,6 +224,8 @@ def validate(cfg: RunConfig, *, pool_size: int | None = None, max_per_class: int
             " (V latent styles per class; 0 means unbounded, a fresh style per image; leave it "
             "unset (None) for the original sampler)",
         )  # fmt: skip
+    if cfg.class_pool is not None:
+        _check_choice("class_pool", cfg.class_pool, CLASS_POOLS)
     _check_int("width", cfg.width, 1, 1024)
     _check_int("depth", cfg.depth, 1, 16)
     _check_float("epochs", cfg.epochs, 0.0, 10_000.0, lo_open=True)

@@ -8,13 +8,14 @@ Generated sets are cached on disk under a key of everything that determines them
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import torch
 
-from .config import RunConfig
+from .config import CLASS_POOLS, RunConfig
 from .glyphs import GlyphBank, load_bank
 from .sampling import DEFAULT_STYLES, ImageSet, two_step_sample
 from .storage import atomic_torch_save, cache_dir
@@ -38,11 +39,41 @@ def glyph_split(n_classes_total: int, heldout: int = HELDOUT_CLASSES) -> GlyphSp
     return GlyphSplit(pool=np.sort(perm[heldout:]), heldout=np.sort(perm[:heldout]))
 
 
-def dataset_limits(dataset: str) -> tuple[int, int]:
-    """(classes in the pre-training pool, images available per class) for parameter checks."""
+def _in_class_pool(name: str, category: str, class_pool: str) -> bool:
+    """Whether a glyph (its Unicode name and category) belongs to a named pool (CLASS_POOLS)."""
+    if class_pool == "letters":
+        return category.startswith("L")
+    if class_pool == "symbols":
+        return category.startswith("S")
+    prefix = {"latin": "LATIN ", "greek": "GREEK ", "cyrillic": "CYRILLIC ",
+              "math": "MATHEMATICAL "}[class_pool]  # fmt: skip
+    return name.startswith(prefix)
+
+
+def class_pool(bank: GlyphBank, name: str | None = None) -> np.ndarray:
+    """The pre-training pool (class indices), or its subset named ``name`` (config.CLASS_POOLS)."""
+    pool = glyph_split(bank.n_classes).pool
+    if name is None:
+        return pool
+    if name not in CLASS_POOLS:
+        raise ValueError(f"unknown class_pool {name!r}; allowed: {', '.join(CLASS_POOLS)}")
+    keep = [
+        _in_class_pool(unicodedata.name(bank.char(c), ""), unicodedata.category(bank.char(c)), name)
+        for c in pool
+    ]
+    return pool[np.asarray(keep, dtype=bool)]
+
+
+def dataset_limits(dataset: str, class_pool_name: str | None = None) -> tuple[int, int]:
+    """(classes in the pre-training pool, images available per class) for parameter checks.
+
+    ``class_pool_name`` (a run's ``class_pool``) narrows the pool to one of config.CLASS_POOLS.
+    """
     if dataset == "glyphs":
         bank = load_bank()
-        return len(glyph_split(bank.n_classes).pool), GLYPHS_MAX_PER_CLASS
+        if class_pool_name is not None and class_pool_name not in CLASS_POOLS:
+            return len(glyph_split(bank.n_classes).pool), GLYPHS_MAX_PER_CLASS  # validate() names it
+        return len(class_pool(bank, class_pool_name)), GLYPHS_MAX_PER_CLASS
     raise ValueError(f"unknown dataset {dataset!r}")
 
 
@@ -69,19 +100,23 @@ def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None) -> ImageSet:
     if cfg.dataset != "glyphs":
         raise ValueError(f"unknown dataset {cfg.dataset!r}")
     bank = bank or load_bank()
-    split = glyph_split(bank.n_classes)
+    pool = class_pool(bank, cfg.class_pool)
     parts = (
         "pretrain", DATA_VERSION, bank.fingerprint, cfg.n_classes, cfg.samples_per_class,
         cfg.image_size, cfg.seed,
     )  # fmt: skip
     # knobs added later join the key only when set, so sets cached before them stay valid
-    extra = tuple((k, v) for k, v in (("styles_per_class", cfg.styles_per_class),) if v is not None)
+    extra = tuple(
+        (k, v)
+        for k, v in (("styles_per_class", cfg.styles_per_class), ("class_pool", cfg.class_pool))
+        if v is not None
+    )
     if extra:
         parts += (STYLE_VERSION, repr(DEFAULT_STYLES), extra)
     return cached_images(
         _key(*parts),
         lambda: two_step_sample(
-            bank, split.pool, cfg.n_classes, cfg.samples_per_class, cfg.image_size, cfg.seed,
+            bank, pool, cfg.n_classes, cfg.samples_per_class, cfg.image_size, cfg.seed,
             styles_per_class=cfg.styles_per_class,
         ),
     )

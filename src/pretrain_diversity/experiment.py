@@ -56,7 +56,7 @@ def check(cfg: RunConfig) -> None:
     """Validate every parameter against this machine and the data set, before any work."""
     if cfg.dataset not in DATASETS:  # the limits below are per data set
         raise ConfigError(f"unknown dataset={cfg.dataset!r}; allowed: {', '.join(DATASETS)}")
-    pool, per_class = dataset_limits(cfg.dataset)
+    pool, per_class = dataset_limits(cfg.dataset, cfg.class_pool)
     validate(cfg, pool_size=pool, max_per_class=per_class)
 
 
