@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -203,3 +205,197 @@ def test_class_pools_are_reported_drawn_from_and_validated(bank):
     with pytest.raises(ConfigError, match="unknown class_pool='klingon'; allowed: latin"):
         check(RunConfig(class_pool="klingon"))
     assert RunConfig(class_pool=None).run_id() == DEFAULT_RUN_ID
+
+
+# ------------------------------------------------------------------------------ the analysis
+BUDGETS = (2048, 4096, 16384)
+GRID = {2048: [2, 8, 32, 128, 512], 4096: [4, 16, 64, 256, 1024],
+        16384: [16, 64, 256, 1024, 4096]}  # the grid of studies/invariance-*.toml
+
+
+def synthetic_condition(alpha, beta, *, b=1.0, full=False, noise=0.003, seeds=(0, 1, 2),
+                        rng=None, **config):
+    """err = floor + K^-alpha + b n^-beta + noise: r* drifts as N^((beta-alpha)/(alpha+beta))."""
+    rng = rng or np.random.default_rng(0)
+    rows = []
+    for task, floor in (("glyphs-heldout", 0.1), ("digits", 0.05)):
+        for N in BUDGETS:
+            ks = [2**i for i in range(1, 13) if 2**i <= N // 2] if full else GRID[N]
+            for k in ks:
+                for s in seeds:
+                    e = floor + k**-alpha + b * (N // k) ** -beta + noise * rng.normal()
+                    rows.append(dict(task=task, budget=N, n_classes=k, samples_per_class=N // k,
+                                     seed=s, test_error=e))
+    config = {"styles_per_class": np.nan, "width": 8, "epochs": 20.0, **config}
+    return pd.DataFrame(rows).assign(**config)
+
+
+@pytest.fixture(scope="module")
+def table():
+    """A drifting condition (V = 1: slope 0.4), an invariant one (V = ∞) and the invariant
+    original sampler on the full Figure 1 grid, with the same seeds."""
+    rng = np.random.default_rng(1)
+    return pd.concat([
+        synthetic_condition(0.5, 0.5, b=0.5, full=True, rng=rng),
+        synthetic_condition(0.3, 0.7, styles_per_class=1, rng=rng),
+        synthetic_condition(0.5, 0.5, b=0.5, styles_per_class=0, rng=rng),
+    ], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def inv(table):
+    from pretrain_diversity import invariance as I
+
+    return I.analyse(table, n_boot=500)
+
+
+def test_conditions_are_labelled_and_matched(table, inv):
+    from pretrain_diversity import invariance as I
+
+    lab = I.label_conditions(table)
+    assert I.conditions_in_order(lab) == ["V = 1", "V = ∞", I.BASELINE]
+    assert I.variety_label(None) == I.variety_label(float("nan")) == I.BASELINE
+    assert inv.conditions == ["V = 1", "V = ∞", I.BASELINE, I.FULL_GRID]
+    pts = inv.data.groupby("condition").apply(lambda g: len(g[["budget", "n_classes"]]
+                                                           .drop_duplicates()))
+    assert pts["V = 1"] == pts[I.BASELINE] == 15 and pts[I.FULL_GRID] > 15
+    wide = I.label_conditions(synthetic_condition(0.5, 0.5, width=16, epochs=40.0))
+    assert set(wide["condition"]) == {f"{I.BASELINE}, width 16, 40 epochs"}
+
+
+def test_slopes_recover_drift_and_invariance(inv):
+    from pretrain_diversity import figure1 as F
+    from pretrain_diversity import invariance as I
+
+    true = (0.7 - 0.3) / (0.7 + 0.3)
+    for task in ("glyphs-heldout", "digits"):
+        t = inv.trend[inv.trend.task == task].set_index("condition")
+        assert t.loc["V = 1", "slope_lo"] > 0 and abs(t.loc["V = 1", "slope"] - true) < 0.15
+        for c in ("V = ∞", I.BASELINE):
+            assert abs(t.loc[c, "slope"]) < 0.12, (c, t.loc[c])
+            r = t.loc[c]
+            assert I.classify(r.slope, r.slope_lo, r.slope_hi) == "invariant", c
+        # the finer full grid places a flat minimum less steadily (neighbours closer than the
+        # noise resolves), but not beyond the practical margin
+        assert abs(t.loc[I.FULL_GRID, "slope"]) < I.MARGIN
+        assert I.classify(*t.loc["V = 1", ["slope", "slope_lo", "slope_hi"]]) == "drifts up"
+    # the draws are the ones figure1.ratio_trend summarises
+    for (cond, task), d in inv.draws.items():
+        t = inv.trend[(inv.trend.condition == cond) & (inv.trend.task == task)].iloc[0]
+        assert np.percentile(d, 2.5) == pytest.approx(t.slope_lo)
+        assert np.percentile(d, 97.5) == pytest.approx(t.slope_hi)
+    sub = inv.data[inv.data.condition == "V = 1"]
+    opt = F.optima(sub, n_boot=500)
+    ours = inv.optima[inv.optima.condition == "V = 1"].reset_index(drop=True)
+    assert np.allclose(ours.log2_r_star, opt.log2_r_star)
+
+
+def test_classify_reads_intervals_against_the_margin():
+    from pretrain_diversity.invariance import classify
+
+    assert classify(0.05, -0.1, 0.15) == "invariant"
+    assert classify(0.5, 0.3, 0.7) == "drifts up"
+    assert classify(-0.5, -0.7, -0.3) == "drifts down"
+    assert classify(0.1, 0.05, 0.25) == "small drift"
+    assert classify(0.1, -0.3, 0.5) == "inconclusive"
+
+
+def test_contrasts_regret_and_verdict(inv):
+    from pretrain_diversity import invariance as I
+
+    c = I.contrasts(inv, pairs=[("V = ∞", "V = 1")])
+    assert len(c) == 2 and (c.hi < 0).all() and (c.difference < -0.25).all()
+    base = I.contrasts(inv)  # every condition against the original sampler
+    assert set(base.condition) == {"V = 1", "V = ∞"} and set(base.reference) == {I.BASELINE}
+    reg = I.extrapolation_regret(inv).set_index(["condition", "task"])
+    for task in ("glyphs-heldout", "digits"):
+        assert reg.loc[("V = 1", task), "regret"] > reg.loc[("V = ∞", task), "regret"] >= 0
+    text = I.verdict(inv, regret=I.extrapolation_regret(inv))
+    assert "grows with N" in text and "*V = 1*" in text
+    assert "Invariant (the interval lies within ±0.2): *V = ∞*" in text
+    assert "Variety changes the slope by -0." in text and "the variety moves the drift" in text
+    assert "**Overall**, over 6 (condition, task) cases: 2 drifts up, 4 invariant" in text
+    table = I.summary_table(inv, regret=I.extrapolation_regret(inv))
+    assert len(table) == 2 * len(inv.conditions)
+    assert list(table[table.condition == "V = 1"]["invariant?"]) == ["no", "no"]
+
+
+def test_fitted_exponents_say_which_one_moves(inv):
+    from pretrain_diversity import invariance as I
+
+    sub = I.Invariance(inv.optima, inv.trend, inv.draws, ["V = 1", "V = ∞"], inv.level,
+                       inv.data[inv.data.condition.isin(["V = 1", "V = ∞"])
+                                & (inv.data.task == "digits")])
+    fits = I.fit_exponents(sub, n_boot=8, window=None).set_index("condition")
+    assert fits.loc["V = 1", "drift"] > 0.25 and abs(fits.loc["V = ∞", "drift"]) < 0.1
+    assert fits.loc["V = 1", "beta"] > fits.loc["V = 1", "alpha"]
+    assert (fits["alpha_lo"] <= fits["alpha"] + 1e-9).all()
+    text = I._exponent_shift(fits.reset_index(), "digits", "V = 1", "V = ∞")
+    assert text.startswith("Fitted exponents: α 0.3") and "β 0.7" in text
+
+
+def test_the_grid_places_an_invariant_optimum_without_a_slope(inv):
+    from pretrain_diversity import invariance as I
+
+    bias = I.grid_bias(inv.data).set_index("condition")["max_abs_bias"]
+    assert (bias < 0.05).all(), bias  # far below the margin of 0.2
+
+
+def test_plots_and_frames_render(inv):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pretrain_diversity import invariance as I
+
+    for fig in (I.plot_slopes(inv), I.plot_optima(inv), I.plot_ucurves(inv)):
+        assert fig.axes
+        plt.close(fig)
+    frames, conds, budgets = I.condition_frames(inv, dpi=20, conditions=["V = 1", "V = ∞"])
+    assert set(frames) == {(c, b) for c in range(2) for b in range(3)}
+    assert budgets == ["N = 2048", "N = 4096", "N = 16384"]
+    assert all(f.startswith(b"\x89PNG") for f in frames.values())
+
+
+def test_study_specs_plan_as_documented():
+    from pretrain_diversity import invariance as I
+    from pretrain_diversity.sweep import load_study
+
+    plans = {k: I.plan(ROOT / I.SPECS[k]) for k in I.KNOBS}
+    assert [plans[k]["runs"] for k in I.KNOBS] == [135, 45, 45]
+    assert all(p["skipped"] == 0 for p in plans.values())
+    assert 50 < sum(p["minutes"] for p in plans.values()) < 70
+    for k in I.KNOBS:
+        study = load_study(ROOT / I.SPECS[k])
+        assert study.budgets == BUDGETS and study.seeds == (0, 1, 2)
+        assert {b: list(v) for b, v in study.n_classes.items()} == GRID
+        assert study.base["probe_tasks"] == ("glyphs-heldout", "digits")
+        assert k in I.command(k) and str(I.results_path(k)) in I.command(k)
+    assert load_study(ROOT / I.SPECS["variety"]).grid == {"styles_per_class": [1, 8, 0]}
+    # every K of the invariance grid is in the Figure 1 grid: the original sampler is compared
+    # on the same points
+    fig1 = load_study(ROOT / "studies" / "figure1.toml")
+    for b, ks in GRID.items():
+        assert set(ks) <= set(fig1.n_classes[b])
+
+
+def test_page_fails_with_the_commands_when_results_are_missing(tmp_path, monkeypatch):
+    """The first code cell of book/invariance.md, run where no results exist."""
+    import jupytext
+
+    from pretrain_diversity import invariance as I
+
+    (tmp_path / "studies").mkdir()
+    (tmp_path / "studies" / "figure1.toml").write_text((ROOT / "studies" / "figure1.toml")
+                                                        .read_text())
+    nb = jupytext.read(ROOT / "book" / "invariance.md")
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(os.environ, "MPLBACKEND", "Agg")
+    with pytest.raises(FileNotFoundError) as err:
+        exec(compile(first.source, "invariance.md", "exec"), {})
+    msg = str(err.value)
+    for k in I.KNOBS:
+        assert I.command(k) in msg
+    assert "results/figure1/runs.csv" in msg and "pretrain-diversity sweep studies/figure1.toml" in msg

@@ -302,7 +302,10 @@ def extrapolation_regret(inv: Invariance, metric: str = METRIC) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def grid_bias(data: pd.DataFrame, *, log2_r_true=np.arange(-3.0, 3.01, 0.5)) -> pd.DataFrame:
+NULL_LOG2_RATIOS = tuple(np.arange(-3.0, 3.01, 0.5))  # where grid_bias puts the true optimum
+
+
+def grid_bias(data: pd.DataFrame, *, log2_r_true=NULL_LOG2_RATIOS) -> pd.DataFrame:
     """Slope an exactly invariant optimum would show on this grid, from interpolation alone.
 
     For every condition's (N, K) grid: noise-free errors 0.1 + a K^-1/2 + n^-1/2 (the theory's
@@ -503,8 +506,8 @@ def verdict(inv: Invariance, fits: pd.DataFrame | None = None,
     out.append(
         f"**Overall**, over {len(kinds)} (condition, task) cases: "
         + ", ".join(f"{v} {k}" for k, v in counts.items())
-        + f". The paper's claim (an N-invariant optimal ratio) is supported where the slope is "
-        f"'invariant', contradicted where it 'drifts', and not decided by these data elsewhere."
+        + ". The paper's claim (an N-invariant optimal ratio) is supported where the slope is "
+        "'invariant', contradicted where it 'drifts', and not decided by these data elsewhere."
     )
     return "\n\n".join(out)
 
