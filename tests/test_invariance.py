@@ -207,6 +207,19 @@ def test_class_pools_are_reported_drawn_from_and_validated(bank):
     assert RunConfig(class_pool=None).run_id() == DEFAULT_RUN_ID
 
 
+
+def test_a_styled_run_trains_probes_and_records_its_knobs(tiny_cfg, tmp_path):
+    from pretrain_diversity.experiment import run_experiment
+    from pretrain_diversity.results import rows_of
+
+    cfg = tiny_cfg.with_(styles_per_class=2, class_pool="letters", probe_tasks=("digits",))
+    m = run_experiment(cfg, tmp_path, progress=False)
+    assert m["config"]["styles_per_class"] == 2 and m["config"]["class_pool"] == "letters"
+    assert 0 <= m["metrics"]["probe"]["digits"]["test_error"] <= 1
+    row = rows_of(m)[0]
+    assert row["styles_per_class"] == 2 and row["run_id"] == cfg.run_id()
+    assert run_experiment(cfg, tmp_path, progress=False) == m  # cached under its own id
+
 # ------------------------------------------------------------------------------ the analysis
 BUDGETS = (2048, 4096, 16384)
 GRID = {2048: [2, 8, 32, 128, 512], 4096: [4, 16, 64, 256, 1024],

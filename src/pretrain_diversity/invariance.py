@@ -170,6 +170,28 @@ def match_grid(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------- analysis
+def _with_logs(df: pd.DataFrame) -> pd.DataFrame:
+    """Add budget and log2 K, n and r = K/n (the axes of every plot here)."""
+    df = df.copy()
+    df["budget"] = df["n_classes"] * df["samples_per_class"]
+    df["log2_K"] = np.log2(df["n_classes"])
+    df["log2_n"] = np.log2(df["samples_per_class"])
+    df["log2_r"] = df["log2_K"] - df["log2_n"]
+    return df
+
+
+def _ratio(r: float) -> str:
+    return f"{r:.2g}" if r < 10 else f"{r:.0f}"
+
+
+def _budget_colors(budgets) -> dict:
+    """One colour per budget, as on the Figure 1 page (plasma, small N dark)."""
+    import matplotlib.pyplot as plt
+
+    cmap = plt.get_cmap("plasma")
+    return {n: cmap(0.1 + 0.75 * i / max(1, len(budgets) - 1)) for i, n in enumerate(budgets)}
+
+
 def slope_draws(opt: pd.DataFrame, draws: dict) -> dict[str, np.ndarray]:
     """Per task, the bootstrap draws of the slope that ``figure1.ratio_trend`` summarises.
 
@@ -283,7 +305,7 @@ def extrapolation_regret(inv: Invariance, metric: str = METRIC) -> pd.DataFrame:
     lowest seed-mean error measured at the largest budget. ``clipped`` marks a ratio outside the
     largest budget's grid (read at the nearest edge).
     """
-    df = F._check(inv.data, metric)
+    df = _with_logs(inv.data)
     rows = []
     for (cond, task), opt in inv.optima.groupby(["condition", "task"], sort=False):
         opt = opt.sort_values("budget")
@@ -381,7 +403,7 @@ def summary_table(inv: Invariance, fits: pd.DataFrame | None = None,
             t = t.iloc[0]
             row = {"condition": cond, "task": task}
             for r in o.sort_values("budget").itertuples():
-                row[f"K*/n* at N={r.budget}"] = (f"{F._ratio(r.r_star)}"
+                row[f"K*/n* at N={r.budget}"] = (f"{_ratio(r.r_star)}"
                                                  + ("" if r.interior else " (edge)"))
             row[f"slope [{pct}]"] = f"{t.slope:+.2f} [{t.slope_lo:+.2f}, {t.slope_hi:+.2f}]"
             row["invariant?"] = "yes" if t.slope_lo <= 0 <= t.slope_hi else "no"
@@ -697,11 +719,11 @@ def plot_ucurves(inv: Invariance, metric: str = METRIC):
     seeds), the optimum of each budget as a star with its interval. Axes are shared per task."""
     import matplotlib.pyplot as plt
 
-    df = F._check(inv.data, metric)
+    df = _with_logs(inv.data)
     tasks = sorted(df["task"].unique())
     conds = inv.conditions
     budgets = sorted(df["budget"].unique())
-    colors = F._budget_colors(budgets)
+    colors = _budget_colors(budgets)
     fig, axes = plt.subplots(len(conds), len(tasks), figsize=(4.6 * len(tasks), 2.3 * len(conds)),
                              squeeze=False, sharex=True, sharey="col")
     for ti, task in enumerate(tasks):
@@ -781,11 +803,11 @@ def condition_frames(inv: Invariance, *, metric: str = METRIC, dpi: int = 70,
 
     from .widgets import figure_png
 
-    df = F._check(inv.data, metric)
+    df = _with_logs(inv.data)
     conds = conditions or [c for c in inv.conditions if c != FULL_GRID]
     tasks = sorted(df["task"].unique())
     budgets = sorted(df["budget"].unique())
-    colors = F._budget_colors(budgets)
+    colors = _budget_colors(budgets)
     xlim = (df["log2_r"].min() - 1, df["log2_r"].max() + 1)
     ylims = {t: (df[df.task == t][metric].min() * 100 - 2, df[df.task == t][metric].max() * 100 + 2)
              for t in tasks}
@@ -817,7 +839,7 @@ def condition_frames(inv: Invariance, *, metric: str = METRIC, dpi: int = 70,
                     o = o.iloc[0]
                     ax.axvspan(o.log2_r_lo, o.log2_r_hi, color=colors[n], alpha=0.12)
                     ax.plot(o.log2_r_star, o.err_star * 100, "*", color=colors[n], mec="k", ms=14)
-                    title += f": K*/n* ≈ {F._ratio(o.r_star)}"
+                    title += f": K*/n* ≈ {_ratio(o.r_star)}"
                 ax.axvline(0, color="0.6", lw=0.8, ls=":")
                 ax.set(xlim=xlim, ylim=ylims[task], xlabel="log2 (K / n)",
                        ylabel="test error (%)")
