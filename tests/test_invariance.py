@@ -333,6 +333,19 @@ def test_contrasts_regret_and_verdict(inv):
     assert list(table[table.condition == "V = 1"]["invariant?"]) == ["no", "no"]
 
 
+def test_contrasts_are_paired_over_seeds(table):
+    """Two conditions with the same seeds are resampled together: a copy of a condition whose
+    errors are all shifted by a constant has the same optima in every draw, so the contrast is
+    exactly 0 (an unpaired bootstrap would give an interval as wide as the seed noise)."""
+    from pretrain_diversity import invariance as I
+
+    one = table[table.styles_per_class == 1]
+    twin = one.assign(styles_per_class=2, test_error=one.test_error + 0.01)
+    inv2 = I.analyse(pd.concat([one, twin]), n_boot=200)
+    c = I.contrasts(inv2, pairs=[("V = 2", "V = 1")])
+    assert np.allclose(c[["difference", "lo", "hi"]].to_numpy(), 0, atol=1e-9)
+
+
 def test_fitted_exponents_say_which_one_moves(inv):
     from pretrain_diversity import invariance as I
 
