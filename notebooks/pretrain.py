@@ -24,9 +24,12 @@
 # Every parameter below is a field of `pretrain_diversity.config.RunConfig`; override any of them
 # with papermill, e.g. `papermill notebooks/pretrain.ipynb out.ipynb -p n_classes 500`.
 # The defaults finish in about a minute on 2 CPU cores with the embedded glyph data (no download).
+# Real data and a GPU use the same notebook: `-p dataset imagenet32 -p device cuda`, with the data
+# under `data_root` (or `$PRETRAIN_DIVERSITY_DATA`); the book's page "Running at full scale" says
+# where each data set goes.
 
 # %% tags=["parameters"]
-dataset = "glyphs"  # pre-training data: the embedded glyph classes
+dataset = "glyphs"  # glyphs (embedded), or real: imagenet, imagenet32, imagenet64, cifar100
 n_classes = 500  # K: classes drawn from the pre-training pool
 samples_per_class = 32  # n: images per class
 budget = None  # N: if set, overrides samples_per_class with N / n_classes (must divide)
@@ -38,19 +41,21 @@ width = 8  # convnet: channels of the stem (stages have 2x, 4x, 8x)
 depth = 1  # convnet: residual blocks per stage
 epochs = 20.0  # passes over the N images; steps are epochs * N / batch_size, rounded up
 batch_size = 128
-lr = 0.1  # peak learning rate (SGD, Nesterov momentum, warm-up then cosine)
+lr = 0.1  # peak learning rate at batch 128, scaled by batch/128 above (SGD, Nesterov, cosine)
 momentum = 0.9
 weight_decay = 5e-4
 warmup_frac = 0.03
-augment = True  # random shifts during pre-training
-probe_tasks = "glyphs-heldout,digits,shapes"  # downstream tasks, comma-separated
+augment = True  # random shifts during pre-training (and flips for real, natural images)
+probe_tasks = "glyphs-heldout,digits,shapes"  # comma-separated; real: cifar10, dtd, places365, ...
 seed = 0  # draws the classes, the images, the initialisation and the batch order
 device = "cpu"  # cpu, cuda, cuda:1, mps
-compile = False  # torch.compile the model (GPU only)
+compile = False  # torch.compile the model (for GPUs; on a CPU it compiles slowly)
+data_root = None  # folder holding the real data sets; None: $PRETRAIN_DIVERSITY_DATA
 output_dir = "runs"  # each run writes output_dir/<run id>/metrics.json
 force = False  # retrain even if this exact configuration already finished
 
 # %%
+import os
 import time
 
 import matplotlib.pyplot as plt
@@ -62,6 +67,8 @@ from pretrain_diversity.experiment import check, run_dir_for, run_experiment
 from pretrain_diversity.plots import probe_table, training_curve
 from pretrain_diversity.probe import probe_pixels
 
+if data_root is not None:  # where the real data sets lie is not part of a run's identity
+    os.environ["PRETRAIN_DIVERSITY_DATA"] = str(data_root)
 cfg = RunConfig.from_parameters(globals())
 check(cfg)  # every parameter is checked here, before any data is drawn or trained
 print(
@@ -88,10 +95,14 @@ plt.show()
 # %% [markdown]
 # ## Downstream linear probes
 # Top-1 test error of a logistic-regression probe on frozen features; next to it, the same probe
-# on raw pixels, the reference any useful pre-training must beat.
+# on raw pixels, the reference any useful pre-training must beat (left out for tasks with more
+# than 20,000 training images, where a probe on raw pixels takes long).
 
 # %%
-pixels = {t: probe_pixels(load_task(t, cfg.image_size)).test_error for t in cfg.probe_tasks}
+tasks = {t: load_task(t, cfg.image_size) for t in cfg.probe_tasks}
+pixels = {
+    t: probe_pixels(task).test_error for t, task in tasks.items() if len(task.train) <= 20_000
+}
 display(probe_table(metrics, baselines=pixels))
 
 # %%

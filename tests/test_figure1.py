@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from pretrain_diversity import figure1 as F
+from pretrain_diversity import optimum as O
 
 BUDGETS = (2048, 8192, 32768)
 
@@ -41,18 +42,9 @@ def true_log2_r(n_total, alpha, beta, a, b):
     return 2 * math.log2(k) - math.log2(n_total)
 
 
-def test_refine_minimum_finds_the_vertex_of_a_parabola():
-    x = np.arange(0, 10, 2.0)
-    y = (x - 4.7) ** 2
-    xv, yv, i = F.refine_minimum(x, y)
-    assert i == 2 and xv == pytest.approx(4.7) and yv == pytest.approx(0, abs=1e-9)
-    xv, _, i = F.refine_minimum(x, -x)  # minimum at the edge stays there
-    assert i == 4 and xv == 8
-
-
 def test_optimum_invariant_ratio_is_found_with_a_covering_interval():
     df = synthetic(alpha=0.5, beta=0.5, a=1.0, b=0.5)  # r* = (a/b)^2 = 4 at every N
-    opt = F.optima(df)
+    opt = O.optima(df)
     assert len(opt) == 2 * len(BUDGETS)
     assert opt["interior"].all() and (opt["p_interior"] > 0.95).all()
     for r in opt.itertuples():
@@ -63,8 +55,8 @@ def test_optimum_invariant_ratio_is_found_with_a_covering_interval():
 
 
 def test_ratio_trend_zero_for_invariant_and_recovers_a_drift():
-    opt, draws = F.optima(synthetic(), return_draws=True)
-    tr = F.ratio_trend(opt, draws)
+    opt, draws = O.optima(synthetic(), return_draws=True)
+    tr = O.ratio_trend(opt, draws)
     assert len(tr) == 2
     for r in tr.itertuples():
         assert abs(r.slope) < 0.15 and r.slope_lo <= 0 <= r.slope_hi
@@ -75,10 +67,10 @@ def test_ratio_trend_zero_for_invariant_and_recovers_a_drift():
 
     alpha, beta = 0.3, 0.7  # the best ratio grows as N^0.4
     df = synthetic(alpha=alpha, beta=beta, a=1.0, b=1.0, noise=0.0005)
-    opt, draws = F.optima(df, return_draws=True)
+    opt, draws = O.optima(df, return_draws=True)
     for r in opt.itertuples():
         assert r.log2_r_star == pytest.approx(true_log2_r(r.budget, alpha, beta, 1, 1), abs=0.6)
-    tr = F.ratio_trend(opt, draws)
+    tr = O.ratio_trend(opt, draws)
     want = (beta - alpha) / (alpha + beta)
     for r in tr.itertuples():
         assert r.slope == pytest.approx(want, abs=0.12) and r.slope_lo > 0
@@ -88,17 +80,17 @@ def test_ratio_trend_zero_for_invariant_and_recovers_a_drift():
 
 def test_edge_optimum_is_reported_not_interior():
     df = synthetic(a=1.0, b=0.5, k_max=8)  # K <= 8 but the optimum K* = 2 sqrt(N) >= 90
-    opt = F.optima(df)
+    opt = O.optima(df)
     assert not opt["interior"].any() and (opt["K_grid"] == 8).all()
-    opt, draws = F.optima(df, return_draws=True)
-    text = F.verdict(opt, F.ratio_trend(opt, draws))
+    opt, draws = O.optima(df, return_draws=True)
+    text = F.verdict(opt, O.ratio_trend(opt, draws))
     assert "NOT interior" in text and "largest K = 8" in text
 
 
 def test_missing_run_does_not_break_the_bootstrap():
     df = synthetic(seeds=(0, 1, 2))
     df = df.drop(df.index[(df.n_classes == 64) & (df.seed == 1)])
-    opt = F.optima(df, n_boot=300)
+    opt = O.optima(df, n_boot=300)
     assert np.isfinite(opt[["log2_r_star", "log2_r_lo", "log2_r_hi"]].to_numpy()).all()
 
 
@@ -107,7 +99,7 @@ def test_plots_and_widget_frames_render():
 
     matplotlib.use("Agg")
     df = synthetic(seeds=(0, 1, 2), step=2)
-    opt = F.optima(df, n_boot=200)
+    opt = O.optima(df, n_boot=200)
     for fig in (F.plot_contours(df, opt), F.plot_ucurves(df, opt)):
         assert len([a for a in fig.axes if a.get_title()]) == 2
     frames, tasks, labels = F.iso_n_frames(df, opt, dpi=40)

@@ -16,7 +16,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from browser import (
     chromium_driver,
     collect_log,
@@ -62,9 +61,10 @@ def test_iso_n_widget_switches_frames_offline(tmp_path):
 
     matplotlib.use("Agg")
     from pretrain_diversity import figure1 as F
+    from pretrain_diversity import optimum as O
 
     df = synthetic(seeds=(0, 1, 2), step=2)
-    opt = F.optima(df, n_boot=200)
+    opt = O.optima(df, n_boot=200)
     frames, tasks, budgets = F.iso_n_frames(df, opt, dpi=40)
     sha = {k: hashlib.sha256(v).hexdigest() for k, v in frames.items()}
     widget = F.iso_n_widget(df, opt, dpi=40)
@@ -80,7 +80,7 @@ def test_iso_n_widget_switches_frames_offline(tmp_path):
         assert visible_frame(driver).sha256 == sha[(0, 0)]
         for b in (1, 2):
             step_slider(driver, 0, +1)
-            wait_until(lambda: visible_frame(driver).sha256 == sha[(0, b)], timeout=10,
+            wait_until(lambda b=b: visible_frame(driver).sha256 == sha[(0, b)], timeout=10,
                        message=f"slider step to {budgets[b]} did not show its frame")
         _select_task(driver, 1)  # the other task, at the same budget
         wait_until(lambda: visible_frame(driver).sha256 == sha[(1, 2)], timeout=10,

@@ -16,7 +16,7 @@ from pretrain_diversity.config import RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "pretrain.ipynb"
-NOTEBOOK_ONLY = {"budget", "output_dir", "force"}  # parameters that are not RunConfig fields
+NOTEBOOK_ONLY = {"budget", "output_dir", "force", "data_root"}  # not RunConfig fields
 
 
 def _parameters_cell() -> dict:

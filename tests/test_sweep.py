@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sweep_helpers as H
 
 from pretrain_diversity import cli
 from pretrain_diversity.experiment import CHECKPOINT, load_metrics
@@ -35,8 +36,6 @@ from pretrain_diversity.sweep import (
     run_status,
     run_study,
 )
-
-import sweep_helpers as H
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent

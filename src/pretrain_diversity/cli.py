@@ -1,11 +1,15 @@
-"""Command line: ``pretrain-diversity sweep STUDY --out DIR`` and ``... results DIR``.
+"""Command line: ``pretrain-diversity run``, ``sweep``, ``results``, ``estimate-ratio``, ``recommend``.
 
 Examples::
 
+    pretrain-diversity run --n-classes 500 --samples-per-class 32 --out runs
     pretrain-diversity sweep studies/figure1.toml --out runs/figure1 --csv results/figure1/runs.csv
     pretrain-diversity sweep studies/figure1.toml --out runs/figure1 --dry-run
     pretrain-diversity sweep studies/figure1.toml --out /shared/runs --launcher ray --address auto
     pretrain-diversity results runs/figure1 --study figure1 --csv results/figure1/runs.csv
+    pretrain-diversity estimate-ratio results/figure1/runs.csv --max-budget 4096
+    pretrain-diversity recommend --results results/figure1/runs.csv --max-budget 4096 --budget 32768
+    pretrain-diversity recommend --ratio 2 --interval 1 4 --budget 100000
 """
 
 from __future__ import annotations
@@ -55,20 +59,174 @@ def _add_results(sub) -> None:
     p.set_defaults(func=cmd_results)
 
 
+def _add_estimate_args(p) -> None:
+    p.add_argument("--task", default=None, help="one downstream task (default: each run's error "
+                   "averaged over its tasks, since one pre-trained model serves all of them)")
+    p.add_argument("--max-budget", type=int, default=None,
+                   help="use only budgets N <= this (the cheap runs)")
+    p.add_argument("--metric", default="val_error", help="column that selects K (default: the "
+                   "probe's validation error; never select on test_error)")
+    p.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
+    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap draws (default 2000)")
+
+
+def _add_application(sub) -> None:
+    p = sub.add_parser(
+        "estimate-ratio",
+        help="estimate the optimal classes-to-images ratio r* = K/n from a study's results",
+        description="Locate the best K at each budget of a results table (parabola in log K, "
+        "bootstrap over seeds) and pool the budgets into one r* with an interval.",
+    )
+    p.add_argument("results", help="a results table (.csv or .parquet) written by `sweep --csv`")
+    _add_estimate_args(p)
+    p.set_defaults(func=cmd_estimate_ratio)
+
+    p = sub.add_parser(
+        "recommend",
+        help="recommend K classes x n images per class for a budget N from r*",
+        description="K* = sqrt(r* N), rounded to a K that divides N (nearest in log K), within "
+        "the data set's limits (K <= classes in the pool, n <= images per class).",
+    )
+    p.add_argument("--budget", type=int, required=True, help="target budget N = K n (images)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--ratio", type=float, help="a known r* = K/n")
+    src.add_argument("--results", help="estimate r* from this results table first")
+    p.add_argument("--interval", type=float, nargs=2, metavar=("LO", "HI"), default=None,
+                   help="with --ratio: the interval of r*")
+    _add_estimate_args(p)
+    p.add_argument("--dataset", default="glyphs", help="whose limits apply (default glyphs)")
+    p.add_argument("--pool", type=int, default=None, help="classes available (default: the "
+                   "data set's pre-training pool)")
+    p.add_argument("--max-per-class", type=int, default=None, help="images available per class "
+                   "(default: the data set's)")
+    p.add_argument("--grid", choices=("divisors", "powers_of_two"), default="divisors",
+                   help="which K are allowed: any divisor of N, or powers of two only")
+    p.set_defaults(func=cmd_recommend)
+
+
+def _estimate(args):
+    from .application import estimate_ratio
+    from .results import load_results
+
+    df = load_results(args.results)
+    return estimate_ratio(df, task=args.task, max_budget=args.max_budget, metric=args.metric,
+                          level=args.level, n_boot=args.n_boot)
+
+
+def cmd_estimate_ratio(args) -> int:
+    try:
+        est = _estimate(args)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(est.describe())
+    return 0
+
+
+def cmd_recommend(args) -> int:
+    from .application import few_classes_choice, recommend, standard_choice
+
+    if args.results and args.interval:
+        print("error: --interval goes with --ratio; with --results the interval is estimated",
+              file=sys.stderr)
+        return 2
+    try:  # ConfigError (a ValueError) says which budget or limit is impossible, and why
+        if args.results:
+            r = _estimate(args)
+            print(r.describe() + "\n")
+        else:
+            r = args.ratio
+        pool, per_class = args.pool, args.max_per_class
+        if pool is None or per_class is None:
+            from .data import dataset_limits
+
+            d_pool, d_per_class = dataset_limits(args.dataset)
+            pool = d_pool if pool is None else pool
+            per_class = d_per_class if per_class is None else per_class
+        limits = dict(pool_size=pool, max_per_class=per_class, grid=args.grid)
+        rec = recommend(r, args.budget, interval=args.interval if args.ratio else None, **limits)
+        std = standard_choice(args.budget, **limits)
+        few = few_classes_choice(args.budget, **limits)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(rec.describe())
+    print(f"  for comparison: every class K = {std[0]:,} (n = {std[1]:,}); few classes "
+          f"K = {few[0]:,} (n = {few[1]:,}); limits: {pool:,} classes, {per_class:,} images each")
+    return 0
+
+
+def _add_run(sub) -> None:
+    """One option per RunConfig field, generated from the dataclass (one source of truth)."""
+    from dataclasses import fields
+
+    from .config import RunConfig
+
+    p = sub.add_parser(
+        "run",
+        help="pre-train one configuration and probe it (what the notebook does)",
+        description="Pre-train on K classes x n images and linear-probe the frozen features; "
+        "every option is a field of RunConfig. A finished configuration is loaded, not retrained.",
+    )
+    defaults = RunConfig()
+    for f in fields(RunConfig):
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        if isinstance(default, bool):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        elif isinstance(default, tuple):
+            p.add_argument(flag, default=",".join(default), help="comma-separated (default: %(default)s)")
+        else:
+            kind = type(default) if default is not None else str
+            p.add_argument(flag, type=kind, default=default, help="default: %(default)s")
+    p.add_argument("--budget", type=int, default=None, help="N; sets n = N / n_classes")
+    p.add_argument("--out", default="runs", help="output folder (default: %(default)s)")
+    p.add_argument("--force", action="store_true", help="retrain even if finished")
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_run(args) -> int:
+    import json
+
+    from .config import ConfigError, RunConfig
+    from .experiment import run_dir_for, run_experiment
+
+    try:
+        cfg = RunConfig.from_parameters(vars(args))
+        metrics = run_experiment(cfg, args.out, force=args.force)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    probe = {t: round(100 * r["test_error"], 2) for t, r in metrics["metrics"]["probe"].items()}
+    print(json.dumps({"run_id": metrics["run_id"], "test_error_percent": probe}))
+    print(f"metrics: {run_dir_for(cfg, args.out) / 'metrics.json'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pretrain-diversity",
         description="Classes vs. images per class in supervised pre-training, reproduced small.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_run(sub)
     _add_sweep(sub)
     _add_results(sub)
+    _add_application(sub)
     return parser
 
 
 def cmd_sweep(args) -> int:
-    from .sweep import (ASSUMED_IMAGES_PER_S, Job, StudyError, is_done, load_study, run_dir_for,
-                        run_study, run_status)
+    from .sweep import (
+        ASSUMED_IMAGES_PER_S,
+        Job,
+        StudyError,
+        is_done,
+        load_study,
+        run_dir_for,
+        run_status,
+        run_study,
+    )
 
     try:
         study = load_study(args.study)

@@ -20,13 +20,24 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 
 ARCHS = ("convnet", "resnet18", "resnet50")
-DATASETS = ("glyphs",)
-PROBE_TASKS = ("glyphs-heldout", "digits", "shapes")
+# Pre-training sets: the embedded glyphs (default, no download) and real ones read from disk
+# (realdata.py; where each must lie is in realdata.LOCATIONS).
+NATURAL_DATASETS = ("imagenet", "imagenet32", "imagenet64", "cifar100")
+DATASETS = ("glyphs",) + NATURAL_DATASETS
+# Highest image_size each real set can give without upsampling (the folder ImageNet has none).
+NATIVE_SIZE = {"imagenet32": 32, "imagenet64": 64, "cifar100": 32}
+GLYPH_PROBE_TASKS = ("glyphs-heldout", "digits", "shapes")
+REAL_PROBE_TASKS = (
+    "cifar10", "cifar100", "dtd", "flowers102", "pets", "caltech101", "eurosat", "places365",
+)  # fmt: skip
+PROBE_TASKS = GLYPH_PROBE_TASKS + REAL_PROBE_TASKS
 IMAGE_SIZES = (8, 16, 32, 64)
 MAX_STYLES = 1_000_000  # styles_per_class above this is indistinguishable from unbounded (0)
 # Subsets of the glyph pre-training pool (data.class_pool), by Unicode name or category: classes
 # within one script look more alike than classes drawn across all scripts.
 CLASS_POOLS = ("latin", "greek", "cyrillic", "math", "letters", "symbols")
+# ``lr`` is the peak learning rate for a batch of this size; larger batches scale it linearly.
+LR_REFERENCE_BATCH = 128
 
 # Fields that change how fast a run goes but not what it computes (the cache key ignores them).
 EXECUTION_FIELDS = frozenset({"device", "compile"})
@@ -57,13 +68,13 @@ class RunConfig:
     # --- optimisation (steps fixed per budget N) ---
     epochs: float = 20.0  # passes over the N images; steps = ceil(epochs * N / batch_size)
     batch_size: int = 128
-    lr: float = 0.1
+    lr: float = 0.1  # peak lr at batch 128; see ``peak_lr`` for larger batches
     momentum: float = 0.9
     weight_decay: float = 5e-4
     warmup_frac: float = 0.03
     augment: bool = True  # random shifts during pre-training (flips only for natural images)
     # --- evaluation ---
-    probe_tasks: tuple[str, ...] = PROBE_TASKS
+    probe_tasks: tuple[str, ...] = GLYPH_PROBE_TASKS
     # --- randomness and execution ---
     seed: int = 0
     device: str = "cpu"
@@ -78,6 +89,21 @@ class RunConfig:
     @property
     def steps(self) -> int:
         return max(1, math.ceil(self.epochs * self.budget / self.batch_size))
+
+    @property
+    def peak_lr(self) -> float:
+        """The learning rate training uses: ``lr`` up to batch 128, then ``lr * batch / 128``.
+
+        Linear scaling (Goyal et al. 2017) for the large batches GPUs want. Batches of 128 or
+        fewer keep ``lr`` unchanged, so every glyph run (all at batch <= 128) computes exactly
+        what it computed before this rule existed, and its stored results stay valid.
+        """
+        return self.lr * max(1.0, self.batch_size / LR_REFERENCE_BATCH)
+
+    @property
+    def natural(self) -> bool:
+        """Natural photographs (real data sets): horizontal flips are label-preserving."""
+        return self.dataset in NATURAL_DATASETS
 
     @classmethod
     def from_budget(cls, budget: int, n_classes: int, **kwargs) -> RunConfig:
@@ -226,6 +252,12 @@ def validate(cfg: RunConfig, *, pool_size: int | None = None, max_per_class: int
         )  # fmt: skip
     if cfg.class_pool is not None:
         _check_choice("class_pool", cfg.class_pool, CLASS_POOLS)
+    native = NATIVE_SIZE.get(cfg.dataset)
+    if native and cfg.image_size > native:
+        raise ConfigError(
+            f"image_size={cfg.image_size} is out of range for dataset={cfg.dataset!r}: its images "
+            f"are {native}x{native}, so image_size <= {native} (smaller sizes are area-downsampled)"
+        )
     _check_int("width", cfg.width, 1, 1024)
     _check_int("depth", cfg.depth, 1, 16)
     _check_float("epochs", cfg.epochs, 0.0, 10_000.0, lo_open=True)
@@ -244,4 +276,10 @@ def validate(cfg: RunConfig, *, pool_size: int | None = None, max_per_class: int
         _check_choice("probe_tasks entry", t, PROBE_TASKS)
     if len(set(tasks)) != len(tasks):
         raise ConfigError(f"probe_tasks has duplicates: {list(tasks)}")
+    if cfg.dataset in tasks:  # only cifar100 is both a pre-training set and a probe task
+        raise ConfigError(
+            f"probe_tasks contains {cfg.dataset!r}, the pre-training data set itself: its classes "
+            f"are the pre-training classes, so the probe would not measure transfer; drop "
+            f"{cfg.dataset!r} from probe_tasks or pre-train on another data set"
+        )
     validate_device(cfg.device)

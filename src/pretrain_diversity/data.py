@@ -3,6 +3,8 @@
 The glyph classes are split once, by a fixed seed, into a pre-training pool and a held-out set
 that only downstream tasks use, so no pre-training run ever sees a downstream class.
 Generated sets are cached on disk under a key of everything that determines them.
+Real data sets (ImageNet, its downsampled forms, CIFAR-100) come from ``realdata``: their pool is
+every class of the training split, and a run's set is an index mask into one decoded tensor.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .config import CLASS_POOLS, RunConfig
+from .config import CLASS_POOLS, NATURAL_DATASETS, RunConfig
 from .glyphs import GlyphBank, load_bank
-from .sampling import DEFAULT_STYLES, ImageSet, two_step_sample
+from .sampling import DEFAULT_STYLES, ImageSet, two_step_indices, two_step_sample
 from .storage import atomic_torch_save, cache_dir
 
 SPLIT_SEED = 20230521  # fixed: the pool/held-out split must not move with a run's seed
@@ -64,16 +66,25 @@ def class_pool(bank: GlyphBank, name: str | None = None) -> np.ndarray:
     return pool[np.asarray(keep, dtype=bool)]
 
 
-def dataset_limits(dataset: str, class_pool_name: str | None = None) -> tuple[int, int]:
+def dataset_limits(
+    dataset: str, class_pool_name: str | None = None, data_root=None
+) -> tuple[int, int]:
     """(classes in the pre-training pool, images available per class) for parameter checks.
 
-    ``class_pool_name`` (a run's ``class_pool``) narrows the pool to one of config.CLASS_POOLS.
+    ``class_pool_name`` (a run's ``class_pool``) narrows the glyph pool to one of
+    config.CLASS_POOLS. Real data sets (``realdata``): the pool is every class of the training
+    split, and the cap is the size of the smallest class, read from the cached label index (made
+    by one scan of the files, no decoding), so a run is checked before any image is decoded.
     """
     if dataset == "glyphs":
         bank = load_bank()
         if class_pool_name is not None and class_pool_name not in CLASS_POOLS:
             return len(glyph_split(bank.n_classes).pool), GLYPHS_MAX_PER_CLASS  # validate() names it
         return len(class_pool(bank, class_pool_name)), GLYPHS_MAX_PER_CLASS
+    if dataset in NATURAL_DATASETS:
+        from .realdata import real_limits
+
+        return real_limits(dataset, data_root)
     raise ValueError(f"unknown dataset {dataset!r}")
 
 
@@ -95,8 +106,14 @@ def cached_images(key: str, make) -> ImageSet:
     return s
 
 
-def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None) -> ImageSet:
-    """The run's K classes x n images, drawn by two-step sampling under ``cfg.seed``."""
+def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None, data_root=None) -> ImageSet:
+    """The run's K classes x n images, drawn by two-step sampling under ``cfg.seed``.
+
+    Glyphs are rendered (and cached per draw); a real data set is decoded once at
+    ``cfg.image_size`` and the run takes an index mask of it (``two_step_indices``).
+    """
+    if cfg.dataset in NATURAL_DATASETS:
+        return real_pretraining_set(cfg, data_root)
     if cfg.dataset != "glyphs":
         raise ValueError(f"unknown dataset {cfg.dataset!r}")
     bank = bank or load_bank()
@@ -120,3 +137,15 @@ def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None) -> ImageSet:
             styles_per_class=cfg.styles_per_class,
         ),
     )
+
+
+def real_pretraining_set(cfg: RunConfig, data_root=None) -> ImageSet:
+    """K classes x n images of a real data set: rows of its cached decoded tensor (no copies of
+    files; the rows are read into memory, then the training loop moves them to the device)."""
+    from .realdata import gather, load_pretrain_split
+
+    split = load_pretrain_split(cfg.dataset, cfg.image_size, data_root)
+    index, labels, chosen = two_step_indices(
+        split.labels, cfg.n_classes, cfg.samples_per_class, cfg.seed
+    )
+    return ImageSet(gather(split.images, index), torch.from_numpy(labels), chosen)

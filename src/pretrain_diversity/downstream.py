@@ -43,6 +43,29 @@ class ProbeTask:
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
+    def with_channels(self, channels: int) -> "ProbeTask":
+        """The same task with images of ``channels`` channels, to match a pre-trained model:
+        grey images are repeated into RGB, RGB images become grey by ITU-R 601 luma."""
+        return ProbeTask(
+            self.name,
+            *(ImageSet(match_channels(s.images, channels), s.labels, s.class_ids)
+              for s in (self.train, self.val, self.test)),
+            self.description,
+        )  # fmt: skip
+
+
+def match_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
+    """uint8 [N, C, H, W] with C in (1, 3) -> [N, channels, H, W]."""
+    c = images.shape[1]
+    if c == channels:
+        return images
+    if c == 1 and channels == 3:
+        return images.expand(-1, 3, -1, -1).contiguous()
+    if c == 3 and channels == 1:
+        w = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+        return (images.float() * w).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
+    raise ValueError(f"cannot convert {c}-channel images to {channels} channels")
+
 
 def _split_per_class(labels: np.ndarray, counts: tuple[int, int], rng) -> tuple[np.ndarray, ...]:
     """Index arrays (train, val, test): the first counts per class go to train and val."""
@@ -221,7 +244,17 @@ TASKS: dict[str, Callable[[int], ProbeTask]] = {
 }
 
 
-def load_task(name: str, size: int) -> ProbeTask:
-    if name not in TASKS:
-        raise ValueError(f"unknown probe task {name!r}; allowed: {', '.join(TASKS)}")
-    return TASKS[name](size)
+def load_task(name: str, size: int, *, channels: int | None = None, data_root=None) -> ProbeTask:
+    """Task ``name`` at ``size`` px: a glyph-family task (``TASKS``, embedded) or a real one
+    (``realtasks.REAL_TASKS``, read from the data root). ``channels`` converts the images to
+    match a model pre-trained on grey (1) or colour (3) images."""
+    if name in TASKS:
+        task = TASKS[name](size)
+    else:
+        from .realtasks import REAL_TASKS, load_real_task
+
+        if name not in REAL_TASKS:
+            allowed = ", ".join([*TASKS, *REAL_TASKS])
+            raise ValueError(f"unknown probe task {name!r}; allowed: {allowed}")
+        task = load_real_task(name, size, data_root)
+    return task.with_channels(channels) if channels else task

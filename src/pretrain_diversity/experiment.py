@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from . import __version__
-from .config import DATASETS, ConfigError, RunConfig, validate
+from .config import DATASETS, REAL_PROBE_TASKS, ConfigError, RunConfig, validate
 from .data import dataset_limits, pretraining_set
 from .downstream import load_task
 from .models import build_model, count_parameters
@@ -56,8 +56,15 @@ def check(cfg: RunConfig) -> None:
     """Validate every parameter against this machine and the data set, before any work."""
     if cfg.dataset not in DATASETS:  # the limits below are per data set
         raise ConfigError(f"unknown dataset={cfg.dataset!r}; allowed: {', '.join(DATASETS)}")
+    if cfg.dataset != "glyphs":
+        validate(cfg)  # plain checks first: a bad parameter never waits for a scan of real data
     pool, per_class = dataset_limits(cfg.dataset, cfg.class_pool)
     validate(cfg, pool_size=pool, max_per_class=per_class)
+    for task in cfg.probe_tasks:  # real downstream data must be on disk before training starts
+        if task in REAL_PROBE_TASKS:
+            from .realdata import locate
+
+            locate(task)
 
 
 def hardware(device: torch.device) -> dict:
@@ -111,11 +118,12 @@ def run_experiment(
     t0 = time.perf_counter()
 
     data = pretraining_set(cfg)
-    tasks = [load_task(name, cfg.image_size) for name in cfg.probe_tasks]
+    channels = data.images.shape[1]  # glyph tasks on an RGB model are repeated into RGB, etc.
+    tasks = [load_task(name, cfg.image_size, channels=channels) for name in cfg.probe_tasks]
     t_data = time.perf_counter()
 
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg, in_channels=data.images.shape[1])
+    model = build_model(cfg, in_channels=channels)
     history = pretrain(
         model, data, cfg, device=device, checkpoint=run_dir / CHECKPOINT,
         progress=progress, stop_after=stop_after,

@@ -4,13 +4,19 @@ Inputs are the tidy rows of ``results.collect`` (one per run and downstream task
 base 2. At budget N a run with K classes has n = N / K images per class and class-to-sample ratio
 r = K / n = K^2 / N, so along a fixed-budget diagonal log2 r = 2 log2 K - log2 N.
 
-- ``optima``: per (task, N), the K with the lowest seed-mean test error, refined between grid
-  points by the parabola through it and its two neighbours (in log2 K), with a bootstrap interval
-  over seeds (seeds resampled with replacement, the same draw for every K of a budget), whether the
-  grid minimum is interior, and how often it is interior across bootstrap draws.
-- ``ratio_trend``: the slope b of log2 r* against log2 N, with a bootstrap interval (budgets
-  resampled independently). b = 0 is the paper's claim (optimal ratio independent of N); then
-  K* and n* both grow as sqrt(N). In general K* ~ N^((1+b)/2) and n* ~ N^((1-b)/2).
+The optimum per budget and its trend over budgets come from ``optimum`` (the one implementation
+the Figure 1, theory and application pages share):
+
+- ``optimum.optima``: per (task, N), the K with the lowest seed-mean test error, refined between
+  grid points by the parabola through it and its two neighbours (in log2 K), with a bootstrap
+  interval over seeds (the same draw for every K of a budget, budgets drawn independently),
+  whether the grid minimum is interior, and how often it is interior across bootstrap draws.
+- ``optimum.ratio_trend``: the slope b of log2 r* against log2 N, with a bootstrap interval.
+  b = 0 is the paper's claim (optimal ratio independent of N); then K* and n* both grow as
+  sqrt(N). In general K* ~ N^((1+b)/2) and n* ~ N^((1-b)/2).
+
+This module adds:
+
 - ``verdict``: the two answers in words, computed from the above.
 - plots: contours over (log2 K, log2 n) with iso-N diagonals and optima, error against
   log2(K/n) with seed bands, and the frames of the iso-N widget.
@@ -25,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .optimum import add_log_columns, optima
+
 RESULTS = Path("results") / "figure1" / "runs.csv"
 STUDY = Path("studies") / "figure1.toml"
 COMMAND = (
@@ -32,6 +40,7 @@ COMMAND = (
     "--csv results/figure1/runs.csv"
 )
 METRIC = "test_error"
+LEVEL = 0.95  # the page's intervals
 
 
 # ------------------------------------------------------------------------------------ loading
@@ -58,149 +67,12 @@ def load_figure1(root: str | os.PathLike | None = None) -> pd.DataFrame:
     return load_results(path)
 
 
-def _check(df: pd.DataFrame, metric: str) -> pd.DataFrame:
-    need = {"task", "n_classes", "samples_per_class", "seed", metric}
-    missing = need - set(df.columns)
-    if missing:
-        raise ValueError(f"results table lacks columns {sorted(missing)}")
-    df = df.copy()
-    df["budget"] = df["n_classes"] * df["samples_per_class"]
-    df["log2_K"] = np.log2(df["n_classes"])
-    df["log2_n"] = np.log2(df["samples_per_class"])
-    df["log2_r"] = df["log2_K"] - df["log2_n"]
-    return df
+def verdict(opt: pd.DataFrame, trend: pd.DataFrame, *, level: float | None = None) -> str:
+    """Markdown: is the optimum interior at every N, and does the optimal ratio move with N?
 
-
-# ------------------------------------------------------------------------------------ optimum
-def refine_minimum(x: np.ndarray, y: np.ndarray) -> tuple[float, float, int]:
-    """(x*, y*, i): the grid minimum i of y(x), moved to the vertex of the parabola through it and
-    its neighbours when it is interior (kept within them); an edge minimum stays on the edge."""
-    ok = np.isfinite(y)
-    x, y = np.asarray(x, float)[ok], np.asarray(y, float)[ok]
-    i = int(np.argmin(y))
-    if i == 0 or i == len(x) - 1:
-        return float(x[i]), float(y[i]), i
-    a, b, c = np.polyfit(x[i - 1 : i + 2], y[i - 1 : i + 2], 2)
-    if a <= 0:  # ties: no curvature to use
-        return float(x[i]), float(y[i]), i
-    xv = float(np.clip(-b / (2 * a), x[i - 1], x[i + 1]))
-    return xv, float(a * xv * xv + b * xv + c), i
-
-
-def _seed_matrix(sub: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """log2 K grid, seed ids, and errors [K, seed] (NaN where a run is missing)."""
-    piv = sub.pivot_table(index="log2_K", columns="seed", values=metric, aggfunc="mean")
-    return piv.index.to_numpy(float), piv.columns.to_numpy(), piv.to_numpy(float)
-
-
-def _bootstrap_means(err: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Seed-mean error per K for ``n_boot`` resamples of the seeds: array [n_boot, K]."""
-    n_seeds = err.shape[1]
-    draws = rng.integers(0, n_seeds, size=(n_boot, n_seeds))
-    counts = np.zeros((n_boot, n_seeds))
-    np.add.at(counts, (np.arange(n_boot)[:, None], draws), 1)
-    present = np.isfinite(err)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (counts @ np.where(present, err, 0).T) / (counts @ present.T)
-
-
-def optima(
-    df: pd.DataFrame,
-    *,
-    metric: str = METRIC,
-    n_boot: int = 2000,
-    seed: int = 0,
-    level: float = 0.95,
-    return_draws: bool = False,
-):
-    """One row per (task, budget): the best K, n and ratio, refined and with bootstrap intervals.
-
-    Columns: task, budget, n_K (grid points), K_min, K_max, n_seeds, K_grid, n_grid, err_grid
-    (seed-mean error at the grid minimum), err_std (its spread over seeds), log2_K_star, K_star, n_star,
-    log2_r_star, r_star, err_star (parabola value), log2_r_lo / log2_r_hi (bootstrap interval),
-    interior (grid minimum not at the grid's edge), p_interior (share of bootstrap draws whose
-    minimum is interior). With ``return_draws`` also {(task, budget): bootstrap log2 r* draws}.
-    """
-    df = _check(df, metric)
-    rng = np.random.default_rng(seed)
-    rows, draws = [], {}
-    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
-    for (task, budget), sub in df.groupby(["task", "budget"], sort=True):
-        lk, seeds, err = _seed_matrix(sub, metric)
-        mean = np.nanmean(err, axis=1)
-        xk, ystar, i = refine_minimum(lk, mean)
-        boot = _bootstrap_means(err, n_boot, rng)
-        bx = np.empty(n_boot)
-        interior = np.empty(n_boot, bool)
-        for b in range(n_boot):
-            bx[b], _, bi = refine_minimum(lk, boot[b])
-            interior[b] = 0 < bi < np.isfinite(boot[b]).sum() - 1
-        log2n = math.log2(budget)
-        blr = 2 * bx - log2n
-        draws[(task, budget)] = blr
-        lo, hi = np.percentile(blr, q)
-        rows.append(
-            dict(
-                task=task,
-                budget=int(budget),
-                n_K=len(lk),
-                K_min=int(round(2 ** lk[0])),
-                K_max=int(round(2 ** lk[-1])),
-                n_seeds=len(seeds),
-                K_grid=int(round(2 ** lk[i])),
-                n_grid=int(round(budget / 2 ** lk[i])),
-                err_grid=float(mean[i]),
-                err_std=float(np.nanstd(err[i], ddof=1))
-                if np.isfinite(err[i]).sum() > 1
-                else np.nan,
-                log2_K_star=xk,
-                K_star=2**xk,
-                n_star=budget / 2**xk,
-                log2_r_star=2 * xk - log2n,
-                r_star=2 ** (2 * xk - log2n),
-                err_star=ystar,
-                log2_r_lo=float(lo),
-                log2_r_hi=float(hi),
-                interior=bool(0 < i < len(lk) - 1),
-                p_interior=float(interior.mean()),
-            )
-        )
-    out = pd.DataFrame(rows)
-    return (out, draws) if return_draws else out
-
-
-def ratio_trend(opt: pd.DataFrame, draws: dict, *, level: float = 0.95) -> pd.DataFrame:
-    """Per task: slope b of log2 r* on log2 N (least squares over budgets) and its bootstrap
-    interval; ``K_exp``/``n_exp`` are the implied exponents of K* ~ N^K_exp, n* ~ N^n_exp."""
-    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
-    rows = []
-    for task, sub in opt.groupby("task", sort=True):
-        sub = sub.sort_values("budget")
-        x = np.log2(sub["budget"].to_numpy(float))
-        if len(x) < 2:
-            continue
-        b = float(np.polyfit(x, sub["log2_r_star"].to_numpy(), 1)[0])
-        boot = np.stack([draws[(task, n)] for n in sub["budget"]], axis=1)  # [n_boot, budgets]
-        xc = x - x.mean()
-        bs = (boot - boot.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
-        lo, hi = np.percentile(bs, q)
-        rows.append(
-            dict(
-                task=task,
-                slope=b,
-                slope_lo=float(lo),
-                slope_hi=float(hi),
-                K_exp=(1 + b) / 2,
-                n_exp=(1 - b) / 2,
-                budgets=len(x),
-                span=float(2 ** (x.max() - x.min())),
-            )
-        )
-    return pd.DataFrame(rows)
-
-
-def verdict(opt: pd.DataFrame, trend: pd.DataFrame, *, level: float = 0.95) -> str:
-    """Markdown: is the optimum interior at every N, and does the optimal ratio move with N?"""
+    ``level`` (for the wording) defaults to the one ``ratio_trend`` used."""
+    if level is None:
+        level = float(trend["level"].iloc[0]) if "level" in trend and len(trend) else LEVEL
     pct = f"{level:.0%}"
     parts = []
     for task, sub in opt.groupby("task", sort=True):
@@ -272,8 +144,8 @@ def plot_contours(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: 
     """
     import matplotlib.tri as mtri
 
-    df = _check(df, metric)
-    opt = optima(df, metric=metric) if opt is None else opt
+    df = add_log_columns(df, metric)
+    opt = optima(df, metric=metric, level=LEVEL) if opt is None else opt
     tasks = sorted(df["task"].unique())
     fig, axes = _panels(len(tasks))
     for ax, task in zip(axes, tasks):
@@ -312,8 +184,8 @@ def _budget_colors(budgets):
 def plot_ucurves(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: str = METRIC):
     """One panel per task: error against log2(K/n) per budget, mean ± 1 std over seeds, optima
     with their bootstrap interval (horizontal bar)."""
-    df = _check(df, metric)
-    opt = optima(df, metric=metric) if opt is None else opt
+    df = add_log_columns(df, metric)
+    opt = optima(df, metric=metric, level=LEVEL) if opt is None else opt
     tasks = sorted(df["task"].unique())
     budgets = sorted(df["budget"].unique())
     colors = _budget_colors(budgets)
@@ -336,7 +208,7 @@ def plot_ucurves(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
                             fmt="*", color=colors[n], mec="k", ms=13, capsize=3)
         ax.axvline(0, color="0.6", lw=0.8, ls=":")
         ax.set(xlabel="log2 (K / n)  (many images per class ← → many classes)",
-               ylabel=f"test error (%)", title=task)
+               ylabel="test error (%)", title=task)
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -352,8 +224,8 @@ def iso_n_frames(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
 
     from .widgets import figure_png
 
-    df = _check(df, metric)
-    opt = optima(df, metric=metric) if opt is None else opt
+    df = add_log_columns(df, metric)
+    opt = optima(df, metric=metric, level=LEVEL) if opt is None else opt
     tasks = sorted(df["task"].unique())
     budgets = sorted(df["budget"].unique())
     colors = _budget_colors(budgets)
@@ -375,7 +247,7 @@ def iso_n_frames(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
             if len(o):
                 o = o.iloc[0]
                 ax.axvspan(o.log2_r_lo, o.log2_r_hi, color=colors[n], alpha=0.12,
-                           label="95% bootstrap interval of the optimum")
+                           label=f"{o.level:.0%} bootstrap interval of the optimum")
                 ax.plot(o.log2_r_star, o.err_star * 100, "*", color=colors[n], mec="k", ms=16,
                         label="optimum")
                 title += (f": best K ≈ {o.K_star:.0f}, n ≈ {o.n_star:.0f} "

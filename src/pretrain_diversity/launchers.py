@@ -18,9 +18,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Callable
 
 from .storage import atomic_write_bytes
 from .sweep import Job, JobResult, execute_job, fn_spec, record_failure

@@ -309,3 +309,36 @@ def two_step_sample(
         images = render_styled(bank, chosen[labels.numpy()], style, size, g, seed, nuisance,
                                style_ranges)
     return ImageSet(images, labels, chosen)
+
+
+def two_step_indices(
+    labels: np.ndarray, n_classes: int, samples_per_class: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two-step sampling on a fixed data set, as an index mask (for real data: no copies).
+
+    The pool is every class present in ``labels``. Draw K classes by a seeded permutation of the
+    pool, then n indices of each class by a seeded permutation within the class. Returns
+    ``(index, new_labels, chosen)``: positions into the data set (label-major), labels 0..K-1, and
+    the source class of each new label. The generator is consumed in an order that depends on
+    the class sizes only, so for one seed the draws are nested: the classes of K are the first K
+    of the classes of any larger K, and the images of n the first n of any larger n.
+    """
+    labels = np.asarray(labels)
+    pool = np.unique(labels)
+    if not 1 <= n_classes <= len(pool):
+        raise ValueError(f"n_classes={n_classes} must be in 1..{len(pool)} (the pool size)")
+    g = torch.Generator().manual_seed(seed)
+    chosen = pool[torch.randperm(len(pool), generator=g)[:n_classes].numpy()]
+    order = np.argsort(labels, kind="stable")
+    starts = np.searchsorted(labels[order], chosen)
+    ends = np.searchsorted(labels[order], chosen, side="right")
+    index = []
+    for c, s, e in zip(chosen, starts, ends):
+        if e - s < samples_per_class:
+            raise ValueError(
+                f"class {c} has {e - s} images, fewer than samples_per_class={samples_per_class}"
+            )
+        members = order[s:e]
+        index.append(members[torch.randperm(e - s, generator=g)[:samples_per_class].numpy()])
+    new_labels = np.repeat(np.arange(n_classes), samples_per_class)
+    return np.concatenate(index), new_labels, chosen

@@ -31,9 +31,9 @@ import sys
 import time
 import traceback
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .config import ConfigError, RunConfig, validate
 from .experiment import DONE, METRICS, is_done, load_metrics, run_dir_for
@@ -125,7 +125,7 @@ class Study:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_dict(cls, d: dict) -> "Study":
+    def from_dict(cls, d: dict) -> Study:
         d = dict(d)
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
@@ -355,7 +355,7 @@ class Job:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Job":
+    def from_dict(cls, d: dict) -> Job:
         return cls(**d)
 
 

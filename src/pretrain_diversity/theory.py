@@ -292,7 +292,8 @@ def check_results_table(df) -> None:
 def seed_matrix(df):
     """Config x seed matrix of test errors (NaN where a seed is missing) and the config index.
 
-    Shared by the fit and the model-free optimum so that both bootstrap the same way.
+    The fit resamples whole seeds jointly over every config (one fit spans all budgets); the
+    model-free optimum (``optimum.optima``) resamples seeds per budget.
     """
     keys = ["budget", "n_classes", "samples_per_class"]
     wide = df.pivot_table(index=keys, columns="seed", values="test_error", aggfunc="mean")
@@ -547,27 +548,16 @@ def fit_tradeoff_per_task(df, free_exponents: bool, **kwargs) -> dict[str, Trade
 
 
 # ------------------------------------------------------------------- model-free optimum per budget
-def _parabola_vertex(x, y, i) -> float:
-    """Vertex of the parabola through the argmin and its two neighbours (grid value at an edge)."""
-    if i == 0 or i == len(x) - 1:
-        return float(x[i])
-    x0, x1, x2 = x[i - 1], x[i], x[i + 1]
-    y0, y1, y2 = y[i - 1], y[i], y[i + 1]
-    den = (x0 - x1) * (x0 - x2) * (x1 - x2)
-    A = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / den
-    B = (x2 ** 2 * (y0 - y1) + x1 ** 2 * (y2 - y0) + x0 ** 2 * (y1 - y2)) / den
-    if A <= 0:
-        return float(x1)
-    return float(np.clip(-B / (2 * A), x0, x2))
-
-
 @dataclass
 class EmpiricalOptima:
-    """Where the measured error is lowest at each budget, without any model.
+    """Where the measured error is lowest at each budget, without any model, in natural logs.
 
-    The minimum of each budget's mean curve over log(K/n) is refined by a parabola through the
-    best grid point and its neighbours; ``slope`` is the least-squares slope of log r* against
-    log N, i.e. the drift exponent the data show directly (0 for an invariant ratio).
+    A view of ``optimum.optima`` and ``optimum.ratio_trend`` (the one implementation of the
+    model-free optimum, shared with the Figure 1 and application pages) in this module's units:
+    the minimum of each budget's mean curve over log(K/n), refined by a parabola through the best
+    grid point and its neighbours; ``slope`` is the least-squares slope of log r* against log N,
+    i.e. the drift exponent the data show directly (0 for an invariant ratio). Intervals are
+    percentile intervals over seeds at ``level``, seeds drawn independently for each budget.
     """
 
     log_ratio: dict[int, float]
@@ -576,6 +566,8 @@ class EmpiricalOptima:
     slope_ci: tuple[float, float]
     interior: dict[int, bool]
     n_boot: int
+    level: float = 0.9
+    table: object = field(repr=False, default=None)  # the optimum.optima rows (log2 units)
 
     def summary(self) -> dict:
         return {
@@ -584,56 +576,36 @@ class EmpiricalOptima:
                               for N, (lo, hi) in self.log_ratio_ci.items()},
             "interior": {str(N): bool(v) for N, v in self.interior.items()},
             "slope": self.slope, "slope_ci": list(self.slope_ci), "n_boot": self.n_boot,
+            "level": self.level,
         }
 
 
 def empirical_optima(df, *, task: str | None = None, n_boot: int = 500, level: float = 0.9,
                      seed: int = 0) -> EmpiricalOptima:
-    """Model-free optimal log-ratio per budget and its drift slope, bootstrapped over seeds."""
+    """Model-free optimal log-ratio per budget and its drift slope (``optimum.optima``)."""
+    from .optimum import optima, ratio_trend
+
     df, _ = _single_task(df, task)
-    Y, cfg = seed_matrix(df)
-    budgets = sorted(int(b) for b in cfg["budget"].unique())
-    x_all = np.log(cfg["n_classes"].to_numpy(float) / cfg["samples_per_class"].to_numpy(float))
-    groups = {N: np.flatnonzero(cfg["budget"].to_numpy() == N) for N in budgets}
-    for N, idx in groups.items():
-        groups[N] = idx[np.argsort(x_all[idx])]
-
-    def optima(w):
-        y = _weighted_means(Y, w)
-        out = {}
-        for N, idx in groups.items():
-            ok = idx[~np.isnan(y[idx])]
-            xs, ys = x_all[ok], y[ok]
-            i = int(np.argmin(ys))
-            out[N] = (_parabola_vertex(xs, ys, i), 0 < i < len(xs) - 1)
-        return out
-
-    def slope(xstar):
-        if len(budgets) < 2:
-            return float("nan")
-        return float(np.polyfit(np.log(budgets), [xstar[N] for N in budgets], 1)[0])
-
-    point = optima(np.ones(Y.shape[1]))
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(n_boot if Y.shape[1] > 1 else 0):
-        w = np.bincount(rng.integers(0, Y.shape[1], Y.shape[1]), minlength=Y.shape[1]).astype(float)
-        boots.append({N: v[0] for N, v in optima(w).items()})
-    q = (1 - level) / 2
-
-    def ci(vals):
-        if not vals:
-            return (float("nan"), float("nan"))
-        return (float(np.quantile(vals, q)), float(np.quantile(vals, 1 - q)))
-
-    x_point = {N: v[0] for N, v in point.items()}
+    opt, draws = optima(df, metric="test_error", level=level, n_boot=n_boot, seed=seed,
+                        return_draws=True)
+    trend = ratio_trend(opt, draws, level=level)
+    ln2 = math.log(2)
+    budgets = [int(N) for N in opt["budget"]]
+    if len(trend):
+        t = trend.iloc[0]
+        slope, slope_ci = float(t.slope), (float(t.slope_lo), float(t.slope_hi))
+    else:
+        slope, slope_ci = float("nan"), (float("nan"), float("nan"))
     return EmpiricalOptima(
-        log_ratio=x_point,
-        log_ratio_ci={N: ci([b[N] for b in boots]) for N in budgets},
-        slope=slope(x_point),
-        slope_ci=ci([slope(b) for b in boots]),
-        interior={N: v[1] for N, v in point.items()},
-        n_boot=len(boots),
+        log_ratio=dict(zip(budgets, (opt["log2_r_star"] * ln2).tolist())),
+        log_ratio_ci={N: (lo * ln2, hi * ln2)
+                      for N, lo, hi in zip(budgets, opt["log2_r_lo"], opt["log2_r_hi"])},
+        slope=slope,  # log r* on log N: the same number in any base
+        slope_ci=slope_ci,
+        interior=dict(zip(budgets, opt["interior"].astype(bool).tolist())),
+        n_boot=n_boot,
+        level=level,
+        table=opt,
     )
 
 

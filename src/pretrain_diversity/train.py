@@ -1,9 +1,12 @@
 """Supervised pre-training: a fixed number of SGD steps per budget N, resumable, deterministic.
 
 The data set lives on the device as one uint8 tensor; each step indexes a batch, shifts it at
-random (batched), converts it to float and takes one SGD step. Every random draw of step t comes
-from generators seeded by (seed, epoch) or (seed, t), never from global state, so a run resumed
-from a checkpoint at step t continues exactly as if it had never stopped.
+random (batched), flips it at random (natural images only: a mirrored glyph is another glyph),
+converts it to float and takes one SGD step. On CUDA the step runs under bf16 autocast with
+channels-last tensors (optionally ``torch.compile``d); on CPU the same code runs in fp32.
+Every random draw of step t comes from generators seeded by (seed, epoch) or (seed, t), never
+from global state, so a run resumed from a checkpoint at step t continues exactly as if it had
+never stopped.
 """
 
 from __future__ import annotations
@@ -67,6 +70,12 @@ def random_shift(x: torch.Tensor, max_shift: int, g: torch.Generator) -> torch.T
     xp = torch.gather(xp, 2, rows)
     cols = (off[:, 1:2] + torch.arange(w, device=x.device)).view(b, 1, 1, w).expand(b, c, h, w)
     return torch.gather(xp, 3, cols)
+
+
+def random_flip(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Mirror each image left-right with probability 1/2 (batched)."""
+    flip = (torch.rand(len(x), generator=g) < 0.5).to(x.device).view(-1, 1, 1, 1)
+    return torch.where(flip, x.flip(3), x)
 
 
 def _seeded(*parts: int) -> torch.Generator:
@@ -151,22 +160,26 @@ def pretrain(
 
     cuda = device.type == "cuda"
     channels_last = True  # faster for these convolutions on CPU (oneDNN) and on GPU tensor cores
+    if cuda:
+        torch.backends.cudnn.benchmark = True  # fixed shapes: pick the fastest kernels once
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
+    peak_lr = cfg.peak_lr  # cfg.lr, scaled linearly for batches above 128 (config.py)
     optimizer = torch.optim.SGD(
-        param_groups(model, cfg.weight_decay), lr=cfg.lr, momentum=cfg.momentum, nesterov=True
+        param_groups(model, cfg.weight_decay), lr=peak_lr, momentum=cfg.momentum, nesterov=True
     )
     state = (
         load_checkpoint(checkpoint, model, optimizer, cfg.run_id(), device) if checkpoint else None
     ) or TrainState(0, History())
     step_fn = model
-    if cfg.compile and cuda:
+    if cfg.compile:  # works on CPU too (needs a C++ compiler; the first steps compile, slowly)
         step_fn = torch.compile(model)
 
     images, labels = data.images.to(device), data.labels.to(device)
     n, total = len(labels), cfg.steps
     max_shift = max(1, cfg.image_size // 8) if cfg.augment else 0
+    flip = cfg.augment and cfg.natural
     log_every = max(1, total // log_points)
     loss_sum = torch.zeros((), device=device)
     correct_sum = torch.zeros((), device=device)
@@ -180,9 +193,11 @@ def pretrain(
         x = images[idx]
         if max_shift:
             x = random_shift(x, max_shift, _seeded(cfg.seed, 2, step))
+        if flip:
+            x = random_flip(x, _seeded(cfg.seed, 3, step))
         x, y = to_input(x, channels_last), labels[idx]
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, total, cfg.lr, cfg.warmup_frac)
+            group["lr"] = lr_at(step, total, peak_lr, cfg.warmup_frac)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cuda):
             logits = step_fn(x)
             loss = F.cross_entropy(logits, y)
@@ -198,7 +213,7 @@ def pretrain(
             h.step.append(done)
             h.loss.append(float(loss_sum) / seen)
             h.accuracy.append(float(correct_sum) / seen)
-            h.lr.append(lr_at(step, total, cfg.lr, cfg.warmup_frac))
+            h.lr.append(lr_at(step, total, peak_lr, cfg.warmup_frac))
             bar.set_postfix(loss=f"{h.loss[-1]:.3f}", acc=f"{h.accuracy[-1]:.3f}")
             loss_sum.zero_()
             correct_sum.zero_()

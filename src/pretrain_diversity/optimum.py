@@ -1,0 +1,198 @@
+"""Where is the optimum of a measured U-curve? The one implementation every page uses.
+
+Inputs are tidy results rows (``results.collect``: one per run and downstream task). At budget N a
+run with K classes has n = N / K images per class and class-to-sample ratio r = K / n = K^2 / N,
+so along one budget log2 r = 2 log2 K - log2 N. All logs here are base 2 (the theory module
+converts to natural logs for its plots).
+
+- ``refine_minimum``: the grid minimum of a curve, moved to the vertex of the parabola through it
+  and its two neighbours (in log K, equivalently log r: the map is linear at fixed N).
+- ``optima``: per (task, N), the best K, n and ratio of the seed-mean curve, refined by
+  ``refine_minimum``, with a percentile bootstrap interval over seeds at ``level``, whether the
+  grid minimum is interior, and in what share of the draws it is.
+- ``ratio_trend``: per task, the slope of log2 r* against log2 N and its bootstrap interval.
+
+How the bootstrap resamples. Seeds are drawn with replacement, the same draw for every K of one
+budget (the runs of one seed share its randomness, so they are kept together), and, by default,
+independently for each budget (``resample="budget"``): runs at different budgets are separate
+experiments. ``resample="joint"`` draws one set of seed multiplicities per task and uses it at
+every budget, for studies in which a seed ties the budgets together (the simulation, where a seed
+fixes the world). It only changes the intervals of quantities that combine budgets (the slope,
+pooled ratios); each budget's own interval has the same distribution either way.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+METRIC = "test_error"
+RESAMPLING = ("budget", "joint")
+
+
+def add_log_columns(df: pd.DataFrame, metric: str = METRIC) -> pd.DataFrame:
+    """A copy of ``df`` with ``budget``, ``log2_K``, ``log2_n`` and ``log2_r``; checks the columns."""
+    need = {"task", "n_classes", "samples_per_class", "seed", metric}
+    missing = need - set(df.columns)
+    if missing:
+        raise ValueError(f"results table lacks columns {sorted(missing)}")
+    df = df.copy()
+    df["budget"] = df["n_classes"] * df["samples_per_class"]
+    df["log2_K"] = np.log2(df["n_classes"])
+    df["log2_n"] = np.log2(df["samples_per_class"])
+    df["log2_r"] = df["log2_K"] - df["log2_n"]
+    return df
+
+
+def refine_minimum(x, y) -> tuple[float, float, int]:
+    """(x*, y*, i): the grid minimum i of y(x), moved to the vertex of the parabola through it and
+    its neighbours when it is interior (kept within them); an edge minimum stays on the edge.
+
+    Points where y is not finite (a missing run) are skipped, so i indexes the finite points.
+    """
+    ok = np.isfinite(y)
+    x, y = np.asarray(x, float)[ok], np.asarray(y, float)[ok]
+    i = int(np.argmin(y))
+    if i == 0 or i == len(x) - 1:
+        return float(x[i]), float(y[i]), i
+    a, b, c = np.polyfit(x[i - 1 : i + 2], y[i - 1 : i + 2], 2)
+    if a <= 0:  # ties: no curvature to use
+        return float(x[i]), float(y[i]), i
+    xv = float(np.clip(-b / (2 * a), x[i - 1], x[i + 1]))
+    return xv, float(a * xv * xv + b * xv + c), i
+
+
+def _seed_matrix(sub: pd.DataFrame, metric: str, seeds=None):
+    """log2 K grid, seed ids, and errors [K, seed] (NaN where a run is missing)."""
+    piv = sub.pivot_table(index="log2_K", columns="seed", values=metric, aggfunc="mean")
+    if seeds is not None:
+        piv = piv.reindex(columns=seeds)
+    return piv.index.to_numpy(float), piv.columns.to_numpy(), piv.to_numpy(float)
+
+
+def _draw_counts(n_boot: int, n_seeds: int, rng: np.random.Generator) -> np.ndarray:
+    """Multiplicity of each seed in each of ``n_boot`` resamples: array [n_boot, n_seeds]."""
+    draws = rng.integers(0, n_seeds, size=(n_boot, n_seeds))
+    counts = np.zeros((n_boot, n_seeds))
+    np.add.at(counts, (np.arange(n_boot)[:, None], draws), 1)
+    return counts
+
+
+def _weighted_means(err: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Seed-mean error per K for each row of seed multiplicities: array [n_boot, K]; a K none of
+    whose drawn seeds has a run is NaN."""
+    present = np.isfinite(err)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (counts @ np.where(present, err, 0).T) / (counts @ present.T)
+
+
+def optima(
+    df: pd.DataFrame,
+    *,
+    metric: str = METRIC,
+    level: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+    resample: str = "budget",
+    return_draws: bool = False,
+):
+    """One row per (task, budget): the best K, n and ratio, refined and with bootstrap intervals.
+
+    Columns: task, budget, n_K (grid points), K_min, K_max, n_seeds, K_grid, n_grid, err_grid
+    (seed-mean error at the grid minimum), err_std (its spread over seeds), log2_K_star, K_star,
+    n_star, log2_r_star, r_star, err_star (parabola value), log2_r_lo / log2_r_hi (percentile
+    interval at ``level``), interior (grid minimum not at the grid's edge), p_interior (share of
+    bootstrap draws whose minimum is interior), level. With ``n_boot=0`` the interval and
+    p_interior are NaN. With ``return_draws`` also {(task, budget): bootstrap log2 r* draws}.
+    """
+    if resample not in RESAMPLING:
+        raise ValueError(f"unknown resample={resample!r}; allowed: {', '.join(RESAMPLING)}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    df = add_log_columns(df, metric)
+    rng = np.random.default_rng(seed)
+    rows, draws = [], {}
+    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    for task, dt in df.groupby("task", sort=True):
+        task_seeds = np.sort(dt["seed"].unique())
+        joint = _draw_counts(n_boot, len(task_seeds), rng) if resample == "joint" else None
+        for budget, sub in dt.groupby("budget", sort=True):
+            lk, seeds, err = _seed_matrix(sub, metric, task_seeds if joint is not None else None)
+            mean = np.nanmean(err, axis=1)
+            xk, ystar, i = refine_minimum(lk, mean)
+            counts = joint if joint is not None else _draw_counts(n_boot, len(seeds), rng)
+            boot = _weighted_means(err, counts)
+            bx = np.empty(n_boot)
+            interior = np.empty(n_boot, bool)
+            for b in range(n_boot):
+                bx[b], _, bi = refine_minimum(lk, boot[b])
+                interior[b] = 0 < bi < np.isfinite(boot[b]).sum() - 1
+            log2n = math.log2(budget)
+            blr = 2 * bx - log2n
+            draws[(task, budget)] = blr
+            lo, hi = np.percentile(blr, q) if n_boot else (np.nan, np.nan)
+            n_seeds = int(np.isfinite(err).any(axis=0).sum())
+            rows.append(
+                dict(
+                    task=task,
+                    budget=int(budget),
+                    n_K=len(lk),
+                    K_min=int(round(2 ** lk[0])),
+                    K_max=int(round(2 ** lk[-1])),
+                    n_seeds=n_seeds,
+                    K_grid=int(round(2 ** lk[i])),
+                    n_grid=int(round(budget / 2 ** lk[i])),
+                    err_grid=float(mean[i]),
+                    err_std=float(np.nanstd(err[i], ddof=1))
+                    if np.isfinite(err[i]).sum() > 1
+                    else np.nan,
+                    log2_K_star=xk,
+                    K_star=2**xk,
+                    n_star=budget / 2**xk,
+                    log2_r_star=2 * xk - log2n,
+                    r_star=2 ** (2 * xk - log2n),
+                    err_star=ystar,
+                    log2_r_lo=float(lo),
+                    log2_r_hi=float(hi),
+                    interior=bool(0 < i < len(lk) - 1),
+                    p_interior=float(interior.mean()) if n_boot else np.nan,
+                    level=level,
+                )
+            )
+    out = pd.DataFrame(rows)
+    return (out, draws) if return_draws else out
+
+
+def ratio_trend(opt: pd.DataFrame, draws: dict, *, level: float = 0.95) -> pd.DataFrame:
+    """Per task: slope b of log2 r* on log2 N (least squares over budgets) and its bootstrap
+    interval (draw j of every budget taken together, as ``optima`` made them); ``K_exp``/``n_exp``
+    are the implied exponents of K* ~ N^K_exp, n* ~ N^n_exp. Tasks with one budget are left out.
+    """
+    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    rows = []
+    for task, sub in opt.groupby("task", sort=True):
+        sub = sub.sort_values("budget")
+        x = np.log2(sub["budget"].to_numpy(float))
+        if len(x) < 2:
+            continue
+        b = float(np.polyfit(x, sub["log2_r_star"].to_numpy(), 1)[0])
+        boot = np.stack([draws[(task, n)] for n in sub["budget"]], axis=1)  # [n_boot, budgets]
+        xc = x - x.mean()
+        bs = (boot - boot.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
+        lo, hi = np.percentile(bs, q) if len(bs) else (np.nan, np.nan)
+        rows.append(
+            dict(
+                task=task,
+                slope=b,
+                slope_lo=float(lo),
+                slope_hi=float(hi),
+                K_exp=(1 + b) / 2,
+                n_exp=(1 - b) / 2,
+                budgets=len(x),
+                span=float(2 ** (x.max() - x.min())),
+                level=level,
+            )
+        )
+    return pd.DataFrame(rows)
