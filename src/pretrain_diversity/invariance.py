@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from . import figure1 as F
+from . import optimum
 
 RESULTS_DIR = Path("results") / "invariance"
 KNOBS = ("variety", "capacity", "epochs")
@@ -250,9 +251,9 @@ def analyse(
             parts[FULL_GRID] = base_full.assign(condition=FULL_GRID)
     opts, trends, draws = [], [], {}
     for cond, sub in parts.items():
-        opt, d = F.optima(sub, metric=metric, n_boot=n_boot, seed=seed, level=level,
+        opt, d = optimum.optima(sub, metric=metric, n_boot=n_boot, seed=seed, level=level,
                           return_draws=True)
-        tr = F.ratio_trend(opt, d, level=level)
+        tr = optimum.ratio_trend(opt, d, level=level)
         opts.append(opt.assign(condition=cond))
         trends.append(tr.assign(condition=cond))
         for task, s in slope_draws(opt, d).items():
@@ -344,8 +345,8 @@ def grid_bias(data: pd.DataFrame, *, log2_r_true=NULL_LOG2_RATIOS) -> pd.DataFra
             a = 2 ** (lr / 2)
             t = pts.assign(task="null", seed=0, samples_per_class=pts.budget // pts.n_classes)
             t[METRIC] = 0.1 + a * t.n_classes**-0.5 + t.samples_per_class**-0.5
-            opt, d = F.optima(t, n_boot=2, return_draws=True)
-            slopes.append(float(F.ratio_trend(opt, d).slope.iloc[0]))
+            opt, d = optimum.optima(t, n_boot=2, return_draws=True)
+            slopes.append(float(optimum.ratio_trend(opt, d).slope.iloc[0]))
         slopes = np.array(slopes)
         rows.append(dict(condition=cond, max_abs_bias=float(np.abs(slopes).max()),
                          mean_bias=float(slopes.mean())))
