@@ -34,6 +34,8 @@ n_classes = 500  # K: classes drawn from the pre-training pool
 samples_per_class = 32  # n: images per class
 budget = None  # N: if set, overrides samples_per_class with N / n_classes (must divide)
 image_size = 16  # pixels per side
+styles_per_class = None  # intra-class variety: V styles per class; 0 = unbounded; None = original
+class_pool = None  # classes drawn from: None = every script, or latin, greek, cyrillic, math, letters, symbols
 arch = "convnet"  # convnet (CPU-sized ResNet), resnet18, resnet50
 width = 8  # convnet: channels of the stem (stages have 2x, 4x, 8x)
 depth = 1  # convnet: residual blocks per stage

@@ -7,6 +7,9 @@ so runs with the same N and different K are compared at equal compute.
 
 Fields listed in ``EXECUTION_FIELDS`` say *where* a run executes, not *what* it computes; they are
 left out of the run's identity so a study can move between machines without retraining.
+
+Fields added after the first studies default to None, meaning "as before this field existed";
+``identity`` leaves None-valued fields out, so adding one changes no earlier run's id.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ REAL_PROBE_TASKS = (
 )  # fmt: skip
 PROBE_TASKS = GLYPH_PROBE_TASKS + REAL_PROBE_TASKS
 IMAGE_SIZES = (8, 16, 32, 64)
+MAX_STYLES = 1_000_000  # styles_per_class above this is indistinguishable from unbounded (0)
+# Subsets of the glyph pre-training pool (data.class_pool), by Unicode name or category: classes
+# within one script look more alike than classes drawn across all scripts.
+CLASS_POOLS = ("latin", "greek", "cyrillic", "math", "letters", "symbols")
 # ``lr`` is the peak learning rate for a batch of this size; larger batches scale it linearly.
 LR_REFERENCE_BATCH = 128
 
@@ -47,6 +54,13 @@ class RunConfig:
     n_classes: int = 500
     samples_per_class: int = 32
     image_size: int = 16
+    # intra-class variety V (sampling.render_styled): each class owns V latent styles (font
+    # variant, stroke weight, slant, aspect, elastic warp); 0 = unbounded (a fresh style per
+    # image); None = the original sampler (a random font variant and stroke per image).
+    styles_per_class: int | None = None
+    # which classes K is drawn from: None = the whole pool (every script); or one of CLASS_POOLS
+    # (between-class similarity: e.g. "latin" draws only Latin letters)
+    class_pool: str | None = None
     # --- model ---
     arch: str = "convnet"
     width: int = 8  # convnet only: channels of the first stage; later stages double it
@@ -223,11 +237,21 @@ def validate(cfg: RunConfig, *, pool_size: int | None = None, max_per_class: int
     """
     _check_choice("dataset", cfg.dataset, DATASETS)
     _check_choice("arch", cfg.arch, ARCHS)
-    why_pool = f" (the {cfg.dataset} pre-training pool has {pool_size} classes)" if pool_size else ""
+    which = f" {cfg.class_pool!r}" if cfg.class_pool is not None else ""
+    why_pool = (f" (the {cfg.dataset} pre-training pool{which} has {pool_size} classes)"
+                if pool_size else "")
     _check_int("n_classes", cfg.n_classes, 1, pool_size, why_pool)
     why_n = f" (the {cfg.dataset} data set holds {max_per_class} per class)" if max_per_class else ""
     _check_int("samples_per_class", cfg.samples_per_class, 1, max_per_class, why_n)
     _check_choice("image_size", cfg.image_size, IMAGE_SIZES)
+    if cfg.styles_per_class is not None:
+        _check_int(
+            "styles_per_class", cfg.styles_per_class, 0, MAX_STYLES,
+            " (V latent styles per class; 0 means unbounded, a fresh style per image; leave it "
+            "unset (None) for the original sampler)",
+        )  # fmt: skip
+    if cfg.class_pool is not None:
+        _check_choice("class_pool", cfg.class_pool, CLASS_POOLS)
     native = NATIVE_SIZE.get(cfg.dataset)
     if native and cfg.image_size > native:
         raise ConfigError(

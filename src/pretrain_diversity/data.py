@@ -10,21 +10,23 @@ every class of the training split, and a run's set is an index mask into one dec
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import torch
 
-from .config import NATURAL_DATASETS, RunConfig
+from .config import CLASS_POOLS, NATURAL_DATASETS, RunConfig
 from .glyphs import GlyphBank, load_bank
-from .sampling import ImageSet, two_step_indices, two_step_sample
+from .sampling import DEFAULT_STYLES, ImageSet, two_step_indices, two_step_sample
 from .storage import atomic_torch_save, cache_dir
 
 SPLIT_SEED = 20230521  # fixed: the pool/held-out split must not move with a run's seed
 HELDOUT_CLASSES = 100  # glyph classes reserved for the held-out-glyph downstream task
 GLYPHS_MAX_PER_CLASS = 10_000  # the renderer is unbounded; this caps memory (N up to ~65M px)
 DATA_VERSION = 1
+STYLE_VERSION = 1  # bump when render_styled changes what a style draws (its ranges are keyed)
 
 
 @dataclass(frozen=True)
@@ -39,16 +41,46 @@ def glyph_split(n_classes_total: int, heldout: int = HELDOUT_CLASSES) -> GlyphSp
     return GlyphSplit(pool=np.sort(perm[heldout:]), heldout=np.sort(perm[:heldout]))
 
 
-def dataset_limits(dataset: str, data_root=None) -> tuple[int, int]:
+def _in_class_pool(name: str, category: str, class_pool: str) -> bool:
+    """Whether a glyph (its Unicode name and category) belongs to a named pool (CLASS_POOLS)."""
+    if class_pool == "letters":
+        return category.startswith("L")
+    if class_pool == "symbols":
+        return category.startswith("S")
+    prefix = {"latin": "LATIN ", "greek": "GREEK ", "cyrillic": "CYRILLIC ",
+              "math": "MATHEMATICAL "}[class_pool]  # fmt: skip
+    return name.startswith(prefix)
+
+
+def class_pool(bank: GlyphBank, name: str | None = None) -> np.ndarray:
+    """The pre-training pool (class indices), or its subset named ``name`` (config.CLASS_POOLS)."""
+    pool = glyph_split(bank.n_classes).pool
+    if name is None:
+        return pool
+    if name not in CLASS_POOLS:
+        raise ValueError(f"unknown class_pool {name!r}; allowed: {', '.join(CLASS_POOLS)}")
+    keep = [
+        _in_class_pool(unicodedata.name(bank.char(c), ""), unicodedata.category(bank.char(c)), name)
+        for c in pool
+    ]
+    return pool[np.asarray(keep, dtype=bool)]
+
+
+def dataset_limits(
+    dataset: str, class_pool_name: str | None = None, data_root=None
+) -> tuple[int, int]:
     """(classes in the pre-training pool, images available per class) for parameter checks.
 
-    Real data sets (``realdata``): the pool is every class of the training split, and the cap is
-    the size of the smallest class, read from the cached label index (made by one scan of the
-    files, no decoding), so a run is checked before any image is decoded or trained on.
+    ``class_pool_name`` (a run's ``class_pool``) narrows the glyph pool to one of
+    config.CLASS_POOLS. Real data sets (``realdata``): the pool is every class of the training
+    split, and the cap is the size of the smallest class, read from the cached label index (made
+    by one scan of the files, no decoding), so a run is checked before any image is decoded.
     """
     if dataset == "glyphs":
         bank = load_bank()
-        return len(glyph_split(bank.n_classes).pool), GLYPHS_MAX_PER_CLASS
+        if class_pool_name is not None and class_pool_name not in CLASS_POOLS:
+            return len(glyph_split(bank.n_classes).pool), GLYPHS_MAX_PER_CLASS  # validate() names it
+        return len(class_pool(bank, class_pool_name)), GLYPHS_MAX_PER_CLASS
     if dataset in NATURAL_DATASETS:
         from .realdata import real_limits
 
@@ -85,15 +117,24 @@ def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None, data_root=Non
     if cfg.dataset != "glyphs":
         raise ValueError(f"unknown dataset {cfg.dataset!r}")
     bank = bank or load_bank()
-    split = glyph_split(bank.n_classes)
-    key = _key(
+    pool = class_pool(bank, cfg.class_pool)
+    parts = (
         "pretrain", DATA_VERSION, bank.fingerprint, cfg.n_classes, cfg.samples_per_class,
         cfg.image_size, cfg.seed,
     )  # fmt: skip
+    # knobs added later join the key only when set, so sets cached before them stay valid
+    extra = tuple(
+        (k, v)
+        for k, v in (("styles_per_class", cfg.styles_per_class), ("class_pool", cfg.class_pool))
+        if v is not None
+    )
+    if extra:
+        parts += (STYLE_VERSION, repr(DEFAULT_STYLES), extra)
     return cached_images(
-        key,
+        _key(*parts),
         lambda: two_step_sample(
-            bank, split.pool, cfg.n_classes, cfg.samples_per_class, cfg.image_size, cfg.seed
+            bank, pool, cfg.n_classes, cfg.samples_per_class, cfg.image_size, cfg.seed,
+            styles_per_class=cfg.styles_per_class,
         ),
     )
 

@@ -43,7 +43,7 @@ class ProbeTask:
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
-    def with_channels(self, channels: int) -> "ProbeTask":
+    def with_channels(self, channels: int) -> ProbeTask:
         """The same task with images of ``channels`` channels, to match a pre-trained model:
         grey images are repeated into RGB, RGB images become grey by ITU-R 601 luma."""
         return ProbeTask(

@@ -58,7 +58,7 @@ def check(cfg: RunConfig) -> None:
         raise ConfigError(f"unknown dataset={cfg.dataset!r}; allowed: {', '.join(DATASETS)}")
     if cfg.dataset != "glyphs":
         validate(cfg)  # plain checks first: a bad parameter never waits for a scan of real data
-    pool, per_class = dataset_limits(cfg.dataset)
+    pool, per_class = dataset_limits(cfg.dataset, cfg.class_pool)
     validate(cfg, pool_size=pool, max_per_class=per_class)
     for task in cfg.probe_tasks:  # real downstream data must be on disk before training starts
         if task in REAL_PROBE_TASKS:

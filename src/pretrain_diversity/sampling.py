@@ -5,6 +5,14 @@ stroke thickening or thinning, an affine warp (rotation, scale, shear, translati
 noise. Everything is drawn from one ``torch.Generator`` in a fixed order, so the same seed gives
 the same images on any machine.
 
+Intra-class variety (``styles_per_class`` = V, see ``render_styled``): each class owns V latent
+*styles*; a style fixes the font variant, a continuous stroke weight, a slant, an aspect ratio and
+a smooth elastic warp. A style's parameters are a pure function of (run seed, class, style index),
+computed with a counter-based hash, so they are properties of the class within a run, identical in
+every run of that seed whatever its K or n. Sample j of a class wears style j mod V, then gets the
+per-sample nuisance (affine, contrast, background, noise). ``UNBOUNDED_STYLES`` (V = 0) gives every
+sample a fresh style. V = None is the sampler above (``render``), unchanged.
+
 ``two_step_sample`` is Zhang et al.'s sampling model: draw K classes from the pre-training pool,
 then n images from each.
 """
@@ -37,6 +45,30 @@ class Nuisance:
 
 
 DEFAULT_NUISANCE = Nuisance()
+
+UNBOUNDED_STYLES = 0  # styles_per_class = 0: a fresh style for every sample (V = infinity)
+
+
+@dataclass(frozen=True)
+class StyleRanges:
+    """What a latent style of a class may be; each parameter is drawn once per (class, style).
+
+    Chosen by eye (``book/data.md`` shows them) so that every style stays readable as its glyph.
+    """
+
+    stroke: tuple[float, float] = (-0.5, 1.0)  # < 0 eroded (by half at most: thin fonts vanish), > 0 dilated
+    slant: float = 0.3  # horizontal shear x += slant * y, uniform in [-slant, slant]
+    log_aspect: float = 0.2  # width stretch, log-uniform in [e^-s, e^s]
+    warp: float = 0.08  # std of the elastic displacement at each control point (image = [-1, 1])
+    warp_grid: int = 4  # control points per side of the smooth displacement field
+
+    @property
+    def n_uniforms(self) -> int:
+        """Uniform numbers one style consumes: font, stroke, slant, aspect, 2 x grid^2 warps."""
+        return 4 + 2 * self.warp_grid**2
+
+
+DEFAULT_STYLES = StyleRanges()
 
 
 @dataclass
@@ -123,6 +155,131 @@ def render(
     return out
 
 
+# ------------------------------------------------------------------------ intra-class styles
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_STYLE_DOMAIN = np.uint64(0x5354594C45535631)  # "STYLESV1": keeps style draws apart from others
+
+
+def _splitmix(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's output function on uint64 arrays (wrap-around arithmetic)."""
+    z = z + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def style_uniforms(seed: int, class_index, style_index, n: int) -> torch.Tensor:
+    """float64 [M, n] in (0, 1): the uniforms of style ``style_index[i]`` of class ``class_index[i]``.
+
+    A counter-based hash of (seed, class, style, k), so equal triples give equal numbers no matter
+    which other samples are drawn, in what order or how many: a style is a fixed property of its
+    class under a seed, and computing it per sample is the same as looking it up.
+    """
+    cls = np.asarray(class_index, dtype=np.int64).astype(np.uint64)
+    sty = np.asarray(style_index, dtype=np.int64).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        key = _splitmix(_splitmix(np.uint64(seed) ^ _STYLE_DOMAIN) ^ cls)
+        key = _splitmix(key ^ sty)
+        z = _splitmix(key[:, None] + np.arange(n, dtype=np.uint64)[None, :] * _GOLDEN)
+    u = ((z >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+    return torch.from_numpy(u)
+
+
+@dataclass
+class Styles:
+    """Per-sample style parameters (a sample's style looked up; rows repeat within a style)."""
+
+    variant: torch.Tensor  # long [M]: row of the bank
+    stroke: torch.Tensor  # [M] in stroke range: < 0 thinner, > 0 thicker
+    slant: torch.Tensor  # [M]
+    aspect: torch.Tensor  # [M]
+    warp: torch.Tensor  # [M, 2, G, G]: displacement (x, y) at the control points
+
+
+def draw_styles(
+    bank: GlyphBank, class_index, style_index, seed: int, ranges: StyleRanges = DEFAULT_STYLES
+) -> Styles:
+    """The style parameters of (class, style) pairs under ``seed``; see ``style_uniforms``."""
+    cls = torch.as_tensor(np.asarray(class_index), dtype=torch.long)
+    u = style_uniforms(seed, cls.numpy(), np.asarray(style_index), ranges.n_uniforms)
+    offsets = torch.as_tensor(bank.offsets)
+    counts = offsets[cls + 1] - offsets[cls]
+    variant = offsets[cls] + (u[:, 0] * counts).long().clamp_max(counts - 1)
+    lo, hi = ranges.stroke
+    stroke = (lo + (hi - lo) * u[:, 1]).float()
+    slant = ((2 * u[:, 2] - 1) * ranges.slant).float()
+    aspect = torch.exp((2 * u[:, 3] - 1) * ranges.log_aspect).float()
+    gauss = torch.erfinv(2 * u[:, 4:] - 1) * math.sqrt(2)  # standard normal
+    g = ranges.warp_grid
+    warp = (gauss * ranges.warp).float().view(-1, 2, g, g)
+    return Styles(variant, stroke, slant, aspect, warp)
+
+
+def style_indices(samples_per_class: int, n_samples: int, styles_per_class: int) -> torch.Tensor:
+    """Style of each sample of a label-major set: sample j of its class wears style j mod V.
+
+    Every style of a class appears equally often (stratified uniform draws), so at n >= V all V
+    styles are present; V = ``UNBOUNDED_STYLES`` gives sample j its own style j.
+    """
+    j = torch.arange(n_samples) % samples_per_class
+    return j if styles_per_class == UNBOUNDED_STYLES else j % styles_per_class
+
+
+def render_styled(
+    bank: GlyphBank,
+    class_index: np.ndarray | torch.Tensor,
+    style_index: np.ndarray | torch.Tensor,
+    size: int,
+    generator: torch.Generator,
+    seed: int,
+    nuisance: Nuisance = DEFAULT_NUISANCE,
+    ranges: StyleRanges = DEFAULT_STYLES,
+    chunk: int = 8192,
+) -> torch.Tensor:
+    """uint8 [M, 1, size, size]: sample i is style ``style_index[i]`` of class ``class_index[i]``.
+
+    The style (font variant, stroke weight, slant, aspect, elastic warp; ``draw_styles``) is fixed
+    by (seed, class, style); the per-sample nuisance (the affine warp, contrast, background and noise
+    of ``render``; no per-sample stroke change) comes from ``generator``. Geometry, from output
+    pixel p back to the base render: the sample's inverse affine, then the style's inverse
+    slant/aspect, then the elastic displacement d(q) read from the style's smooth field at that
+    point q (bicubic between control points), so the warp moves with the glyph, not the frame.
+    """
+    st = draw_styles(bank, class_index, style_index, seed, ranges)
+    base = torch.as_tensor(bank.images)
+    m = len(st.variant)
+    theta = _affine(generator, m, nuisance)
+    contrast = _uniform(generator, m, *nuisance.contrast)
+    bg = _uniform(generator, m, *nuisance.background)
+    noise_std = _uniform(generator, m, *nuisance.noise_std)
+    # style map S (glyph -> styled glyph): x' = aspect x + slant y, y' = y; compose its inverse
+    ones, zeros = torch.ones(m), torch.zeros(m)
+    s_inv = torch.stack([1 / st.aspect, -st.slant / st.aspect, zeros, ones], -1).view(m, 2, 2)
+    theta = s_inv @ theta
+    warp_size = max(size, BASE_SIZE)
+    out = torch.empty(m, 1, size, size, dtype=torch.uint8)
+    for s in range(0, m, chunk):
+        e = min(s + chunk, m)
+        x = base[st.variant[s:e]].unsqueeze(1).float().div_(255)
+        thick = F.max_pool2d(x, 3, 1, 1)
+        thin = -F.max_pool2d(-x, 3, 1, 1)
+        w = st.stroke[s:e].view(-1, 1, 1, 1)
+        x = torch.where(w < 0, x + (-w) * (thin - x), x + w * (thick - x))
+        grid = F.affine_grid(theta[s:e], [e - s, 1, warp_size, warp_size], align_corners=False)
+        d = F.grid_sample(st.warp[s:e], grid, mode="bicubic", padding_mode="border",
+                          align_corners=True)
+        grid = grid + d.permute(0, 2, 3, 1)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        if warp_size != size:
+            x = F.interpolate(x, size=(size, size), mode="area")
+        b = bg[s:e].view(-1, 1, 1, 1)
+        x = b + (contrast[s:e].view(-1, 1, 1, 1) - b) * x
+        noise = torch.randn(x.shape, generator=generator)
+        x = x + noise * noise_std[s:e].view(-1, 1, 1, 1)
+        out[s:e] = x.clamp_(0, 1).mul_(255).round_().to(torch.uint8)
+    return out
+
+
 def two_step_sample(
     bank: GlyphBank,
     pool: np.ndarray,
@@ -131,14 +288,26 @@ def two_step_sample(
     size: int,
     seed: int,
     nuisance: Nuisance = DEFAULT_NUISANCE,
+    styles_per_class: int | None = None,
+    style_ranges: StyleRanges = DEFAULT_STYLES,
 ) -> ImageSet:
-    """Draw K classes from ``pool`` without replacement, then n images of each (label-major)."""
+    """Draw K classes from ``pool`` without replacement, then n images of each (label-major).
+
+    ``styles_per_class``: None draws each image from ``render`` (a random font variant and stroke,
+    then the nuisance); V >= 1 gives each class V latent styles and 0 a fresh style per image
+    (``render_styled``). The classes drawn do not depend on it.
+    """
     if not 1 <= n_classes <= len(pool):
         raise ValueError(f"n_classes={n_classes} must be in 1..{len(pool)} (the pool size)")
     g = torch.Generator().manual_seed(seed)
     chosen = np.asarray(pool)[torch.randperm(len(pool), generator=g)[:n_classes].numpy()]
     labels = torch.arange(n_classes).repeat_interleave(samples_per_class)
-    images = render(bank, chosen[labels.numpy()], size, g, nuisance)
+    if styles_per_class is None:
+        images = render(bank, chosen[labels.numpy()], size, g, nuisance)
+    else:
+        style = style_indices(samples_per_class, len(labels), styles_per_class)
+        images = render_styled(bank, chosen[labels.numpy()], style, size, g, seed, nuisance,
+                               style_ranges)
     return ImageSet(images, labels, chosen)
 
 

@@ -1,0 +1,427 @@
+"""Issue 8: the intra-class variety knob (V styles per class) and the invariance analysis.
+
+The knob: V = None must leave every image, run id and cache entry of the earlier sampler as it
+was; V >= 1 gives each class V fixed styles (shared by its samples, fixed within a seed); V = 0
+gives a fresh style per image. The analysis: on synthetic tables with a known optimum, a
+condition whose optimal ratio drifts with N gets a positive slope and one whose ratio is invariant
+a slope near 0; the page fails with the command to run when its results are missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from pretrain_diversity.config import ConfigError, RunConfig
+from pretrain_diversity.data import glyph_split, pretraining_set
+from pretrain_diversity.experiment import check
+from pretrain_diversity.glyphs import load_bank
+from pretrain_diversity.sampling import (
+    UNBOUNDED_STYLES,
+    Nuisance,
+    draw_styles,
+    style_indices,
+    two_step_sample,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+# The last commit before the variety knob, and what its sampler drew for two_step_sample(bank,
+# pool, 40, 10, 16, seed=5) with torch 2.15.0 on x86-64 (the fallback when git history is absent).
+BEFORE_KNOB = "073f339"
+BEFORE_SHA256 = "26987b9b4d97b629624097c18cb1d3a67e27213496490bdb908863af831e06fe"
+BEFORE_TORCH = "2.15.0"
+DEFAULT_RUN_ID = "96e1dda03a5e1334"  # RunConfig().run_id() before the knob existed
+
+# No pose, contrast or noise: what is left of a sample is its style.
+STILL = Nuisance(rotation_deg=0, log_scale=0, shear=0, translate=0, contrast=(1, 1),
+                 background=(0, 0), noise_std=(0, 0))
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return load_bank()
+
+
+@pytest.fixture(scope="module")
+def pool(bank):
+    return glyph_split(bank.n_classes).pool
+
+
+def _old_sampling():
+    """sampling.py as it was before the knob, imported from git history (None if unavailable)."""
+    try:
+        src = subprocess.run(
+            ["git", "show", f"{BEFORE_KNOB}:src/pretrain_diversity/sampling.py"], cwd=ROOT,
+            capture_output=True, text=True, check=True, timeout=30,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    name = "pretrain_diversity._sampling_before_knob"
+    spec = importlib.util.spec_from_loader(name, loader=None)
+    mod = importlib.util.module_from_spec(spec)
+    mod.__package__ = "pretrain_diversity"
+    sys.modules[name] = mod  # dataclasses look their module up here
+    try:
+        exec(compile(src, f"{BEFORE_KNOB}:sampling.py", "exec"), mod.__dict__)
+    finally:
+        sys.modules.pop(name, None)
+    return mod
+
+
+# ------------------------------------------------------------------------------ the knob
+def test_default_sampler_is_bit_identical_to_before_the_knob(bank, pool):
+    new = two_step_sample(bank, pool, 40, 10, 16, seed=5)
+    assert torch.equal(new.images, two_step_sample(bank, pool, 40, 10, 16, seed=5,
+                                                   styles_per_class=None).images)
+    old = _old_sampling()
+    if old is not None:
+        ref = old.two_step_sample(bank, pool, 40, 10, 16, seed=5)
+        assert torch.equal(new.images, ref.images) and torch.equal(new.labels, ref.labels)
+        assert np.array_equal(new.class_ids, ref.class_ids)
+        # the run's data set too (drawn through data.pretraining_set and its cache)
+        cfg = RunConfig(n_classes=12, samples_per_class=7, image_size=8, seed=2)
+        assert torch.equal(pretraining_set(cfg).images,
+                           old.two_step_sample(bank, pool, 12, 7, 8, seed=2).images)
+    elif torch.__version__.startswith(BEFORE_TORCH):
+        assert hashlib.sha256(new.images.numpy().tobytes()).hexdigest() == BEFORE_SHA256
+    else:
+        pytest.skip("neither the git history nor the recorded torch version is available")
+
+
+def test_run_ids_of_earlier_runs_do_not_change():
+    assert RunConfig().run_id() == DEFAULT_RUN_ID
+    assert RunConfig(styles_per_class=None).run_id() == DEFAULT_RUN_ID
+    assert "styles_per_class" not in RunConfig().identity()
+    ids = {RunConfig(styles_per_class=v).run_id() for v in (None, 0, 1, 8)}
+    assert len(ids) == 4
+
+
+def test_style_indices_are_stratified_and_unbounded_is_fresh():
+    assert style_indices(6, 12, 4).tolist() == [0, 1, 2, 3, 0, 1] * 2
+    assert style_indices(5, 10, UNBOUNDED_STYLES).tolist() == [0, 1, 2, 3, 4] * 2
+    assert style_indices(3, 6, 1).tolist() == [0] * 6
+
+
+def test_one_style_per_class_means_samples_share_it(bank, pool):
+    """V = 1: without the per-sample nuisance all images of a class are the same picture; with it
+    they still vary less than under a fresh style per image."""
+    s = two_step_sample(bank, pool, 6, 8, 16, seed=0, nuisance=STILL, styles_per_class=1)
+    x = s.images.view(6, 8, -1)
+    assert (x == x[:, :1]).all()
+    assert len({row.numpy().tobytes() for row in x[:, 0]}) == 6  # classes still differ
+
+    def within(v):
+        t = two_step_sample(bank, pool, 60, 16, 16, seed=0, styles_per_class=v)
+        y = t.images.float().view(60, 16, -1) / 255
+        return float(((y - y.mean(1, keepdim=True)) ** 2).sum(-1).mean())
+
+    one, eight, fresh = within(1), within(8), within(UNBOUNDED_STYLES)
+    assert one < eight < fresh * 1.02 and one < 0.9 * fresh, (one, eight, fresh)
+
+
+def test_styles_are_fixed_properties_of_a_class_within_a_seed(bank, pool):
+    """The same class has the same styles whatever K and n the run uses; another seed redraws."""
+    small = two_step_sample(bank, pool, 5, 4, 16, seed=3, nuisance=STILL, styles_per_class=4)
+    large = two_step_sample(bank, pool, 20, 8, 16, seed=3, nuisance=STILL, styles_per_class=4)
+    assert np.array_equal(large.class_ids[:5], small.class_ids)
+    a = small.images.view(5, 4, -1)
+    b = large.images.view(20, 8, -1)[:5]
+    assert torch.equal(a, b[:, :4]) and torch.equal(a, b[:, 4:])  # style j mod 4, both runs
+
+    cls = np.array([10, 10, 11, 10])
+    sty = np.array([0, 1, 0, 0])
+    st = draw_styles(bank, cls, sty, seed=3)
+    alone = draw_styles(bank, cls[3:], sty[3:], seed=3)  # computed without the other rows
+    for f in ("variant", "stroke", "slant", "aspect", "warp"):
+        v = getattr(st, f)
+        assert torch.equal(v[0], v[3]) and torch.equal(v[3], getattr(alone, f)[0]), f
+    assert not torch.equal(st.warp[0], st.warp[1])  # another style of the class
+    other = draw_styles(bank, cls, sty, seed=4)
+    assert not torch.equal(other.warp, st.warp)
+
+
+def test_styled_sets_are_deterministic_and_cached_apart(bank, pool):
+    cfg = RunConfig(n_classes=9, samples_per_class=6, image_size=8, seed=1)
+    sets = {v: pretraining_set(cfg.with_(styles_per_class=v)) for v in (None, 1, 3, 0)}
+    for v, s in sets.items():
+        assert torch.equal(s.images, pretraining_set(cfg.with_(styles_per_class=v)).images)
+        assert torch.equal(s.images, two_step_sample(bank, pool, 9, 6, 8, seed=1,
+                                                     styles_per_class=v).images), v
+        assert np.array_equal(s.class_ids, sets[None].class_ids)  # V never changes the classes
+    keys = {s.images.numpy().tobytes() for s in sets.values()}
+    assert len(keys) == 4
+
+
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        (-1, ["styles_per_class=-1", "0 <= styles_per_class", "0 means unbounded"]),
+        (2.5, ["styles_per_class must be an integer"]),
+        (True, ["styles_per_class must be an integer"]),
+        ("8", ["styles_per_class must be an integer"]),
+        (10**7, ["styles_per_class=10000000", "<= 1000000"]),
+    ],
+)
+def test_bad_style_counts_are_named(value, words):
+    with pytest.raises(ConfigError) as err:
+        check(RunConfig(styles_per_class=value))
+    for w in words:
+        assert w in str(err.value), (w, str(err.value))
+
+
+def test_good_style_counts_pass():
+    for v in (None, 0, 1, 64):
+        check(RunConfig(styles_per_class=v))
+
+
+def test_class_pools_are_reported_drawn_from_and_validated(bank):
+    from pretrain_diversity.config import CLASS_POOLS
+    from pretrain_diversity.data import class_pool, dataset_limits
+
+    full, per_class = dataset_limits("glyphs")
+    assert dataset_limits("glyphs", None) == (full, per_class)
+    for name in CLASS_POOLS:
+        size, _ = dataset_limits("glyphs", name)
+        members = class_pool(bank, name)
+        assert 100 < size == len(members) < full, name
+        assert set(members) <= set(glyph_split(bank.n_classes).pool)  # never a held-out class
+    latin = set(class_pool(bank, "latin"))
+    s = pretraining_set(RunConfig(n_classes=30, samples_per_class=2, image_size=8,
+                                  class_pool="latin"))
+    assert set(s.class_ids) <= latin
+    assert all(bank.name(c).startswith("LATIN ") for c in s.class_ids)
+    size = len(latin)
+    with pytest.raises(ConfigError, match=rf"n_classes={size + 1}.*<= {size}.*pool 'latin'"):
+        check(RunConfig(class_pool="latin", n_classes=size + 1))
+    with pytest.raises(ConfigError, match="unknown class_pool='klingon'; allowed: latin"):
+        check(RunConfig(class_pool="klingon"))
+    assert RunConfig(class_pool=None).run_id() == DEFAULT_RUN_ID
+
+
+
+def test_a_styled_run_trains_probes_and_records_its_knobs(tiny_cfg, tmp_path):
+    from pretrain_diversity.experiment import run_experiment
+    from pretrain_diversity.results import rows_of
+
+    cfg = tiny_cfg.with_(styles_per_class=2, class_pool="letters", probe_tasks=("digits",))
+    m = run_experiment(cfg, tmp_path, progress=False)
+    assert m["config"]["styles_per_class"] == 2 and m["config"]["class_pool"] == "letters"
+    assert 0 <= m["metrics"]["probe"]["digits"]["test_error"] <= 1
+    row = rows_of(m)[0]
+    assert row["styles_per_class"] == 2 and row["run_id"] == cfg.run_id()
+    assert run_experiment(cfg, tmp_path, progress=False) == m  # cached under its own id
+
+# ------------------------------------------------------------------------------ the analysis
+BUDGETS = (2048, 4096, 16384)
+GRID = {2048: [2, 8, 32, 128, 512], 4096: [4, 16, 64, 256, 1024],
+        16384: [16, 64, 256, 1024, 4096]}  # the grid of studies/invariance-*.toml
+
+
+def synthetic_condition(alpha, beta, *, b=1.0, full=False, noise=0.003, seeds=(0, 1, 2),
+                        rng=None, **config):
+    """err = floor + K^-alpha + b n^-beta + noise: r* drifts as N^((beta-alpha)/(alpha+beta))."""
+    rng = rng or np.random.default_rng(0)
+    rows = []
+    for task, floor in (("glyphs-heldout", 0.1), ("digits", 0.05)):
+        for N in BUDGETS:
+            ks = [2**i for i in range(1, 13) if 2**i <= N // 2] if full else GRID[N]
+            for k in ks:
+                for s in seeds:
+                    e = floor + k**-alpha + b * (N // k) ** -beta + noise * rng.normal()
+                    rows.append(dict(task=task, budget=N, n_classes=k, samples_per_class=N // k,
+                                     seed=s, test_error=e))
+    config = {"styles_per_class": np.nan, "width": 8, "epochs": 20.0, **config}
+    return pd.DataFrame(rows).assign(**config)
+
+
+@pytest.fixture(scope="module")
+def table():
+    """A drifting condition (V = 1: slope 0.4), an invariant one (V = ∞) and the invariant
+    original sampler on the full Figure 1 grid, with the same seeds."""
+    rng = np.random.default_rng(1)
+    return pd.concat([
+        synthetic_condition(0.5, 0.5, b=0.5, full=True, rng=rng),
+        synthetic_condition(0.3, 0.7, styles_per_class=1, rng=rng),
+        synthetic_condition(0.5, 0.5, b=0.5, styles_per_class=0, rng=rng),
+    ], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def inv(table):
+    from pretrain_diversity import invariance as I
+
+    return I.analyse(table, n_boot=500)
+
+
+def test_conditions_are_labelled_and_matched(table, inv):
+    from pretrain_diversity import invariance as I
+
+    lab = I.label_conditions(table)
+    assert I.conditions_in_order(lab) == ["V = 1", "V = ∞", I.BASELINE]
+    assert I.variety_label(None) == I.variety_label(float("nan")) == I.BASELINE
+    assert inv.conditions == ["V = 1", "V = ∞", I.BASELINE, I.FULL_GRID]
+    pts = inv.data.groupby("condition").apply(lambda g: len(g[["budget", "n_classes"]]
+                                                           .drop_duplicates()))
+    assert pts["V = 1"] == pts[I.BASELINE] == 15 and pts[I.FULL_GRID] > 15
+    wide = I.label_conditions(synthetic_condition(0.5, 0.5, width=16, epochs=40.0))
+    assert set(wide["condition"]) == {f"{I.BASELINE}, width 16, 40 epochs"}
+
+
+def test_slopes_recover_drift_and_invariance(inv):
+    from pretrain_diversity import figure1 as F
+    from pretrain_diversity import invariance as I
+
+    true = (0.7 - 0.3) / (0.7 + 0.3)
+    for task in ("glyphs-heldout", "digits"):
+        t = inv.trend[inv.trend.task == task].set_index("condition")
+        assert t.loc["V = 1", "slope_lo"] > 0 and abs(t.loc["V = 1", "slope"] - true) < 0.15
+        for c in ("V = ∞", I.BASELINE):
+            assert abs(t.loc[c, "slope"]) < 0.12, (c, t.loc[c])
+            r = t.loc[c]
+            assert I.classify(r.slope, r.slope_lo, r.slope_hi) == "invariant", c
+        # the finer full grid places a flat minimum less steadily (neighbours closer than the
+        # noise resolves), but not beyond the practical margin
+        assert abs(t.loc[I.FULL_GRID, "slope"]) < I.MARGIN
+        assert I.classify(*t.loc["V = 1", ["slope", "slope_lo", "slope_hi"]]) == "drifts up"
+    # the draws are the ones figure1.ratio_trend summarises
+    for (cond, task), d in inv.draws.items():
+        t = inv.trend[(inv.trend.condition == cond) & (inv.trend.task == task)].iloc[0]
+        assert np.percentile(d, 2.5) == pytest.approx(t.slope_lo)
+        assert np.percentile(d, 97.5) == pytest.approx(t.slope_hi)
+    sub = inv.data[inv.data.condition == "V = 1"]
+    opt = F.optima(sub, n_boot=500)
+    ours = inv.optima[inv.optima.condition == "V = 1"].reset_index(drop=True)
+    assert np.allclose(ours.log2_r_star, opt.log2_r_star)
+
+
+def test_classify_reads_intervals_against_the_margin():
+    from pretrain_diversity.invariance import classify
+
+    assert classify(0.05, -0.1, 0.15) == "invariant"
+    assert classify(0.5, 0.3, 0.7) == "drifts up"
+    assert classify(-0.5, -0.7, -0.3) == "drifts down"
+    assert classify(0.1, 0.05, 0.25) == "small drift"
+    assert classify(0.1, -0.3, 0.5) == "inconclusive"
+
+
+def test_contrasts_regret_and_verdict(inv):
+    from pretrain_diversity import invariance as I
+
+    c = I.contrasts(inv, pairs=[("V = ∞", "V = 1")])
+    assert len(c) == 2 and (c.hi < 0).all() and (c.difference < -0.25).all()
+    base = I.contrasts(inv)  # every condition against the original sampler
+    assert set(base.condition) == {"V = 1", "V = ∞"} and set(base.reference) == {I.BASELINE}
+    reg = I.extrapolation_regret(inv).set_index(["condition", "task"])
+    for task in ("glyphs-heldout", "digits"):
+        assert reg.loc[("V = 1", task), "regret"] > reg.loc[("V = ∞", task), "regret"] >= 0
+    text = I.verdict(inv, regret=I.extrapolation_regret(inv))
+    assert "grows with N" in text and "*V = 1*" in text
+    assert "Invariant (the interval lies within ±0.2): *V = ∞*" in text
+    assert "Variety changes the slope by -0." in text and "the variety moves the drift" in text
+    assert "**Overall**, over 6 (condition, task) cases: 2 drifts up, 4 invariant" in text
+    table = I.summary_table(inv, regret=I.extrapolation_regret(inv))
+    assert len(table) == 2 * len(inv.conditions)
+    assert list(table[table.condition == "V = 1"]["invariant?"]) == ["no", "no"]
+
+
+def test_contrasts_are_paired_over_seeds(table):
+    """Two conditions with the same seeds are resampled together: a copy of a condition whose
+    errors are all shifted by a constant has the same optima in every draw, so the contrast is
+    exactly 0 (an unpaired bootstrap would give an interval as wide as the seed noise)."""
+    from pretrain_diversity import invariance as I
+
+    one = table[table.styles_per_class == 1]
+    twin = one.assign(styles_per_class=2, test_error=one.test_error + 0.01)
+    inv2 = I.analyse(pd.concat([one, twin]), n_boot=200)
+    c = I.contrasts(inv2, pairs=[("V = 2", "V = 1")])
+    assert np.allclose(c[["difference", "lo", "hi"]].to_numpy(), 0, atol=1e-9)
+
+
+def test_fitted_exponents_say_which_one_moves(inv):
+    from pretrain_diversity import invariance as I
+
+    sub = I.Invariance(inv.optima, inv.trend, inv.draws, ["V = 1", "V = ∞"], inv.level,
+                       inv.data[inv.data.condition.isin(["V = 1", "V = ∞"])
+                                & (inv.data.task == "digits")])
+    fits = I.fit_exponents(sub, n_boot=8, window=None).set_index("condition")
+    assert fits.loc["V = 1", "drift"] > 0.25 and abs(fits.loc["V = ∞", "drift"]) < 0.1
+    assert fits.loc["V = 1", "beta"] > fits.loc["V = 1", "alpha"]
+    assert (fits["alpha_lo"] <= fits["alpha"] + 1e-9).all()
+    text = I._exponent_shift(fits.reset_index(), "digits", "V = 1", "V = ∞")
+    assert text.startswith("Fitted exponents: α 0.3") and "β 0.7" in text
+
+
+def test_the_grid_places_an_invariant_optimum_without_a_slope(inv):
+    from pretrain_diversity import invariance as I
+
+    bias = I.grid_bias(inv.data).set_index("condition")["max_abs_bias"]
+    assert (bias < 0.05).all(), bias  # far below the margin of 0.2
+
+
+def test_plots_and_frames_render(inv):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pretrain_diversity import invariance as I
+
+    for fig in (I.plot_slopes(inv), I.plot_optima(inv), I.plot_ucurves(inv)):
+        assert fig.axes
+        plt.close(fig)
+    frames, conds, budgets = I.condition_frames(inv, dpi=20, conditions=["V = 1", "V = ∞"])
+    assert set(frames) == {(c, b) for c in range(2) for b in range(3)}
+    assert budgets == ["N = 2048", "N = 4096", "N = 16384"]
+    assert all(f.startswith(b"\x89PNG") for f in frames.values())
+
+
+def test_study_specs_plan_as_documented():
+    from pretrain_diversity import invariance as I
+    from pretrain_diversity.sweep import load_study
+
+    plans = {k: I.plan(ROOT / I.SPECS[k]) for k in I.KNOBS}
+    assert [plans[k]["runs"] for k in I.KNOBS] == [135, 45, 45]
+    assert all(p["skipped"] == 0 for p in plans.values())
+    assert 50 < sum(p["minutes"] for p in plans.values()) < 70
+    for k in I.KNOBS:
+        study = load_study(ROOT / I.SPECS[k])
+        assert study.budgets == BUDGETS and study.seeds == (0, 1, 2)
+        assert {b: list(v) for b, v in study.n_classes.items()} == GRID
+        assert study.base["probe_tasks"] == ("glyphs-heldout", "digits")
+        assert k in I.command(k) and str(I.results_path(k)) in I.command(k)
+    assert load_study(ROOT / I.SPECS["variety"]).grid == {"styles_per_class": [1, 8, 0]}
+    # every K of the invariance grid is in the Figure 1 grid: the original sampler is compared
+    # on the same points
+    fig1 = load_study(ROOT / "studies" / "figure1.toml")
+    for b, ks in GRID.items():
+        assert set(ks) <= set(fig1.n_classes[b])
+
+
+def test_page_fails_with_the_commands_when_results_are_missing(tmp_path, monkeypatch):
+    """The first code cell of book/invariance.md, run where no results exist."""
+    import jupytext
+
+    from pretrain_diversity import invariance as I
+
+    (tmp_path / "studies").mkdir()
+    (tmp_path / "studies" / "figure1.toml").write_text((ROOT / "studies" / "figure1.toml")
+                                                        .read_text())
+    nb = jupytext.read(ROOT / "book" / "invariance.md")
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(os.environ, "MPLBACKEND", "Agg")
+    with pytest.raises(FileNotFoundError) as err:
+        exec(compile(first.source, "invariance.md", "exec"), {})
+    msg = str(err.value)
+    for k in I.KNOBS:
+        assert I.command(k) in msg
+    assert "results/figure1/runs.csv" in msg and "pretrain-diversity sweep studies/figure1.toml" in msg

@@ -1,0 +1,143 @@
+"""The invariance page: it executes on results tables, and its widget works offline in Chromium.
+
+The page is executed (as the book build would) in a scratch repository whose results tables are
+synthetic; the widget (condition dropdown x budget slider over pre-rendered frames) is embedded in
+a minimal HTML page with the book's vendored widget JavaScript, served on localhost and driven
+like a user would: the visible frame must be the one rendered for the chosen condition and budget,
+and nothing may be fetched from outside localhost. When ``BOOK_HTML`` points at a built book that
+has the invariance page, the built page is checked too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from browser import (
+    chromium_driver,
+    collect_log,
+    serve,
+    step_slider,
+    visible_frame,
+    wait_for_widgets,
+    wait_until,
+)
+from test_figure1_browser import _page, _select_task
+from test_invariance import synthetic_condition
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDGET_JS = ROOT / "book" / "_static" / "jupyter-widgets"
+
+
+def _synthetic_root(root: Path) -> Path:
+    """A scratch repository: the study specs and synthetic results for every table the page reads."""
+    (root / "studies").mkdir(parents=True)
+    (root / "book").mkdir()
+    for f in (ROOT / "studies").glob("*.toml"):
+        shutil.copy(f, root / "studies")
+    rng = np.random.default_rng(3)
+
+    def save(df, rel):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        df.assign(run_id=[f"r{i}" for i in range(len(df))]).to_csv(path, index=False)
+
+    fig1 = synthetic_condition(0.4, 0.6, b=0.5, full=True, rng=rng, noise=0.01)
+    save(fig1.drop(columns=["styles_per_class"]), "results/figure1/runs.csv")  # an older table
+    save(pd.concat([synthetic_condition(0.3, 0.7, styles_per_class=1, rng=rng, noise=0.01),
+                    synthetic_condition(0.4, 0.6, styles_per_class=8, rng=rng, noise=0.01),
+                    synthetic_condition(0.5, 0.5, b=0.5, styles_per_class=0, rng=rng,
+                                        noise=0.01)]),
+         "results/invariance/variety/runs.csv")
+    save(synthetic_condition(0.45, 0.55, b=0.5, width=16, rng=rng, noise=0.01),
+         "results/invariance/capacity/runs.csv")
+    save(synthetic_condition(0.35, 0.65, b=0.5, epochs=40.0, rng=rng, noise=0.01),
+         "results/invariance/epochs/runs.csv")
+    return root
+
+
+def test_invariance_page_executes_on_results_tables(tmp_path):
+    import jupytext
+    from nbclient import NotebookClient
+
+    root = _synthetic_root(tmp_path / "repo")
+    nb = jupytext.read(ROOT / "book" / "invariance.md")
+    env_path = os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = env_path  # the kernel imports this checkout's package
+    try:
+        NotebookClient(nb, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(root / "book")}}).execute()
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = old
+    text = "\n".join(
+        o.get("data", {}).get("text/markdown", "") for c in nb.cells if c.cell_type == "code"
+        for o in c.get("outputs", [])
+    )
+    assert "**Overall**" in text and "*V = 1*" in text and "What a misplaced ratio costs" in text
+    widgets = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+               if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(widgets) == 1
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.output_type == "error"]
+    assert not errors
+
+
+def test_condition_widget_switches_frames_offline(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from pretrain_diversity import invariance as I
+
+    rng = np.random.default_rng(0)
+    df = pd.concat([synthetic_condition(0.3, 0.7, styles_per_class=1, rng=rng),
+                    synthetic_condition(0.5, 0.5, b=0.5, styles_per_class=0, rng=rng)])
+    inv = I.analyse(df, n_boot=100)
+    frames, conds, budgets = I.condition_frames(inv, dpi=30)
+    sha = {k: hashlib.sha256(v).hexdigest() for k, v in frames.items()}
+    assert len(set(sha.values())) == len(sha) == 6  # every frame differs
+    widget = I.condition_widget(inv, dpi=30)
+
+    (tmp_path / "_static").mkdir()
+    os.symlink(WIDGET_JS, tmp_path / "_static" / "jupyter-widgets")
+    (tmp_path / "invariance.html").write_text(_page(widget))
+    with serve(tmp_path) as url, chromium_driver() as driver:
+        driver.get(url + "invariance.html")
+        wait_for_widgets(driver, 1)
+        assert visible_frame(driver).sha256 == sha[(0, 0)]
+        for b in (1, 2):
+            step_slider(driver, 0, +1)
+            wait_until(lambda b=b: visible_frame(driver).sha256 == sha[(0, b)], timeout=10,
+                       message=f"slider step to {budgets[b]} did not show its frame")
+        _select_task(driver, 1)  # the other condition, at the same budget
+        wait_until(lambda: visible_frame(driver).sha256 == sha[(1, 2)], timeout=10,
+                   message="condition dropdown did not switch the frame")
+        step_slider(driver, 0, -2)
+        wait_until(lambda: visible_frame(driver).sha256 == sha[(1, 0)], timeout=10)
+        log = collect_log(driver)
+    assert not log.non_local_requests(), log.non_local_requests()
+    assert not [f for f in log.failed if "favicon" not in f], log.failed
+
+
+def test_built_invariance_page_has_a_working_widget():
+    html = Path(os.environ.get("BOOK_HTML", ROOT / "book" / "_build" / "html")) / "invariance.html"
+    if not html.exists():
+        pytest.skip(f"{html} not built (needs the invariance results and a toc entry)")
+    with serve(html.parent) as url, chromium_driver() as driver:
+        driver.get(url + "invariance.html")
+        wait_for_widgets(driver, 1)
+        first = visible_frame(driver)
+        step_slider(driver, 0, +1)
+        wait_until(lambda: visible_frame(driver).sha256 != first.sha256, timeout=10,
+                   message="the budget slider did not change the frame")
+        assert not collect_log(driver).non_local_requests()
