@@ -9,7 +9,7 @@ Prints, on whatever machine runs it:
   3. model-FLOP utilisation: training FLOPs per image (counted by torch's FlopCounterMode) x
      images/s, over the fp32 matmul peak measured here and now.
 
-Usage:  python benchmarks/bench_pretrain.py [--quick]
+Usage:  python benchmarks/bench_pretrain.py [--quick] [--json results/benchmarks/pretrain/NAME.json]
 """
 
 from __future__ import annotations
