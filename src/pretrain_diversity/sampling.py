@@ -114,6 +114,20 @@ def _affine(g: torch.Generator, m: int, nz: Nuisance) -> torch.Tensor:
     return torch.cat([inv, -inv @ t], dim=-1)
 
 
+def _finish(x, size, bg, contrast, noise_std, generator) -> torch.Tensor:
+    """Warped ink in [0, 1] -> uint8 image: downsample, contrast over background, pixel noise.
+
+    Shared by ``render`` and ``render_styled`` so both end with the same (seeded) draws.
+    """
+    if x.shape[-1] != size:
+        x = F.interpolate(x, size=(size, size), mode="area")
+    b = bg.view(-1, 1, 1, 1)
+    x = b + (contrast.view(-1, 1, 1, 1) - b) * x
+    noise = torch.randn(x.shape, generator=generator)
+    x = x + noise * noise_std.view(-1, 1, 1, 1)
+    return x.clamp_(0, 1).mul_(255).round_().to(torch.uint8)
+
+
 def render(
     bank: GlyphBank,
     class_index: np.ndarray | torch.Tensor,
@@ -145,13 +159,7 @@ def render(
         x = torch.where(u < nuisance.p_thin, thin, torch.where(u > 1 - nuisance.p_thick, thick, x))
         grid = F.affine_grid(theta[s:e], [e - s, 1, warp_size, warp_size], align_corners=False)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-        if warp_size != size:
-            x = F.interpolate(x, size=(size, size), mode="area")
-        b = bg[s:e].view(-1, 1, 1, 1)
-        x = b + (contrast[s:e].view(-1, 1, 1, 1) - b) * x
-        noise = torch.randn(x.shape, generator=generator)
-        x = x + noise * noise_std[s:e].view(-1, 1, 1, 1)
-        out[s:e] = x.clamp_(0, 1).mul_(255).round_().to(torch.uint8)
+        out[s:e] = _finish(x, size, bg[s:e], contrast[s:e], noise_std[s:e], generator)
     return out
 
 
@@ -270,13 +278,7 @@ def render_styled(
                           align_corners=True)
         grid = grid + d.permute(0, 2, 3, 1)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-        if warp_size != size:
-            x = F.interpolate(x, size=(size, size), mode="area")
-        b = bg[s:e].view(-1, 1, 1, 1)
-        x = b + (contrast[s:e].view(-1, 1, 1, 1) - b) * x
-        noise = torch.randn(x.shape, generator=generator)
-        x = x + noise * noise_std[s:e].view(-1, 1, 1, 1)
-        out[s:e] = x.clamp_(0, 1).mul_(255).round_().to(torch.uint8)
+        out[s:e] = _finish(x, size, bg[s:e], contrast[s:e], noise_std[s:e], generator)
     return out
 
 
