@@ -56,6 +56,31 @@ def _select_task(driver, index: int) -> None:
     Select(driver.find_element("css selector", ".widget-dropdown select")).select_by_index(index)
 
 
+def drive_frame_grid(folder: Path, name: str, widget, sha: dict, budgets, what: str) -> None:
+    """Serve ``widget`` (a 2-row x 3-column frame_grid) as a static page and drive it offline:
+    each slider step and the row dropdown must show exactly the expected frame (by sha256), and
+    nothing may be fetched from outside localhost."""
+    (folder / "_static").mkdir()
+    os.symlink(WIDGET_JS, folder / "_static" / "jupyter-widgets")
+    (folder / name).write_text(_page(widget))
+    with serve(folder) as url, chromium_driver() as driver:
+        driver.get(url + name)
+        wait_for_widgets(driver, 1)
+        assert visible_frame(driver).sha256 == sha[(0, 0)]
+        for b in (1, 2):
+            step_slider(driver, 0, +1)
+            wait_until(lambda b=b: visible_frame(driver).sha256 == sha[(0, b)], timeout=10,
+                       message=f"slider step to {budgets[b]} did not show its frame")
+        _select_task(driver, 1)  # the other row, at the same budget
+        wait_until(lambda: visible_frame(driver).sha256 == sha[(1, 2)], timeout=10,
+                   message=f"{what} dropdown did not switch the frame")
+        step_slider(driver, 0, -2)
+        wait_until(lambda: visible_frame(driver).sha256 == sha[(1, 0)], timeout=10)
+        log = collect_log(driver)
+    assert not log.non_local_requests(), log.non_local_requests()
+    assert not [f for f in log.failed if "favicon" not in f], log.failed
+
+
 def test_iso_n_widget_switches_frames_offline(tmp_path):
     import matplotlib
 
@@ -71,25 +96,7 @@ def test_iso_n_widget_switches_frames_offline(tmp_path):
     # the widget embeds exactly these frames (same rendering, same bytes)
     assert len(tasks) == 2 and len(budgets) == 3
 
-    (tmp_path / "_static").mkdir()
-    os.symlink(WIDGET_JS, tmp_path / "_static" / "jupyter-widgets")
-    (tmp_path / "figure1.html").write_text(_page(widget))
-    with serve(tmp_path) as url, chromium_driver() as driver:
-        driver.get(url + "figure1.html")
-        wait_for_widgets(driver, 1)
-        assert visible_frame(driver).sha256 == sha[(0, 0)]
-        for b in (1, 2):
-            step_slider(driver, 0, +1)
-            wait_until(lambda b=b: visible_frame(driver).sha256 == sha[(0, b)], timeout=10,
-                       message=f"slider step to {budgets[b]} did not show its frame")
-        _select_task(driver, 1)  # the other task, at the same budget
-        wait_until(lambda: visible_frame(driver).sha256 == sha[(1, 2)], timeout=10,
-                   message="task dropdown did not switch the frame")
-        step_slider(driver, 0, -2)
-        wait_until(lambda: visible_frame(driver).sha256 == sha[(1, 0)], timeout=10)
-        log = collect_log(driver)
-    assert not log.non_local_requests(), log.non_local_requests()
-    assert not [f for f in log.failed if "favicon" not in f], log.failed
+    drive_frame_grid(tmp_path, "figure1.html", widget, sha, budgets, what="task")
 
 
 def test_built_figure1_page_has_a_working_widget(book):

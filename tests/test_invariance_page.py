@@ -27,7 +27,7 @@ from browser import (
     wait_for_widgets,
     wait_until,
 )
-from test_figure1_browser import _page, _select_task
+from test_figure1_browser import drive_frame_grid
 from test_invariance import synthetic_condition
 
 pytestmark = pytest.mark.slow
@@ -108,25 +108,7 @@ def test_condition_widget_switches_frames_offline(tmp_path):
     assert len(set(sha.values())) == len(sha) == 6  # every frame differs
     widget = I.condition_widget(inv, dpi=30)
 
-    (tmp_path / "_static").mkdir()
-    os.symlink(WIDGET_JS, tmp_path / "_static" / "jupyter-widgets")
-    (tmp_path / "invariance.html").write_text(_page(widget))
-    with serve(tmp_path) as url, chromium_driver() as driver:
-        driver.get(url + "invariance.html")
-        wait_for_widgets(driver, 1)
-        assert visible_frame(driver).sha256 == sha[(0, 0)]
-        for b in (1, 2):
-            step_slider(driver, 0, +1)
-            wait_until(lambda b=b: visible_frame(driver).sha256 == sha[(0, b)], timeout=10,
-                       message=f"slider step to {budgets[b]} did not show its frame")
-        _select_task(driver, 1)  # the other condition, at the same budget
-        wait_until(lambda: visible_frame(driver).sha256 == sha[(1, 2)], timeout=10,
-                   message="condition dropdown did not switch the frame")
-        step_slider(driver, 0, -2)
-        wait_until(lambda: visible_frame(driver).sha256 == sha[(1, 0)], timeout=10)
-        log = collect_log(driver)
-    assert not log.non_local_requests(), log.non_local_requests()
-    assert not [f for f in log.failed if "favicon" not in f], log.failed
+    drive_frame_grid(tmp_path, "invariance.html", widget, sha, budgets, what="condition")
 
 
 def test_built_invariance_page_has_a_working_widget():
