@@ -75,7 +75,7 @@ def test_finetuning_beats_the_probe_on_an_easy_task():
     feats = {s: extract_features(model, getattr(task, s).images, "cpu") for s in ("train", "val", "test")}
     labels = {s: getattr(task, s).labels.numpy() for s in ("train", "val", "test")}
     probe = probe_shots(feats, labels, 0, 0, "shapes")
-    ft = finetune_shots(backbone, task, 0, 0, "cpu", FinetuneSettings(lrs=(0.05,), steps=120))
+    ft = finetune_shots(backbone, task, 0, 0, "cpu", FinetuneSettings(lrs=(0.05,), epochs=15, max_steps=120))
     assert ft["n_train"] == 500 and "lr=0.05" in ft["chosen"]
     assert ft["test_error"] < probe["test_error"] - 0.1, (ft, probe)
     # fine-tuning trained a copy: the backbone itself is untouched
@@ -86,7 +86,7 @@ def test_finetuning_beats_the_probe_on_an_easy_task():
 def test_a_transfer_run_records_every_task_protocol_and_k(method, tmp_path, monkeypatch):
     import pretrain_diversity.transfer as transfer
 
-    monkeypatch.setattr(transfer, "FINETUNE", FinetuneSettings(lrs=(0.02,), steps=8))
+    monkeypatch.setattr(transfer, "FINETUNE", FinetuneSettings(lrs=(0.02,), min_steps=8, max_steps=8))
     cfg = RunConfig(n_classes=8, samples_per_class=8, image_size=8, width=4, epochs=2.0,
                     batch_size=32, method=method, label_noise=0.25, probe_tasks=("digits", "shapes"),
                     shots=(1, 0), finetune=True)
@@ -105,3 +105,22 @@ def test_a_transfer_run_records_every_task_protocol_and_k(method, tmp_path, monk
     table = summarize(pd.DataFrame(rows))
     assert {"protocol", "k", "test_error_testselected_mean"} <= set(table.columns)
     assert np.isfinite(m["history"]["loss"]).all()
+
+
+def test_finetuning_length_follows_the_subset_within_bounds():
+    s = FinetuneSettings(epochs=8, min_steps=100, max_steps=400, batch_size=64)
+    assert s.steps(100) == 100 and s.steps(1000) == 125 and s.steps(5000) == 400 and s.steps(10) == 100
+
+
+def test_probe_head_folded_for_finetuning_predicts_like_the_probe():
+    """The head handed to fine-tuning (standardisation folded in) is the probe itself."""
+    task = transfer_task("shapes", 8)
+    labels = {s: getattr(task, s).labels.numpy() for s in ("train", "val", "test")}
+    feats = _random_features(task)
+    for s in feats:
+        feats[s][np.arange(len(labels[s])), labels[s]] += 1.5
+    heads: list = []
+    res = probe_shots(feats, labels, 0, 0, "shapes", head=heads)
+    w, b = heads[0]
+    pred = (feats["test"] @ w.T + b).argmax(1)
+    assert np.mean(pred != labels["test"]) == pytest.approx(res["test_error"], abs=1e-9)

@@ -390,7 +390,7 @@ class Job:
             fits = len(cfg.shots) * len(cfg.probe_tasks)
             work += fits * TRANSFER_PROBE_IMAGES
             if cfg.finetune:
-                work += fits * len(FINETUNE.lrs) * FINETUNE.steps * FINETUNE.batch_size
+                work += fits * len(FINETUNE.lrs) * FINETUNE.max_steps * FINETUNE.batch_size // 2
         return work
 
     def to_dict(self) -> dict:

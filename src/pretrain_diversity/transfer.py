@@ -6,8 +6,9 @@ generator seeded by (run seed, task, k): every seed of a study sees its own subs
 variation over seeds covers both the pre-training draw and the few-shot draw.
 
 - **Linear probe**: frozen features, logistic regression; C chosen on the validation split.
-- **Fine-tuning**: the pre-trained backbone plus a fresh linear head, all weights trained with
-  SGD (Nesterov), cosine schedule, random shifts; the learning rate (``FINETUNE.lrs``) and the
+- **Fine-tuning**: the pre-trained backbone plus a linear head started from the probe of the same
+  k-shot subset (LP-FT), all weights trained with SGD (Nesterov), cosine schedule, random shifts;
+  the learning rate (``FINETUNE.lrs``) and the
   training length (``FINETUNE.checkpoints`` points along the schedule, our analogue of choosing the
   epoch) are chosen on validation.
 
@@ -37,10 +38,16 @@ from .train import _seeded, batch_indices, lr_at, param_groups, random_shift
 class FinetuneSettings:
     """Fixed choices of the fine-tuning protocol (ours; the paper's are not known here)."""
 
-    lrs: tuple[float, ...] = (0.01, 0.04)
-    steps: int = 150  # for every k: small k sees each image many times, full data a few times
+    def steps(self, n_train: int) -> int:
+        b = min(self.batch_size, n_train)
+        return int(min(self.max_steps, max(self.min_steps, round(self.epochs * n_train / b))))
+
+    lrs: tuple[float, ...] = (0.02, 0.08)
+    epochs: float = 8.0  # passes over the k-shot subset, within the step bounds below
+    min_steps: int = 100  # tiny subsets (1 shot) still get 100 steps
+    max_steps: int = 400  # and the whole pool at most 400
     batch_size: int = 64
-    checkpoints: int = 4  # validation points along the schedule: steps/4, steps/2, ...
+    checkpoints: int = 4  # validation points along the schedule: 1/4, 1/2, 3/4 and all of it
     momentum: float = 0.9
     weight_decay: float = 5e-4
     warmup_frac: float = 0.05
@@ -82,14 +89,22 @@ def _selected(val: dict, test: dict) -> dict:
 
 
 # ------------------------------------------------------------------------------ linear probe
-def probe_shots(features: dict, labels: dict, shots: int, seed: int, task: str) -> dict:
-    """Linear probe on a k-shot subset of the pool; ``features``/``labels`` keyed by split."""
+def probe_shots(features: dict, labels: dict, shots: int, seed: int, task: str,
+                head: list | None = None) -> dict:
+    """Linear probe on a k-shot subset of the pool; ``features``/``labels`` keyed by split.
+
+    If ``head`` is a list, the chosen classifier is appended to it as (weight, bias) acting on
+    raw features (the standardisation folded in): the starting head for fine-tuning.
+    """
     sub = fewshot_indices(labels["train"], shots, seed, task)
     test_errors: dict = {}
     scaler, clf, val_err, c, val_errors = fit_logistic(
         features["train"][sub], labels["train"][sub], features["val"], labels["val"],
         test=(features["test"], labels["test"]), test_errors=test_errors,
     )  # fmt: skip
+    if head is not None:
+        w = clf.coef_ / scaler.scale_
+        head.append((w, clf.intercept_ - w @ scaler.mean_))
     return {**_selected(val_errors, test_errors), "n_train": int(len(sub))}
 
 
@@ -105,16 +120,28 @@ def _errors(net: nn.Module, s: ImageSet, device) -> float:
 
 
 def finetune_once(backbone: nn.Module, task, train: ImageSet, lr: float, seed: int, device,
-                  settings: FinetuneSettings = FINETUNE) -> list[tuple[int, float, float]]:
-    """Fine-tune a copy of ``backbone`` + a new head; (step, val error, test error) per checkpoint."""
+                  settings: FinetuneSettings = FINETUNE,
+                  head_init: tuple | None = None) -> list[tuple[int, float, float]]:
+    """Fine-tune a copy of ``backbone`` + a head; (step, val error, test error) per checkpoint.
+
+    ``head_init`` = (weight, bias) starts the head from the linear probe (LP-FT, Kumar et al.
+    2022): a random head on features it has never seen pulls the backbone around in the first
+    steps, which on our small models left fine-tuning below the probe it starts from.
+    """
     torch.manual_seed(seed)
-    net = nn.Sequential(copy.deepcopy(backbone), nn.Linear(backbone.feature_dim, task.n_classes))
+    head = nn.Linear(backbone.feature_dim, task.n_classes)
+    if head_init is not None and np.shape(head_init[0]) == tuple(head.weight.shape):
+        with torch.no_grad():
+            head.weight.copy_(torch.as_tensor(head_init[0], dtype=torch.float32))
+            head.bias.copy_(torch.as_tensor(head_init[1], dtype=torch.float32))
+    net = nn.Sequential(copy.deepcopy(backbone), head)
     net.to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(param_groups(net, settings.weight_decay), lr=lr,
                           momentum=settings.momentum, nesterov=True)
     images, labels = train.images.to(device), train.labels.to(device)
     size = images.shape[-1]
-    total, n = settings.steps, len(labels)
+    n = len(labels)
+    total = settings.steps(n)
     marks = {round(total * (i + 1) / settings.checkpoints) for i in range(settings.checkpoints)}
     perms: dict = {}
     out = []
@@ -134,13 +161,13 @@ def finetune_once(backbone: nn.Module, task, train: ImageSet, lr: float, seed: i
 
 
 def finetune_shots(backbone: nn.Module, task, shots: int, seed: int, device,
-                   settings: FinetuneSettings = FINETUNE) -> dict:
+                   settings: FinetuneSettings = FINETUNE, head_init: tuple | None = None) -> dict:
     """Fine-tune on a k-shot subset at every lr; pick (lr, length) on validation."""
     sub = torch.as_tensor(fewshot_indices(task.train.labels.numpy(), shots, seed, task.name))
     train = task.train.subset(sub)
     val, test = {}, {}
     for lr in settings.lrs:
-        for step, v, t in finetune_once(backbone, task, train, lr, seed, device, settings):
+        for step, v, t in finetune_once(backbone, task, train, lr, seed, device, settings, head_init):
             key = f"lr={lr:g},step={step}"
             val[key], test[key] = v, t
     return {**_selected(val, test), "n_train": int(len(sub))}
@@ -160,13 +187,15 @@ def evaluate_transfer(model: nn.Module, tasks: list, shots: tuple[int, ...], see
         feats = {k: extract_features(model, s.images, device) for k, s in splits.items()}
         labels = {k: s.labels.numpy() for k, s in splits.items()}
         res: dict = {"probe": {}}
+        heads: list = []  # the probe of each k starts the fine-tuning of the same k-shot subset
         for k in shots:
-            res["probe"][str(k)] = probe_shots(feats, labels, k, seed, task.name)
+            res["probe"][str(k)] = probe_shots(feats, labels, k, seed, task.name, head=heads)
             bar.update(1)
         if finetune:
             res["finetune"] = {}
-            for k in shots:
-                res["finetune"][str(k)] = finetune_shots(model.backbone, task, k, seed, device)
+            for k, head in zip(shots, heads):
+                res["finetune"][str(k)] = finetune_shots(model.backbone, task, k, seed, device,
+                                                         head_init=head)
                 bar.update(1)
         out[task.name] = res
     bar.close()
