@@ -507,3 +507,20 @@ def provenance(study: str, df: pd.DataFrame, root: str | os.PathLike | None = No
     else:
         lines.append(f"- measured wall time: not recorded (no `{record_path.name}` beside the table)")
     return "\n".join(lines)
+
+
+def wall_times(root: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The measured wall time of each study's sweep (its ``sweep.json``), with its run counts."""
+    import json
+
+    root = find_root(root)
+    rows = []
+    for s in STUDIES:
+        path = root / RESULTS[s].parent / "sweep.json"
+        if path.exists():
+            r = json.loads(path.read_text())
+            rows.append({"study": s, "wall_min": r["wall_s"] / 60, "runs": r["runs"],
+                         "started": r.get("started"), "cpus": r.get("machine", {}).get("host_cpus")})
+        else:
+            rows.append({"study": s, "wall_min": float("nan"), "runs": {}, "started": None, "cpus": None})
+    return pd.DataFrame(rows)
