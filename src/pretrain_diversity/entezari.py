@@ -307,6 +307,21 @@ def selection_inflation(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------- plotting
+def _band(ax, x, line: pd.DataFrame, color, label: str) -> None:
+    """Seed mean as a line, mean +- one standard deviation over seeds as a band."""
+    sd = line["std"].fillna(0)
+    ax.plot(x, line["mean"], "o-", color=color, label=label, ms=4)
+    ax.fill_between(x, line["mean"] - sd, line["mean"] + sd, color=color, alpha=0.15)
+
+
+def _budget_axes(ax, title: str) -> None:
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("pre-training images N")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+
+
 def _x_positions(ks):
     ks = k_order(ks)
     return ks, {k: i for i, k in enumerate(ks)}
@@ -333,9 +348,7 @@ def plot_by_k(df: pd.DataFrame, hue: str = "variant", *, order=None, title: str 
                 line = s[s[hue] == h].assign(x=lambda t: t.k.map(pos)).sort_values("x")
                 if line.empty:
                     continue
-                sd = line["std"].fillna(0)
-                ax.plot(line.x, line["mean"], "o-", color=col, label=str(h), ms=4)
-                ax.fill_between(line.x, line["mean"] - sd, line["mean"] + sd, color=col, alpha=0.15)
+                _band(ax, line.x, line, col, str(h))
             ax.set_xticks(range(len(ks)), [k_label(k) for k in ks])
             ax.set_title(f"{TASK_NAMES.get(task, task)}\n{PROTOCOL_NAMES[protocol]}", fontsize=9)
             ax.set_ylabel("test accuracy (%)")
@@ -386,15 +399,8 @@ def plot_size(df: pd.DataFrame):
             s = seed_summary(df[(df.task == task) & (df.protocol == protocol)], ["k", "budget"])
             for k, col in zip(ks, colors):
                 line = s[s.k == k].sort_values("budget")
-                sd = line["std"].fillna(0)
-                ax.plot(line.budget, line["mean"], "o-", color=col, label=k_label(k), ms=4)
-                ax.fill_between(line.budget, line["mean"] - sd, line["mean"] + sd, color=col,
-                                alpha=0.15)
-            ax.set_xscale("log", base=2)
-            ax.set_xlabel("pre-training images N")
-            ax.set_ylabel("test accuracy (%)")
-            ax.set_title(f"{TASK_NAMES.get(task, task)}\n{PROTOCOL_NAMES[protocol]}", fontsize=9)
-            ax.grid(alpha=0.3)
+                _band(ax, line.budget, line, col, k_label(k))
+            _budget_axes(ax, f"{TASK_NAMES.get(task, task)}\n{PROTOCOL_NAMES[protocol]}")
     axes[0, -1].legend(fontsize=8, title="k")
     fig.tight_layout()
     return fig
@@ -417,16 +423,8 @@ def plot_curation(clean: pd.DataFrame, noisy: pd.DataFrame, ks=(1, FULL)):
             s = seed_summary(both[(both.task == task) & (both.k == k)], ["label_noise", "budget"])
             for rate, col in zip(rates, colors):
                 line = s[s.label_noise == rate].sort_values("budget")
-                sd = line["std"].fillna(0)
-                ax.plot(line.budget, line["mean"], "o-", color=col, ms=4,
-                        label="clean" if rate == 0 else f"{rate:.0%} wrong labels")
-                ax.fill_between(line.budget, line["mean"] - sd, line["mean"] + sd, color=col,
-                                alpha=0.15)
-            ax.set_xscale("log", base=2)
-            ax.set_xlabel("pre-training images N")
-            ax.set_ylabel("test accuracy (%)")
-            ax.set_title(f"{TASK_NAMES.get(task, task)}, {k_label(k)} (linear probe)", fontsize=9)
-            ax.grid(alpha=0.3)
+                _band(ax, line.budget, line, col, "clean" if rate == 0 else f"{rate:.0%} wrong labels")
+            _budget_axes(ax, f"{TASK_NAMES.get(task, task)}, {k_label(k)} (linear probe)")
     axes[0, -1].legend(fontsize=8)
     fig.tight_layout()
     return fig
