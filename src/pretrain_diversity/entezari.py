@@ -195,13 +195,14 @@ def verdict_sources(shrink: pd.DataFrame) -> tuple[str, str]:
 
 
 # ------------------------------------------------------------------------------- (b) the size
-def size_gains(df: pd.DataFrame, *, level: float = LEVEL, seed: int = 0) -> pd.DataFrame:
-    """Per task, protocol and k: accuracy at the smallest and the largest N, and the gain between
-    them (points) with a bootstrap interval."""
+def size_gains(df: pd.DataFrame, *, level: float = LEVEL, seed: int = 0,
+               n_small: int | None = None, n_large: int | None = None) -> pd.DataFrame:
+    """Per task, protocol and k: accuracy at the smallest and the largest N (or at ``n_small``
+    and ``n_large``), and the gain between them (points) with a bootstrap interval."""
     rng = np.random.default_rng(seed)
     rows = []
     for (task, protocol, k), sub in df.groupby(["task", "protocol", "k"]):
-        n_lo, n_hi = sub.budget.min(), sub.budget.max()
+        n_lo, n_hi = n_small or sub.budget.min(), n_large or sub.budget.max()
         a = sub[sub.budget == n_lo].accuracy.to_numpy()
         b = sub[sub.budget == n_hi].accuracy.to_numpy()
         draws = _boot(b, rng) - _boot(a, rng)
