@@ -56,8 +56,11 @@ def test_matching_factor_of_a_curve_shifted_by_four():
     f = E.matching_factors(clean, noisy).set_index("n_clean")
     assert f.loc[4096, "factor"] == pytest.approx(4) and f.loc[4096, "bound"] == "="
     assert f.loc[8192, "factor"] == pytest.approx(4)
-    assert f.loc[32768, "bound"] == ">"  # the noisy curve ends before it gets there
-    assert 32768 not in f.index or f.loc[32768, "factor"] == pytest.approx(1)
+    assert 32768 not in f.index  # nothing larger to compare with
+    assert f.loc[1024, "factor"] == pytest.approx(4)
+    far = E.with_accuracy(pd.DataFrame(_curve(ns, lambda n: 3 * np.log2(n / 64), 0.8)))
+    g = E.matching_factors(clean, far).set_index("n_clean")
+    assert g.loc[1024, "bound"] == ">" and g.loc[1024, "factor"] == pytest.approx(32)  # censored
 
 
 def test_size_gain_and_its_contrast_between_few_and_many_shots():

@@ -262,7 +262,7 @@ def matching_factors(clean: pd.DataFrame, noisy: pd.DataFrame, *, level: float =
         curve = np.array([v.mean() for v in per_n])
         boot_curves = np.stack([_boot(v, rng, n_boot) for v in per_n], 1)
         for n_c in sorted(cl.budget.unique()):
-            if n_c > ns.max():
+            if n_c >= ns.max():  # no larger noisy set to compare with
                 continue
             c = cl[cl.budget == n_c].accuracy.to_numpy()
             cross = _crossing(ns, curve, c.mean())
