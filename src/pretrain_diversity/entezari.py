@@ -189,8 +189,9 @@ def verdict_sources(shrink: pd.DataFrame) -> tuple[str, str]:
         for r in shrink.itertuples()
     ]
     text = (f"**Verdict: {label}.** Spread between the best and the worst source, from "
-            f"{k_label(int(shrink.k_few.iloc[0]))} to all images per class: " + "; ".join(parts)
-            + f". The paper: {PAPER['spread_1shot']} → {PAPER['spread_full']} points on CIFAR-100.")
+            f"{k_label(int(shrink.k_few.iloc[0]))} to all images per class (95% bootstrap "
+            f"intervals over seeds):\n\n" + "\n".join(f"- {p}" for p in parts)
+            + f"\n\nThe paper: {PAPER['spread_1shot']} → {PAPER['spread_full']} points on CIFAR-100.")
     return label, text
 
 
@@ -467,12 +468,12 @@ def shots_frames(df: pd.DataFrame, order=None) -> tuple[dict, list[str], list[st
     return frames, [PROTOCOL_NAMES[p] for p in protocols], [k_label(k) for k in ks]
 
 
-def shots_widget(df: pd.DataFrame, order=None):
+def shots_widget(df: pd.DataFrame, order=None, width: str = "560px"):
     """Slide k (and pick the protocol): the sources' accuracies and their spread, offline."""
     from .widgets import frame_grid
 
     frames, rows, cols = shots_frames(df, order)
-    return frame_grid(frames, rows, cols, "protocol", "downstream images per class k")
+    return frame_grid(frames, rows, cols, "protocol", "images per class k", width=width)
 
 
 # --------------------------------------------------------------------------------- provenance
