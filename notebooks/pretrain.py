@@ -36,6 +36,9 @@ budget = None  # N: if set, overrides samples_per_class with N / n_classes (must
 image_size = 16  # pixels per side
 styles_per_class = None  # intra-class variety: V styles per class; 0 = unbounded; None = original
 class_pool = None  # classes drawn from: None = every script, or latin, greek, cyrillic, math, letters, symbols
+label_noise = None  # fraction of labels replaced by another class (uncurated data); None = clean
+appearance = None  # None = as rendered, "negative" (dark on bright) or "outline" (hollow strokes)
+method = "supervised"  # pre-training objective: supervised, simclr or clip (captions: glyph names)
 arch = "convnet"  # convnet (CPU-sized ResNet), resnet18, resnet50
 width = 8  # convnet: channels of the stem (stages have 2x, 4x, 8x)
 depth = 1  # convnet: residual blocks per stage
@@ -47,6 +50,8 @@ weight_decay = 5e-4
 warmup_frac = 0.03
 augment = True  # random shifts during pre-training (and flips for real, natural images)
 probe_tasks = "glyphs-heldout,digits,shapes"  # comma-separated; real: cifar10, dtd, places365, ...
+shots = None  # few-shot transfer instead of the standard probe: e.g. "1,5,10,20,0" (0 = all)
+finetune = None  # with shots: also fine-tune end to end (lr and length chosen on validation)
 seed = 0  # draws the classes, the images, the initialisation and the batch order
 device = "cpu"  # cpu, cuda, cuda:1, mps
 compile = False  # torch.compile the model (for GPUs; on a CPU it compiles slowly)
@@ -64,7 +69,7 @@ from IPython.display import display
 from pretrain_diversity.config import RunConfig
 from pretrain_diversity.downstream import load_task
 from pretrain_diversity.experiment import check, run_dir_for, run_experiment
-from pretrain_diversity.plots import probe_table, training_curve
+from pretrain_diversity.plots import probe_table, training_curve, transfer_table
 from pretrain_diversity.probe import probe_pixels
 
 if data_root is not None:  # where the real data sets lie is not part of a run's identity
@@ -93,17 +98,20 @@ training_curve(metrics)
 plt.show()
 
 # %% [markdown]
-# ## Downstream linear probes
+# ## Downstream transfer
 # Top-1 test error of a logistic-regression probe on frozen features; next to it, the same probe
 # on raw pixels, the reference any useful pre-training must beat (left out for tasks with more
 # than 20,000 training images, where a probe on raw pixels takes long).
 
 # %%
-tasks = {t: load_task(t, cfg.image_size) for t in cfg.probe_tasks}
-pixels = {
-    t: probe_pixels(task).test_error for t, task in tasks.items() if len(task.train) <= 20_000
-}
-display(probe_table(metrics, baselines=pixels))
+if cfg.shots is None:
+    tasks = {t: load_task(t, cfg.image_size) for t in cfg.probe_tasks}
+    pixels = {
+        t: probe_pixels(task).test_error for t, task in tasks.items() if len(task.train) <= 20_000
+    }
+    display(probe_table(metrics, baselines=pixels))
+else:  # few-shot transfer: test error per task, protocol and k (k = 0: the whole train pool)
+    display(transfer_table(metrics))
 
 # %%
 metrics_path = run_dir_for(cfg, output_dir) / "metrics.json"

@@ -30,6 +30,17 @@ POOL, PER_CLASS = dataset_limits("glyphs")
         ({"probe_tasks": ("digits", "mnist")}, ["'mnist'", "glyphs-heldout"]),
         ({"probe_tasks": ()}, ["probe_tasks"]),
         ({"seed": -1}, ["seed=-1"]),
+        ({"label_noise": 1.0}, ["label_noise=1.0", "0.95"]),
+        ({"label_noise": -0.1}, ["label_noise=-0.1"]),
+        ({"appearance": "sepia"}, ["appearance='sepia'", "negative", "outline"]),
+        ({"method": "byol"}, ["method='byol'", "simclr", "clip"]),
+        ({"method": "clip", "dataset": "cifar100", "probe_tasks": ("digits",)}, ["captions"]),
+        ({"shots": (1, -5)}, ["shots entry=-5", "0 <= shots entry"]),
+        ({"shots": (5, 5)}, ["shots has duplicates"]),
+        ({"finetune": True}, ["finetune=True needs shots"]),
+        ({"shots": (1, 60), "probe_tasks": ("glyphs-heldout",)},
+         ["shots entry 60", "glyphs-heldout", "0 <= k <= 50"]),
+        ({"shots": (1,), "probe_tasks": ("cifar10",)}, ["'cifar10'", "few-shot train pool"]),
     ],
 )
 def test_bad_parameters_are_named(changes, words):
@@ -74,3 +85,21 @@ def test_bad_run_leaves_nothing_behind(tmp_path):
     with pytest.raises(ConfigError):
         run_experiment(RunConfig(n_classes=0), out)
     assert not out.exists()
+
+
+def test_few_shot_and_method_parameters_from_a_notebook():
+    cfg = RunConfig.from_parameters({"shots": "1, 5,0", "finetune": True, "method": "supervised",
+                                     "label_noise": 0.25})
+    assert cfg.shots == (1, 5, 0) and cfg.finetune is True and cfg.label_noise == 0.25
+    assert cfg.method is None  # "supervised" is the default objective: one run id for both
+    assert cfg.run_id() == RunConfig(shots=(1, 5, 0), finetune=True, label_noise=0.25).run_id()
+    assert RunConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ConfigError, match="shots must be integers"):
+        RunConfig.from_parameters({"shots": "1,five"})
+
+
+def test_new_fields_left_unset_keep_old_run_ids():
+    """Runs stored before the transfer fields existed must keep their folders."""
+    ident = RunConfig().identity()
+    for f in ("label_noise", "appearance", "method", "shots", "finetune"):
+        assert f not in ident

@@ -330,7 +330,9 @@ def test_contrasts_regret_and_verdict(inv):
     assert "**Overall**, over 6 (condition, task) cases: 2 drifts up, 4 invariant" in text
     table = I.summary_table(inv, regret=I.extrapolation_regret(inv))
     assert len(table) == 2 * len(inv.conditions)
-    assert list(table[table.condition == "V = 1"]["invariant?"]) == ["no", "no"]
+    reading = table.set_index(["condition", "task"])["reading (margin ±0.2)"]
+    assert list(reading.loc["V = 1"]) == ["drifts up", "drifts up"]
+    assert list(reading.loc["V = ∞"]) == ["invariant", "invariant"]  # as the verdict says
 
 
 def test_contrasts_are_paired_over_seeds(table):

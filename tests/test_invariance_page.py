@@ -4,8 +4,8 @@ The page is executed (as the book build would) in a scratch repository whose res
 synthetic; the widget (condition dropdown x budget slider over pre-rendered frames) is embedded in
 a minimal HTML page with the book's vendored widget JavaScript, served on localhost and driven
 like a user would: the visible frame must be the one rendered for the chosen condition and budget,
-and nothing may be fetched from outside localhost. When ``BOOK_HTML`` points at a built book that
-has the invariance page, the built page is checked too.
+and nothing may be fetched from outside localhost. The page as the session's book build renders
+it is checked too.
 """
 
 from __future__ import annotations
@@ -111,10 +111,10 @@ def test_condition_widget_switches_frames_offline(tmp_path):
     drive_frame_grid(tmp_path, "invariance.html", widget, sha, budgets, what="condition")
 
 
-def test_built_invariance_page_has_a_working_widget():
-    html = Path(os.environ.get("BOOK_HTML", ROOT / "book" / "_build" / "html")) / "invariance.html"
-    if not html.exists():
-        pytest.skip(f"{html} not built (needs the invariance results and a toc entry)")
+def test_built_invariance_page_has_a_working_widget(book):
+    """The page as the book build renders it (the session's build, tests/conftest.py)."""
+    html = book["html"] / "invariance.html"
+    assert html.exists(), f"{html} was not built: is it in _toc.yml?"
     with serve(html.parent) as url, chromium_driver() as driver:
         driver.get(url + "invariance.html")
         wait_for_widgets(driver, 1)

@@ -77,3 +77,22 @@ def test_bad_parameter_fails_before_training(tmp_path):
     assert proc.returncode != 0
     assert "ConfigError" in proc.stderr and "n_classes=0" in proc.stderr
     assert not out_dir.exists()
+
+
+def test_notebook_switches_to_few_shot_transfer_and_another_objective(tmp_path):
+    """The same notebook runs Entezari et al.'s protocols: -p shots 1,0 -p finetune True ..."""
+    out_dir = tmp_path / "runs"
+    params = dict(
+        n_classes=6, samples_per_class=10, image_size=8, width=4, epochs=2.0, batch_size=16,
+        probe_tasks="digits", seed=1, output_dir=str(out_dir), shots="1,0", finetune=True,
+        method="simclr", label_noise=0.2,
+    )  # fmt: skip
+    pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"), parameters=params,
+                        progress_bar=False, cwd=str(ROOT))  # fmt: skip
+    cfg = RunConfig.from_parameters(params)
+    assert cfg.shots == (1, 0) and cfg.method == "simclr"
+    metrics = json.loads((out_dir / cfg.run_id() / "metrics.json").read_text())
+    assert set(metrics["metrics"]["transfer"]["digits"]) == {"probe", "finetune"}
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    text = json.dumps([c.get("outputs", []) for c in executed.cells])
+    assert "test error if chosen on test" in text

@@ -349,3 +349,22 @@ def test_cli_sweep_dry_run_then_sweep_then_results(tmp_path, capsys):
     assert cli.main(["results", str(out), "--study", "cli", "--csv", str(csv2)]) == 0
     assert csv2.read_text() == csv.read_text()
     assert cli.main(["sweep", str(tmp_path / "missing.toml"), "--out", str(out)]) == 2
+
+
+def test_variants_cross_the_grid_and_are_named_back():
+    from pretrain_diversity.sweep import variant_of
+
+    spec = {
+        "name": "sources", "budgets": [64], "n_classes": [8], "seeds": [0, 1],
+        "variants": {"broad": {}, "noisy": {"label_noise": 0.5}, "latin": {"class_pool": "latin"}},
+        "grid": {"width": [4, 8]}, "base": {"image_size": 8},
+    }  # fmt: skip
+    study = Study.from_dict(spec)
+    configs = study.expand()
+    assert len(configs) == 3 * 2 * 2
+    names = [variant_of(study, c) for c in configs]
+    assert {n: names.count(n) for n in set(names)} == {"broad": 4, "noisy": 4, "latin": 4}
+    with pytest.raises(StudyError, match="variants.noisy sets"):
+        Study.from_dict({**spec, "base": {"label_noise": 0.1}})
+    with pytest.raises(StudyError, match="unknown run parameter"):
+        Study.from_dict({**spec, "variants": {"bad": {"label_nose": 0.5}}})

@@ -36,6 +36,14 @@ MAX_STYLES = 1_000_000  # styles_per_class above this is indistinguishable from 
 # Subsets of the glyph pre-training pool (data.class_pool), by Unicode name or category: classes
 # within one script look more alike than classes drawn across all scripts.
 CLASS_POOLS = ("latin", "greek", "cyrillic", "math", "letters", "symbols")
+# How the pre-training images look (data.apply_appearance): a style shift away from the downstream
+# tasks, whose glyphs are bright ink on a dark ground. "negative" inverts the image; "outline"
+# keeps only the edges of each stroke.
+APPEARANCES = ("negative", "outline")
+# Pre-training objectives on the same images (objectives.py). None is supervised cross-entropy.
+METHODS = ("supervised", "simclr", "clip")
+MAX_LABEL_NOISE = 0.95  # at 1.0 no label carries information
+MAX_SHOTS = 1000
 # ``lr`` is the peak learning rate for a batch of this size; larger batches scale it linearly.
 LR_REFERENCE_BATCH = 128
 
@@ -61,6 +69,17 @@ class RunConfig:
     # which classes K is drawn from: None = the whole pool (every script); or one of CLASS_POOLS
     # (between-class similarity: e.g. "latin" draws only Latin letters)
     class_pool: str | None = None
+    # fraction of pre-training images whose label is replaced by one of the other K - 1 classes,
+    # drawn uniformly (data.noisy_labels; exact count, seeded); for ``method="clip"`` the caption
+    # follows the label, so it is the fraction of wrong captions. None = clean labels.
+    label_noise: float | None = None
+    # how the pre-training images look: None = as rendered, or one of APPEARANCES
+    appearance: str | None = None
+    # --- pre-training objective ---
+    # None (= "supervised"): cross-entropy over the K classes; "simclr": two augmented views,
+    # NT-Xent, projection head, labels unused; "clip": contrast images with their captions (the
+    # Unicode names of the glyphs) through a small text encoder.
+    method: str | None = None
     # --- model ---
     arch: str = "convnet"
     width: int = 8  # convnet only: channels of the first stage; later stages double it
@@ -75,10 +94,25 @@ class RunConfig:
     augment: bool = True  # random shifts during pre-training (flips only for natural images)
     # --- evaluation ---
     probe_tasks: tuple[str, ...] = GLYPH_PROBE_TASKS
+    # Few-shot transfer (transfer.py, Entezari et al.): None = the standard linear probe on each
+    # task's fixed splits. A tuple of k (images per class; 0 = the whole train pool) instead
+    # evaluates each task at every k, with subsets drawn per seed, by linear probe and, if
+    # ``finetune``, by end-to-end fine-tuning too (lr and length chosen on validation).
+    shots: tuple[int, ...] | None = None
+    finetune: bool | None = None
     # --- randomness and execution ---
     seed: int = 0
     device: str = "cpu"
     compile: bool = False
+
+    def __post_init__(self):
+        # "supervised" is the default objective: one spelling, one run id
+        if self.method == "supervised":
+            object.__setattr__(self, "method", None)
+        for name in ("probe_tasks", "shots"):
+            v = getattr(self, name)
+            if isinstance(v, list):
+                object.__setattr__(self, name, tuple(v))
 
     # ------------------------------------------------------------------ derived
     @property
@@ -134,6 +168,14 @@ class RunConfig:
             values["probe_tasks"] = tuple(t.strip() for t in tasks.split(",") if t.strip())
         elif tasks is not None:
             values["probe_tasks"] = tuple(tasks)
+        shots = values.get("shots")
+        if isinstance(shots, str):
+            try:
+                values["shots"] = tuple(int(k) for k in shots.split(",") if k.strip()) or None
+            except ValueError:
+                raise ConfigError(f"shots must be integers separated by commas, got {shots!r}") from None
+        elif isinstance(shots, int) and not isinstance(shots, bool):
+            values["shots"] = (shots,)
         budget = namespace.get("budget")
         if budget is not None:
             values.pop("samples_per_class", None)
@@ -148,6 +190,8 @@ class RunConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["probe_tasks"] = list(self.probe_tasks)
+        if self.shots is not None:
+            d["shots"] = list(self.shots)
         return d
 
     @classmethod
@@ -157,8 +201,9 @@ class RunConfig:
         if unknown:
             raise ConfigError(f"unknown run parameters {sorted(unknown)}; known: {sorted(known)}")
         d = dict(d)
-        if "probe_tasks" in d:
-            d["probe_tasks"] = tuple(d["probe_tasks"])
+        for name in ("probe_tasks", "shots"):
+            if d.get(name) is not None:
+                d[name] = tuple(d[name])
         return cls(**d)
 
     def identity(self) -> dict:
@@ -252,6 +297,31 @@ def validate(cfg: RunConfig, *, pool_size: int | None = None, max_per_class: int
         )  # fmt: skip
     if cfg.class_pool is not None:
         _check_choice("class_pool", cfg.class_pool, CLASS_POOLS)
+    if cfg.label_noise is not None:
+        _check_float("label_noise", cfg.label_noise, 0.0, MAX_LABEL_NOISE)
+        if cfg.label_noise > 0 and cfg.n_classes < 2:
+            raise ConfigError("label_noise > 0 needs n_classes >= 2 (a wrong label must exist)")
+    if cfg.appearance is not None:
+        _check_choice("appearance", cfg.appearance, APPEARANCES)
+    if cfg.method is not None:
+        _check_choice("method", cfg.method, METHODS)
+        if cfg.method == "clip" and cfg.dataset != "glyphs":
+            raise ConfigError(
+                f"method='clip' needs captions, and only dataset='glyphs' has them (the Unicode "
+                f"names of its characters); dataset={cfg.dataset!r} has none"
+            )
+    if cfg.shots is not None:
+        if isinstance(cfg.shots, (str, int)) or not cfg.shots:
+            raise ConfigError("shots must be a non-empty list of images per class, e.g. [1, 5, 0]")
+        for k in cfg.shots:
+            _check_int("shots entry", k, 0, MAX_SHOTS, " (images per class; 0 = the whole pool)")
+        if len(set(cfg.shots)) != len(cfg.shots):
+            raise ConfigError(f"shots has duplicates: {list(cfg.shots)}")
+    if cfg.finetune is not None:
+        if not isinstance(cfg.finetune, bool):
+            raise ConfigError(f"finetune must be True or False, got {cfg.finetune!r}")
+        if cfg.finetune and cfg.shots is None:
+            raise ConfigError("finetune=True needs shots (the few-shot protocol it belongs to)")
     native = NATIVE_SIZE.get(cfg.dataset)
     if native and cfg.image_size > native:
         raise ConfigError(

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .config import CLASS_POOLS, NATURAL_DATASETS, RunConfig
 from .glyphs import GlyphBank, load_bank
@@ -130,13 +131,52 @@ def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None, data_root=Non
     )
     if extra:
         parts += (STYLE_VERSION, repr(DEFAULT_STYLES), extra)
-    return cached_images(
+    drawn = cached_images(
         _key(*parts),
         lambda: two_step_sample(
             bank, pool, cfg.n_classes, cfg.samples_per_class, cfg.image_size, cfg.seed,
             styles_per_class=cfg.styles_per_class,
         ),
     )
+    return corrupt(drawn, cfg)
+
+
+def corrupt(data: ImageSet, cfg: RunConfig) -> ImageSet:
+    """The run's curation and style knobs, applied to the drawn images (cheap, so not cached):
+    ``appearance`` changes how every image looks, ``label_noise`` which labels are wrong."""
+    images, labels = data.images, data.labels
+    if cfg.appearance is not None:
+        images = apply_appearance(images, cfg.appearance)
+    if cfg.label_noise:
+        labels = noisy_labels(labels, cfg.n_classes, cfg.label_noise, cfg.seed)
+    return ImageSet(images, labels, data.class_ids)
+
+
+def noisy_labels(labels: torch.Tensor, n_classes: int, rate: float, seed: int) -> torch.Tensor:
+    """Replace exactly round(rate * N) labels, chosen at random, by one of the other K - 1 classes.
+
+    Symmetric label noise, the simplest model of uncurated data (web alt-text that names the
+    wrong thing). The draw depends only on (seed, N, K, rate), not on the images.
+    """
+    g = torch.Generator().manual_seed((int(seed) * 1_000_003 + 0x4E015E) % (2**63 - 1))
+    m = round(rate * len(labels))
+    flip = torch.randperm(len(labels), generator=g)[:m]
+    offset = torch.randint(1, n_classes, (m,), generator=g)
+    out = labels.clone()
+    out[flip] = (labels[flip] + offset) % n_classes
+    return out
+
+
+def apply_appearance(images: torch.Tensor, kind: str) -> torch.Tensor:
+    """uint8 [N, C, H, W] in another look: "negative" (dark ink on a bright ground) or "outline"
+    (the morphological gradient, dilation minus erosion: hollow strokes)."""
+    if kind == "negative":
+        return 255 - images
+    if kind == "outline":
+        x = images.float()
+        edge = F.max_pool2d(x, 3, 1, 1) + F.max_pool2d(-x, 3, 1, 1)
+        return edge.clamp_(0, 255).round_().to(torch.uint8)
+    raise ValueError(f"unknown appearance {kind!r}; allowed: negative, outline")
 
 
 def real_pretraining_set(cfg: RunConfig, data_root=None) -> ImageSet:
@@ -148,4 +188,4 @@ def real_pretraining_set(cfg: RunConfig, data_root=None) -> ImageSet:
     index, labels, chosen = two_step_indices(
         split.labels, cfg.n_classes, cfg.samples_per_class, cfg.seed
     )
-    return ImageSet(gather(split.images, index), torch.from_numpy(labels), chosen)
+    return corrupt(ImageSet(gather(split.images, index), torch.from_numpy(labels), chosen), cfg)

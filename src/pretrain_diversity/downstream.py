@@ -258,3 +258,44 @@ def load_task(name: str, size: int, *, channels: int | None = None, data_root=No
             raise ValueError(f"unknown probe task {name!r}; allowed: {allowed}")
         task = load_real_task(name, size, data_root)
     return task.with_channels(channels) if channels else task
+
+
+# ----------------------------------------------------------------------------- transfer splits
+# Few-shot transfer (transfer.py) draws k images per class from a larger train *pool*. The val and
+# test splits are those of the standard task where possible, so both protocols score the same
+# test images: glyphs-heldout and shapes render a pool of fresh images of the same classes (other
+# seed), digits moves half of its large test split into the pool.
+TRANSFER_POOL = {"glyphs-heldout": 50, "shapes": 50, "digits": 80}
+
+
+def transfer_task(name: str, size: int, *, channels: int | None = None) -> ProbeTask:
+    """Task ``name`` with a train pool of about ``TRANSFER_POOL[name]`` images per class."""
+    if name not in TRANSFER_POOL:
+        allowed = ", ".join(TRANSFER_POOL)
+        raise ValueError(f"few-shot transfer is defined on {allowed}; got probe task {name!r}")
+    std = TASKS[name](size)
+    per = TRANSFER_POOL[name]
+    if name == "digits":
+        test_labels = std.test.labels.numpy()
+        pool_idx, _, test_idx = _split_per_class(test_labels, (per, 0), np.random.default_rng(TASK_SEED + 1))
+        pool, test = std.test.subset(torch.as_tensor(pool_idx)), std.test.subset(torch.as_tensor(test_idx))
+    else:
+        classes = std.train.class_ids
+        labels = torch.arange(len(classes)).repeat_interleave(per)
+
+        def make() -> ImageSet:
+            g = torch.Generator().manual_seed(TASK_SEED + 1)
+            if name == "shapes":
+                return ImageSet(render_shapes(labels, size, g), labels, classes)
+            return ImageSet(render(load_bank(), classes[labels.numpy()], size, g), labels, classes)
+
+        bank_tag = load_bank().fingerprint if name == "glyphs-heldout" else 3
+        pool = cached_images(_key(f"{name}-pool", DATA_VERSION, bank_tag, size, per), make)
+        test = std.test
+    task = ProbeTask(
+        name, pool, std.val, test,
+        f"{std.n_classes}-way {name}: a pool of {len(pool)} train images "
+        f"({len(pool) // std.n_classes} per class) for k-shot subsets, {len(std.val)} val, "
+        f"{len(test)} test",
+    )  # fmt: skip
+    return task.with_channels(channels) if channels else task

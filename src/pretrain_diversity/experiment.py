@@ -25,11 +25,12 @@ import torch
 from . import __version__
 from .config import DATASETS, REAL_PROBE_TASKS, ConfigError, RunConfig, validate
 from .data import dataset_limits, pretraining_set
-from .downstream import load_task
+from .downstream import load_task, transfer_task
 from .models import build_model, count_parameters
 from .probe import probe_model
 from .storage import atomic_torch_save, atomic_write_json
 from .train import pretrain
+from .transfer import evaluate_transfer, settings_dict
 
 DONE = "done"
 METRICS = "metrics.json"
@@ -60,11 +61,36 @@ def check(cfg: RunConfig) -> None:
         validate(cfg)  # plain checks first: a bad parameter never waits for a scan of real data
     pool, per_class = dataset_limits(cfg.dataset, cfg.class_pool)
     validate(cfg, pool_size=pool, max_per_class=per_class)
+    if cfg.shots is not None:
+        from .downstream import TRANSFER_POOL
+
+        for task in cfg.probe_tasks:
+            if task not in TRANSFER_POOL:
+                raise ConfigError(
+                    f"probe_tasks entry {task!r} has no few-shot train pool; with shots set, "
+                    f"probe_tasks must be drawn from {', '.join(TRANSFER_POOL)}"
+                )
+            if max(cfg.shots) > TRANSFER_POOL[task]:
+                raise ConfigError(
+                    f"shots entry {max(cfg.shots)} is out of range for {task!r}: its pool holds "
+                    f"{TRANSFER_POOL[task]} images per class, so 0 <= k <= {TRANSFER_POOL[task]} "
+                    f"(0 = the whole pool)"
+                )
     for task in cfg.probe_tasks:  # real downstream data must be on disk before training starts
         if task in REAL_PROBE_TASKS:
             from .realdata import locate
 
             locate(task)
+
+
+def captions_of(cfg: RunConfig, data) -> list[str] | None:
+    """CLIP's texts: the Unicode name of each of the run's K glyph classes (None otherwise)."""
+    if cfg.method != "clip":
+        return None
+    from .glyphs import load_bank
+
+    bank = load_bank()
+    return [bank.name(int(c)) for c in data.class_ids]
 
 
 def hardware(device: torch.device) -> dict:
@@ -119,11 +145,14 @@ def run_experiment(
 
     data = pretraining_set(cfg)
     channels = data.images.shape[1]  # glyph tasks on an RGB model are repeated into RGB, etc.
-    tasks = [load_task(name, cfg.image_size, channels=channels) for name in cfg.probe_tasks]
+    if cfg.shots is None:
+        tasks = [load_task(name, cfg.image_size, channels=channels) for name in cfg.probe_tasks]
+    else:  # few-shot transfer: the tasks with their larger train pools
+        tasks = [transfer_task(name, cfg.image_size, channels=channels) for name in cfg.probe_tasks]
     t_data = time.perf_counter()
 
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg, in_channels=channels)
+    model = build_model(cfg, in_channels=channels, captions=captions_of(cfg, data))
     history = pretrain(
         model, data, cfg, device=device, checkpoint=run_dir / CHECKPOINT,
         progress=progress, stop_after=stop_after,
@@ -132,7 +161,12 @@ def run_experiment(
     if history.step[-1:] != [cfg.steps]:
         raise TrainingStopped(f"stopped at step {history.step[-1]} of {cfg.steps}; checkpoint kept")
 
-    probes = {t.name: probe_model(model, t, device).as_dict() for t in tasks}
+    if cfg.shots is None:
+        probes, transfer = {t.name: probe_model(model, t, device).as_dict() for t in tasks}, None
+    else:
+        probes = {}
+        transfer = evaluate_transfer(model, tasks, cfg.shots, cfg.seed, device,
+                                     finetune=bool(cfg.finetune), progress=progress)
     t_probe = time.perf_counter()
 
     metrics = {
@@ -149,6 +183,7 @@ def run_experiment(
                 "parameters": count_parameters(model),
             },
             "probe": probes,
+            **({"transfer": transfer, "finetune_settings": settings_dict()} if transfer else {}),
         },
         "history": history.as_dict(),
         "timing": {

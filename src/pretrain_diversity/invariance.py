@@ -407,7 +407,9 @@ def summary_table(inv: Invariance, fits: pd.DataFrame | None = None,
                 row[f"K*/n* at N={r.budget}"] = (f"{_ratio(r.r_star)}"
                                                  + ("" if r.interior else " (edge)"))
             row[f"slope [{pct}]"] = f"{t.slope:+.2f} [{t.slope_lo:+.2f}, {t.slope_hi:+.2f}]"
-            row["invariant?"] = "yes" if t.slope_lo <= 0 <= t.slope_hi else "no"
+            # the verdict's reading (``classify``): an interval that merely contains 0 but reaches
+            # far beyond the margin is "inconclusive", not evidence of invariance
+            row[f"reading (margin ±{MARGIN:g})"] = classify(t.slope, t.slope_lo, t.slope_hi)
             if regret is not None:
                 g = regret[(regret.condition == cond) & (regret.task == task)]
                 if len(g):

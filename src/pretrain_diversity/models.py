@@ -91,14 +91,29 @@ class Classifier(nn.Module):
         return self.head(self.backbone(x))
 
 
-def build_model(cfg: RunConfig, in_channels: int) -> Classifier:
+def build_backbone(cfg: RunConfig, in_channels: int) -> nn.Module:
     if cfg.arch == "convnet":
-        backbone = ConvNet(in_channels, cfg.width, cfg.depth)
-    elif cfg.arch in ("resnet18", "resnet50"):
-        backbone = torchvision_resnet(cfg.arch, in_channels, cfg.image_size)
-    else:
-        raise ValueError(f"unknown arch {cfg.arch!r}")
-    return Classifier(backbone, cfg.n_classes)
+        return ConvNet(in_channels, cfg.width, cfg.depth)
+    if cfg.arch in ("resnet18", "resnet50"):
+        return torchvision_resnet(cfg.arch, in_channels, cfg.image_size)
+    raise ValueError(f"unknown arch {cfg.arch!r}")
+
+
+def build_model(cfg: RunConfig, in_channels: int, captions: list[str] | None = None) -> nn.Module:
+    """The network ``cfg.method`` pre-trains: a classifier, or a contrastive model (objectives.py)
+    whose ``features`` are the same backbone. ``captions`` (one per class) are CLIP's texts."""
+    backbone = build_backbone(cfg, in_channels)
+    if cfg.method is None:
+        return Classifier(backbone, cfg.n_classes)
+    from .objectives import CLIPModel, SimCLRModel
+
+    if cfg.method == "simclr":
+        return SimCLRModel(backbone)
+    if cfg.method == "clip":
+        if captions is None or len(captions) != cfg.n_classes:
+            raise ValueError("method='clip' needs one caption per class")
+        return CLIPModel(backbone, captions)
+    raise ValueError(f"unknown method {cfg.method!r}")
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -43,3 +43,18 @@ def probe_table(metrics: dict, baselines: dict | None = None) -> pd.DataFrame:
             row["raw-pixel probe test error (%)"] = 100 * baselines[task]
         rows.append(row)
     return pd.DataFrame(rows).set_index("task").round(2)
+
+
+def transfer_table(metrics: dict) -> pd.DataFrame:
+    """Few-shot transfer results (``transfer.py``) as a table: test error per task, protocol and
+    k, with the hyper-parameters chosen on validation and the test-selected error beside it."""
+    rows = []
+    for task, protocols in metrics["metrics"].get("transfer", {}).items():
+        for protocol, by_k in protocols.items():
+            for k, r in by_k.items():
+                rows.append({"task": task, "protocol": protocol,
+                             "k": "all" if k == "0" else int(k), "train images": r["n_train"],
+                             "test error": round(r["test_error"], 4),
+                             "chosen on val": r["chosen"],
+                             "test error if chosen on test": round(r["test_error_testselected"], 4)})
+    return pd.DataFrame(rows)

@@ -24,7 +24,7 @@ from .sweep import DONE, FAILED, METRICS, study_run_ids
 # Columns that say which experiment a row belongs to (everything but the seed and bookkeeping).
 KEY = ("task", "budget", "n_classes", "samples_per_class")
 PER_RUN = ("run_id", "name", "seed")
-METRIC_COLUMNS = ("test_error", "val_error")
+METRIC_COLUMNS = ("test_error", "val_error", "test_error_testselected")
 
 
 def _flatten(prefix: str, d: dict) -> dict:
@@ -41,7 +41,7 @@ def _flatten(prefix: str, d: dict) -> dict:
 def rows_of(m: dict) -> list[dict]:
     """The table rows of one run's metrics dict (the format ``run_experiment`` returns)."""
     cfg = RunConfig.from_dict(m["config"])
-    conf = {k: v for k, v in cfg.to_dict().items() if k != "probe_tasks"}
+    conf = {k: _cell(v) for k, v in cfg.to_dict().items() if k != "probe_tasks"}
     common = {
         "run_id": m.get("run_id", cfg.run_id()),
         "name": m.get("name", cfg.short_name()),
@@ -54,10 +54,17 @@ def rows_of(m: dict) -> list[dict]:
         **_flatten("versions", m.get("versions", {})),
     }
     probe = m.get("metrics", {}).get("probe", {})
-    return [
+    rows = [
         {**common, "task": task, **{k: _cell(v) for k, v in res.items() if k != "task"}}
         for task, res in probe.items()
     ]
+    # few-shot transfer (transfer.py): a row per (task, protocol, k); shots = 0 is the whole pool
+    for task, protocols in m.get("metrics", {}).get("transfer", {}).items():
+        for protocol, by_k in protocols.items():
+            for k, res in by_k.items():
+                rows.append({**common, "task": task, "protocol": protocol, "k": int(k),
+                             **{c: _cell(v) for c, v in res.items()}})
+    return rows
 
 
 def _cell(v):
@@ -84,10 +91,11 @@ def collect(output_dir: str | os.PathLike, *, study: str | None = None) -> pd.Da
 
 def tidy(df: pd.DataFrame) -> pd.DataFrame:
     """Stable column order and row order, so the written table diffs cleanly between sweeps."""
-    first = ["run_id", "name", "task", "budget", "n_classes", "samples_per_class", "ratio", "seed",
-             "test_error", "val_error", "C"]
+    first = ["run_id", "name", "task", "protocol", "k", "budget", "n_classes", "samples_per_class",
+             "ratio", "seed", "test_error", "val_error", "test_error_testselected", "C"]
     cols = [c for c in first if c in df] + [c for c in df.columns if c not in first]
-    df = df[cols].sort_values(["task", "budget", "n_classes", "seed", "run_id"], kind="stable")
+    order = [c for c in ("task", "protocol", "k", "budget", "n_classes", "seed", "run_id") if c in df]
+    df = df[cols].sort_values(order, kind="stable")
     return df.reset_index(drop=True)
 
 
@@ -141,7 +149,7 @@ def summarize(df: pd.DataFrame, by: list[str] | None = None,
     if by is None:
         conf = [f for f in RunConfig.__dataclass_fields__ if f not in ("seed", "probe_tasks")]
         varying = [c for c in conf if c in df and c not in KEY and df[c].nunique(dropna=False) > 1]
-        by = list(KEY) + varying
+        by = list(KEY) + [c for c in ("protocol", "k") if c in df] + varying
     metrics = [m for m in metrics if m in df]
     extra = [c for c in ("total_s",) if c in df]
     g = df.groupby(by, sort=True, dropna=False)

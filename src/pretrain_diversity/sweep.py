@@ -53,6 +53,7 @@ __all__ = ["DONE", "METRICS", "Study", "load_study", "run_study", "execute_job",
 # at the 5-8k images/s the default model trains at on 2 quiet CPU cores.
 OVERHEAD_IMAGES = 30_000
 ASSUMED_IMAGES_PER_S = 6_000  # for the dry run's time estimate only
+TRANSFER_PROBE_IMAGES = 10_000  # one few-shot linear probe (features and 6 logistic fits), roughly
 
 
 class StudyError(ValueError):
@@ -70,6 +71,10 @@ class Study:
       divisor of N (with powers of two, odd powers of 2 of N pair with odd powers of r).
     - ``base``: RunConfig fields shared by every run (epochs, probe_tasks, image_size, ...).
     - ``grid``: RunConfig fields swept as a cross product on top of budgets, K and seeds.
+    - ``variants``: named settings that are not a cross product (e.g. pre-training *sources*
+      that differ in several fields at once): a mapping name -> RunConfig fields; every run is
+      made once per variant, crossed with the grid. The name is for tables only
+      (``variant_of``); the fields alone make the run's identity.
     """
 
     name: str
@@ -79,6 +84,7 @@ class Study:
     ratios: tuple[float, ...] | None = None
     base: dict = field(default_factory=dict)
     grid: dict = field(default_factory=dict)
+    variants: dict = field(default_factory=dict)
     description: str = ""
 
     def __post_init__(self):
@@ -95,7 +101,16 @@ class Study:
             )
         known = {f.name for f in fields(RunConfig)}
         owned = {"n_classes", "samples_per_class", "seed"}
-        for where, d in (("base", self.base), ("grid", self.grid)):
+        for name, v in self.variants.items():
+            if not isinstance(v, dict):
+                raise StudyError(f"study {self.name!r}: variants.{name} must be a table of fields")
+            both = set(v) & (set(self.base) | set(self.grid))
+            if both:
+                raise StudyError(f"study {self.name!r}: variants.{name} sets {sorted(both)}, "
+                                 f"which [base] or [grid] also set")
+        checked = [("base", self.base), ("grid", self.grid)]
+        checked += [(f"variants.{n}", v) for n, v in self.variants.items() if isinstance(v, dict)]
+        for where, d in checked:
             bad = set(d) - known
             if bad:
                 raise StudyError(
@@ -150,6 +165,11 @@ class Study:
             k: [tuple(x) if isinstance(x, list) else x for x in v]
             for k, v in dict(d.get("grid", {})).items()
         }
+        d["variants"] = {
+            name: {k: tuple(x) if isinstance(x, list) else x for k, x in dict(v).items()}
+            if isinstance(v, dict) else v
+            for name, v in dict(d.get("variants", {})).items()
+        }
         return cls(**d)
 
     def to_dict(self) -> dict:
@@ -191,6 +211,8 @@ class Study:
         skipped: list[str] = []
         keys = list(self.grid)
         combos = [dict(zip(keys, vals)) for vals in itertools.product(*self.grid.values())]
+        if self.variants:
+            combos = [{**v, **c} for v in self.variants.values() for c in combos]
         for budget in self.budgets:
             if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
                 skipped.append(f"budget N={budget!r} is not a positive integer")
@@ -224,6 +246,18 @@ class Study:
         if not configs:
             raise StudyError(f"study {self.name!r} expands to no valid run")
         return configs
+
+
+def variant_of(study: Study, cfg: RunConfig) -> str | None:
+    """The name of the study variant ``cfg`` belongs to (None if the study has no variants)."""
+    for name, fields_ in study.variants.items():
+        if all(getattr(cfg, k) == v for k, v in fields_.items()):
+            others = [v for n, v in study.variants.items() if n != name]
+            # a variant that is a subset of another matches both: take the most specific
+            if not any(set(fields_.items()) < set(o.items()) and
+                       all(getattr(cfg, k) == x for k, x in o.items()) for o in others):
+                return name
+    return None
 
 
 def load_study(path: str | os.PathLike) -> Study:
@@ -349,7 +383,15 @@ class Job:
     def cost(self) -> float:
         """Rough work of the run in image passes (see OVERHEAD_IMAGES), for the time estimate."""
         cfg = self.cfg
-        return cfg.epochs * cfg.budget + OVERHEAD_IMAGES
+        work = cfg.epochs * cfg.budget * (2 if cfg.method == "simclr" else 1) + OVERHEAD_IMAGES
+        if cfg.shots:  # few-shot transfer: probes, plus a fine-tuning run per (task, k, lr)
+            from .transfer import FINETUNE
+
+            fits = len(cfg.shots) * len(cfg.probe_tasks)
+            work += fits * TRANSFER_PROBE_IMAGES
+            if cfg.finetune:
+                work += fits * len(FINETUNE.lrs) * FINETUNE.max_steps * FINETUNE.batch_size // 2
+        return work
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from .config import RunConfig
 from .models import Classifier, to_input
+from .objectives import clip_loss, nt_xent, simclr_views
 from .sampling import ImageSet
 from .storage import atomic_torch_save
 
@@ -140,7 +141,7 @@ def load_checkpoint(path: Path, model, optimizer, run_id: str, device) -> TrainS
 
 
 def pretrain(
-    model: Classifier,
+    model: Classifier,  # or a contrastive model (objectives.py) when cfg.method is set
     data: ImageSet,
     cfg: RunConfig,
     *,
@@ -199,13 +200,24 @@ def pretrain(
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, total, peak_lr, cfg.warmup_frac)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cuda):
-            logits = step_fn(x)
-            loss = F.cross_entropy(logits, y)
+            if cfg.method is None:
+                logits = step_fn(x)
+                loss = F.cross_entropy(logits, y)
+                correct = (logits.argmax(1) == y).sum()
+            elif cfg.method == "simclr":  # two fresh views of the raw batch; labels unused
+                raw = images[idx]
+                views = torch.cat([simclr_views(raw, _seeded(cfg.seed, 4 + v, step)) for v in (0, 1)])
+                z = step_fn(views)
+                loss, found = nt_xent(z[: len(raw)], z[len(raw):])
+                correct = found / 2  # 2B views found (or missed) their partner; report per image
+            else:  # clip: images against the captions of their (possibly noisy) labels
+                img, txt, scale = step_fn(x, y)
+                loss, correct = clip_loss(img, txt, y, scale)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         loss_sum += loss.detach() * len(y)
-        correct_sum += (logits.argmax(1) == y).sum()
+        correct_sum += correct
         seen += len(y)
         done = step + 1
         if done % log_every == 0 or done == total:

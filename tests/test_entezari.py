@@ -1,0 +1,170 @@
+"""The chapter's analyses on synthetic tables whose answers are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pretrain_diversity import entezari as E
+
+
+def _sources_table(spread_few=10.0, spread_all=1.0, noise=0.3):
+    rng = np.random.default_rng(0)
+    rows = []
+    for v, offset in zip("abcd", (0.0, 1 / 3, 2 / 3, 1.0)):
+        for k, spread in ((1, spread_few), (5, (spread_few + spread_all) / 2), (0, spread_all)):
+            for seed in range(3):
+                for protocol in ("probe", "finetune"):
+                    acc = 50 + 20 * (k == 0) + offset * spread + rng.normal(0, noise)
+                    rows.append({"task": "digits", "protocol": protocol, "k": k, "variant": v,
+                                 "seed": seed, "budget": 8192, "test_error": 1 - acc / 100})
+    return E.with_accuracy(pd.DataFrame(rows))
+
+
+def test_spread_between_sources_and_its_shrinkage():
+    df = _sources_table()
+    spread = E.source_spread(df)
+    at1 = spread[(spread.k == 1) & (spread.protocol == "probe")].iloc[0]
+    assert at1.spread == pytest.approx(10, abs=1) and at1.best == "d" and at1.worst == "a"
+    assert at1.spread_lo <= at1.spread <= at1.spread_hi
+    shrink = E.spread_shrinkage(df)
+    assert (shrink.k_few == 1).all() and (shrink.k_many == 0).all()
+    assert shrink.shrink.to_numpy() == pytest.approx(9, abs=1)
+    label, text = E.verdict_sources(shrink)
+    assert label == "reproduced" and "12.6" in text
+    flat = E.spread_shrinkage(_sources_table(spread_few=2.0, spread_all=2.0))
+    assert E.verdict_sources(flat)[0] != "reproduced"
+
+
+def test_verdict_labels():
+    assert E.verdict_label([0.5, 1.0], [1, 2]) == "reproduced"
+    assert E.verdict_label([-0.5, 1.0], [1, 2]) == "partly reproduced"
+    assert E.verdict_label([-0.5, -1.0], [1, 2]) == "partly reproduced"
+    assert E.verdict_label([-0.5, -1.0], [-1, 2]) == "not reproduced"
+
+
+def _curve(ns, f, noise_rate, protocol="probe"):
+    return [{"task": "t", "protocol": protocol, "k": 1, "budget": n, "seed": s,
+             "label_noise": noise_rate, "test_error": 1 - f(n) / 100} for n in ns for s in range(3)]
+
+
+def test_matching_factor_of_a_curve_shifted_by_four():
+    ns = [1024, 4096, 8192, 32768]
+    clean = E.with_accuracy(pd.DataFrame(_curve(ns, lambda n: 3 * np.log2(n), np.nan)))
+    noisy = E.with_accuracy(pd.DataFrame(_curve(ns, lambda n: 3 * np.log2(n / 4), 0.5)))
+    f = E.matching_factors(clean, noisy).set_index("n_clean")
+    assert f.loc[4096, "factor"] == pytest.approx(4) and f.loc[4096, "bound"] == "="
+    assert f.loc[8192, "factor"] == pytest.approx(4)
+    assert 32768 not in f.index  # nothing larger to compare with
+    assert f.loc[1024, "factor"] == pytest.approx(4)
+    far = E.with_accuracy(pd.DataFrame(_curve(ns, lambda n: 3 * np.log2(n / 64), 0.8)))
+    g = E.matching_factors(clean, far).set_index("n_clean")
+    assert g.loc[1024, "bound"] == ">" and g.loc[1024, "factor"] == pytest.approx(32)  # censored
+
+
+def test_size_gain_and_its_contrast_between_few_and_many_shots():
+    rows = []
+    for k, slope in ((1, 4.0), (0, 1.0)):
+        for n in (256, 4096, 32768):
+            for s in range(3):
+                acc = 40 + slope * np.log2(n) + 0.1 * s
+                rows.append({"task": "t", "protocol": "probe", "k": k, "budget": n, "seed": s,
+                             "test_error": 1 - acc / 100})
+    df = E.with_accuracy(pd.DataFrame(rows))
+    gains = E.size_gains(df).set_index("k")
+    assert gains.loc[1, "gain"] == pytest.approx(4 * 7) and gains.loc[0, "gain"] == pytest.approx(7)
+    c = E.gain_contrast(df).iloc[0]
+    assert c.difference == pytest.approx(21) and c.lo > 0
+
+
+def test_test_selection_can_only_add():
+    df = _sources_table()
+    df["test_error_testselected"] = df.test_error - 0.01
+    df = E.with_accuracy(df)
+    infl = E.selection_inflation(df)
+    assert infl["mean"].to_numpy() == pytest.approx(1.0)
+    assert list(infl[infl.protocol == "probe"].k) == [1, 5, 0]  # the whole pool last
+
+
+def test_plots_and_shot_frames_render():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    df = _sources_table()
+    for fig in (E.plot_by_k(df), E.plot_spread(E.source_spread(df))):
+        assert fig.axes
+        plt.close(fig)
+    frames, rows, cols = E.shots_frames(df)
+    assert rows == ["linear probe", "fine-tuning"] and cols == ["1-shot", "5-shot", "all"]
+    assert len(frames) == 6 and len({hash(f) for f in frames.values()}) == 6
+    assert all(f.startswith(b"\x89PNG") for f in frames.values())
+
+
+def test_missing_results_fail_loudly_with_the_command(tmp_path):
+    (tmp_path / "studies").mkdir()
+    for s in E.STUDIES:
+        (tmp_path / E.SPECS[s]).write_text("")
+    with pytest.raises(FileNotFoundError, match="pretrain-diversity sweep studies/entezari-size.toml"):
+        E.load("size", tmp_path)
+
+
+def synthetic_root(root):
+    """A scratch repository with the chapter's study specs and synthetic results tables shaped
+    like the real ones (one row per run, task, protocol and k)."""
+    import shutil
+    from pathlib import Path
+
+    from pretrain_diversity.sweep import load_study
+
+    here = Path(__file__).resolve().parents[1]
+    (root / "studies").mkdir(parents=True)
+    (root / "book").mkdir()
+    for s in E.STUDIES:
+        shutil.copy(here / E.SPECS[s], root / "studies")
+    rng = np.random.default_rng(5)
+    run = iter(range(10**6))
+
+    def rows(spec_name, protocols):
+        spec = load_study(root / E.SPECS[spec_name])
+        variants = spec.variants or {"": {}}
+        grid = [dict(label_noise=r) for r in spec.grid.get("label_noise", [None])]
+        out = []
+        for (vname, fields), g, n_total, seed in (
+            (v, g, n, s) for v in variants.items() for g in grid for n in spec.budgets
+            for s in spec.seeds
+        ):
+            rid = f"r{next(run)}"
+            quality = (hash(vname) % 7) / 2 + 2 * np.log2(n_total) - 30 * (g["label_noise"] or 0)
+            for task in spec.base["probe_tasks"]:
+                for protocol in protocols:
+                    for k in spec.base["shots"]:
+                        base = 30 + 10 * np.log2(k + 1) if k else 85
+                        acc = min(99.0, base + quality * (3 / (k or 60)) ** 0.3 + rng.normal(0, 0.5))
+                        err = 1 - acc / 100
+                        out.append({"run_id": rid, "task": task, "protocol": protocol, "k": k,
+                                    "budget": n_total, "n_classes": 256,
+                                    "samples_per_class": n_total // 256, "seed": seed,
+                                    "test_error": err, "test_error_testselected": err - 0.004,
+                                    **{f: None for f in ("class_pool", "appearance", "method")},
+                                    "label_noise": g["label_noise"], **fields})
+        return pd.DataFrame(out)
+
+    tables = {"sources": rows("sources", ("probe", "finetune")), "size": rows("size", ("probe",)),
+              "curation": rows("curation", ("probe",)),
+              "methods": rows("methods", ("probe", "finetune"))}
+    for s, t in tables.items():
+        path = root / E.RESULTS[s]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        t.to_csv(path, index=False)
+    return root
+
+
+def test_study_tables_get_their_variant_names(tmp_path):
+    root = synthetic_root(tmp_path / "repo")
+    src = E.load("sources", root)
+    assert set(src.variant) == {"all-scripts", "latin", "symbols", "noisy-labels", "negative"}
+    meth = E.load("methods", root)
+    assert set(meth.variant) == {"supervised", "simclr", "clip", "clip-noisy-captions"}
