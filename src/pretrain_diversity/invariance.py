@@ -612,16 +612,27 @@ def takeaways(inv: Invariance, regret: pd.DataFrame | None = None, *,
             f"(median {100 * g.regret.median():.1f}), against a typical spread over seeds of "
             f"{100 * spread:.1f} points at the optima."
         )
-    variety_matters = False
-    if "variety" in groups:
-        c = contrasts(inv, pairs=[(groups["variety"][-1], groups["variety"][0])])
-        variety_matters = bool((((c.lo > 0) | (c.hi < 0)) & (c.difference.abs() > margin)).any())
+    moved, stuck = [], []  # (knob, task) pairs whose extreme levels change the slope, or not
+    for knob, levels in groups.items():
+        c = contrasts(inv, pairs=[(levels[-1], levels[0])])
+        clear = ((c.lo > 0) | (c.hi < 0)) & (c.difference.abs() > margin)
+        moved += [f"{knob} on {r.task}" for r in c[clear].itertuples()]
+    for task in sorted(inv.trend["task"].unique()):
+        t = inv.trend[(inv.trend.task == task) & inv.trend.condition.isin(conds)]
+        if len(t) and all(classify(r.slope, r.slope_lo, r.slope_hi, margin).startswith("drifts up")
+                          for r in t.itertuples()):
+            stuck.append(task)
+    tail = "."
+    if moved:
+        tail = f", and expect b to depend on the data and the training: here it moved with {', '.join(moved)}"
+        tail += (f", while on {', '.join(stuck)} the ratio drifted up under every condition." if stuck
+                 else ".")
+    elif stuck:
+        tail = f"; on {', '.join(stuck)} the ratio drifted up under every condition we tried."
     out.append(
         "- The recipe that survives either way: measure the optimum at two or more budgets. If "
         "its slope b is near 0, reuse the ratio (K* = sqrt(r* N)); if not, extrapolate the trend "
-        "(K* ∝ N^((1+b)/2), n* ∝ N^((1−b)/2)) rather than the ratio"
-        + (", and expect b to depend on how much distinct variety a class of your data holds, "
-           "as it did here." if variety_matters else ".")
+        "(K* ∝ N^((1+b)/2), n* ∝ N^((1−b)/2)) rather than the ratio" + tail
     )
     return "\n".join(out)
 
