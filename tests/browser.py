@@ -304,3 +304,20 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.1, message:
         if time.monotonic() > deadline:
             raise AssertionError(message or f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+def check_built_slider(html_root, page: str, *, steps: int = 1, what: str = "slider") -> None:
+    """On a page of the built book (``page`` relative to ``html_root``): the first slider, moved
+    ``steps`` with the keyboard, changes the frame shown, and nothing is fetched off localhost."""
+    from pathlib import Path
+
+    html = Path(html_root) / page
+    assert html.exists(), f"{html} was not built: is it in _toc.yml?"
+    with serve(html_root) as url, chromium_driver() as driver:
+        driver.get(url + page)
+        wait_for_widgets(driver, 1)
+        first = visible_frame(driver)
+        step_slider(driver, 0, steps)
+        wait_until(lambda: visible_frame(driver).sha256 != first.sha256, timeout=10,
+                   message=f"the {what} did not change the frame on {page}")
+        assert not collect_log(driver).non_local_requests()

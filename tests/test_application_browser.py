@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from browser import (
+    check_built_slider,
     chromium_driver,
     collect_log,
     serve,
@@ -68,13 +69,5 @@ def test_budget_slider_switches_frames_offline(tmp_path):
 
 def test_built_application_page_has_a_working_widget(book):
     """The page as the book build renders it (the session's build, tests/conftest.py)."""
-    html = book["html"] / "application.html"
-    assert html.exists(), f"{html} was not built: is it in _toc.yml?"
-    with serve(html.parent) as url, chromium_driver() as driver:
-        driver.get(url + "application.html")
-        wait_for_widgets(driver, 1)
-        first = visible_frame(driver)
-        step_slider(driver, 0, -1)  # the page starts at the target budget
-        wait_until(lambda: visible_frame(driver).sha256 != first.sha256, timeout=10,
-                   message="the budget slider did not change the frame")
-        assert not collect_log(driver).non_local_requests()
+    # the page starts at the target budget, the last one: step left
+    check_built_slider(book["html"], "application.html", steps=-1, what="budget slider")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from browser import (
+    check_built_slider,
     chromium_driver,
     collect_log,
     serve,
@@ -101,13 +102,4 @@ def test_iso_n_widget_switches_frames_offline(tmp_path):
 
 def test_built_figure1_page_has_a_working_widget(book):
     """The page as the book build renders it (the session's build, tests/conftest.py)."""
-    html = book["html"] / "figure1.html"
-    assert html.exists(), f"{html} was not built: is it in _toc.yml?"
-    with serve(html.parent) as url, chromium_driver() as driver:
-        driver.get(url + "figure1.html")
-        wait_for_widgets(driver, 1)
-        first = visible_frame(driver)
-        step_slider(driver, 0, +1)
-        wait_until(lambda: visible_frame(driver).sha256 != first.sha256, timeout=10,
-                   message="the budget slider did not change the frame")
-        assert not collect_log(driver).non_local_requests()
+    check_built_slider(book["html"], "figure1.html", what="budget slider")

@@ -19,13 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from browser import (
-    chromium_driver,
-    collect_log,
-    serve,
-    step_slider,
-    visible_frame,
-    wait_for_widgets,
-    wait_until,
+    check_built_slider,
 )
 from test_figure1_browser import drive_frame_grid
 from test_invariance import synthetic_condition
@@ -113,13 +107,4 @@ def test_condition_widget_switches_frames_offline(tmp_path):
 
 def test_built_invariance_page_has_a_working_widget(book):
     """The page as the book build renders it (the session's build, tests/conftest.py)."""
-    html = book["html"] / "invariance.html"
-    assert html.exists(), f"{html} was not built: is it in _toc.yml?"
-    with serve(html.parent) as url, chromium_driver() as driver:
-        driver.get(url + "invariance.html")
-        wait_for_widgets(driver, 1)
-        first = visible_frame(driver)
-        step_slider(driver, 0, +1)
-        wait_until(lambda: visible_frame(driver).sha256 != first.sha256, timeout=10,
-                   message="the budget slider did not change the frame")
-        assert not collect_log(driver).non_local_requests()
+    check_built_slider(book["html"], "invariance.html", what="budget slider")

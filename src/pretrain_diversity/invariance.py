@@ -171,16 +171,6 @@ def match_grid(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------- analysis
-def _with_logs(df: pd.DataFrame) -> pd.DataFrame:
-    """Add budget and log2 K, n and r = K/n (the axes of every plot here)."""
-    df = df.copy()
-    df["budget"] = df["n_classes"] * df["samples_per_class"]
-    df["log2_K"] = np.log2(df["n_classes"])
-    df["log2_n"] = np.log2(df["samples_per_class"])
-    df["log2_r"] = df["log2_K"] - df["log2_n"]
-    return df
-
-
 def _ratio(r: float) -> str:
     return f"{r:.2g}" if r < 10 else f"{r:.0f}"
 
@@ -306,7 +296,7 @@ def extrapolation_regret(inv: Invariance, metric: str = METRIC) -> pd.DataFrame:
     lowest seed-mean error measured at the largest budget. ``clipped`` marks a ratio outside the
     largest budget's grid (read at the nearest edge).
     """
-    df = _with_logs(inv.data)
+    df = optimum.add_log_columns(inv.data, metric)
     rows = []
     for (cond, task), opt in inv.optima.groupby(["condition", "task"], sort=False):
         opt = opt.sort_values("budget")
@@ -733,7 +723,7 @@ def plot_ucurves(inv: Invariance, metric: str = METRIC):
     seeds), the optimum of each budget as a star with its interval. Axes are shared per task."""
     import matplotlib.pyplot as plt
 
-    df = _with_logs(inv.data)
+    df = optimum.add_log_columns(inv.data, metric)
     tasks = sorted(df["task"].unique())
     conds = inv.conditions
     budgets = sorted(df["budget"].unique())
@@ -817,7 +807,7 @@ def condition_frames(inv: Invariance, *, metric: str = METRIC, dpi: int = 70,
 
     from .widgets import figure_png
 
-    df = _with_logs(inv.data)
+    df = optimum.add_log_columns(inv.data, metric)
     conds = conditions or [c for c in inv.conditions if c != FULL_GRID]
     tasks = sorted(df["task"].unique())
     budgets = sorted(df["budget"].unique())
