@@ -37,7 +37,7 @@ image_size = 16  # pixels per side
 styles_per_class = None  # intra-class variety: V styles per class; 0 = unbounded; None = original
 class_pool = None  # classes drawn from: None = every script, or latin, greek, cyrillic, math, letters, symbols
 label_noise = None  # fraction of labels replaced by another class (uncurated data); None = clean
-appearance = None  # None = as rendered, "negative" (dark on bright) or "outline" (hollow strokes)
+appearance = None  # None = as rendered; negative (dark on bright) or outline (hollow strokes)
 method = "supervised"  # pre-training objective: supervised, simclr or clip (captions: glyph names)
 arch = "convnet"  # convnet (CPU-sized ResNet), resnet18, resnet50
 width = 8  # convnet: channels of the stem (stages have 2x, 4x, 8x)
@@ -50,7 +50,7 @@ weight_decay = 5e-4
 warmup_frac = 0.03
 augment = True  # random shifts during pre-training (and flips for real, natural images)
 probe_tasks = "glyphs-heldout,digits,shapes"  # comma-separated; real: cifar10, dtd, places365, ...
-shots = None  # few-shot transfer instead of the standard probe: e.g. "1,5,10,20,0" (0 = all)
+shots = None  # few-shot transfer instead of the standard probe, e.g. 1,5,10,20,0 (0 = all)
 finetune = None  # with shots: also fine-tune end to end (lr and length chosen on validation)
 seed = 0  # draws the classes, the images, the initialisation and the batch order
 device = "cpu"  # cpu, cuda, cuda:1, mps
