@@ -33,10 +33,10 @@ import torch
 import torch.nn.functional as F
 
 from pretrain_diversity.config import RunConfig
-from pretrain_diversity.fullscale import IMAGENET32_GRID, predict
-from pretrain_diversity.models import build_model
-from pretrain_diversity.sampling import ImageSet
-from pretrain_diversity.train import pretrain
+from pretrain_diversity.sweeps.fullscale import IMAGENET32_GRID, predict
+from pretrain_diversity.models.backbones import build_model
+from pretrain_diversity.data.sampling import ImageSet
+from pretrain_diversity.training.loop import pretrain
 
 # Dense bf16 tensor-core peaks from NVIDIA datasheets (FLOP/s, without sparsity), by name fragment.
 DATASHEET_BF16 = {"H100 SXM": 989e12, "H100 80GB HBM3": 989e12, "H100 PCIe": 756e12,

@@ -27,10 +27,10 @@ import torch
 import torch.nn.functional as F
 
 from pretrain_diversity.config import RunConfig
-from pretrain_diversity.data import pretraining_set
-from pretrain_diversity.experiment import run_experiment
-from pretrain_diversity.models import build_model
-from pretrain_diversity.train import param_groups, pretrain
+from pretrain_diversity.data.pool import pretraining_set
+from pretrain_diversity.runs.experiment import run_experiment
+from pretrain_diversity.models.backbones import build_model
+from pretrain_diversity.training.loop import param_groups, pretrain
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -67,10 +67,10 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 from pretrain_diversity.config import RunConfig
-from pretrain_diversity.downstream import load_task
-from pretrain_diversity.experiment import check, run_dir_for, run_experiment
-from pretrain_diversity.plots import probe_table, training_curve, transfer_table
-from pretrain_diversity.probe import probe_pixels
+from pretrain_diversity.tasks.downstream import load_task
+from pretrain_diversity.runs.experiment import check, run_dir_for, run_experiment
+from pretrain_diversity.figures.run_report import probe_table, training_curve, transfer_table
+from pretrain_diversity.evaluation.probe import probe_pixels
 
 if data_root is not None:  # where the real data sets lie is not part of a run's identity
     os.environ["PRETRAIN_DIVERSITY_DATA"] = str(data_root)

@@ -10,7 +10,7 @@ nothing about whether the page renders. These helpers keep the test files short:
 * ``serve(directory)``: the site over http on localhost (``file://`` would hide origin and
   request problems that a real web server shows).
 * ``wait_for_widgets``, ``visible_frame``, ``step_slider``: read and move the frame sliders made by
-  ``pretrain_diversity.widgets``.
+  ``pretrain_diversity.figures.widgets``.
 * ``wait_for_mathjax``, ``math_report``: wait for MathJax's first typesetting and say which
   formulas it left as raw TeX.
 * ``collect_log``: every request the page made and every console error, so a test can assert

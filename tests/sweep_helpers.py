@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from pretrain_diversity.config import RunConfig
-from pretrain_diversity.experiment import TrainingStopped, run_experiment
+from pretrain_diversity.runs.experiment import TrainingStopped, run_experiment
 
 FAIL_ENV = "SWEEP_TEST_FAIL_SEEDS"
 SLEEP_ENV = "SWEEP_TEST_SLEEP"

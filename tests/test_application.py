@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 import tomllib
 
-from pretrain_diversity import application as A
-from pretrain_diversity import application_study as S
+from pretrain_diversity.analysis import recommend as A
+from pretrain_diversity.studies import application as S
 from pretrain_diversity.cli import main
 from pretrain_diversity.config import ConfigError
-from pretrain_diversity.sweep import load_study
+from pretrain_diversity.sweeps.runner import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 POOL, PER_CLASS = 6328, 10_000  # the glyph data set's limits

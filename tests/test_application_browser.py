@@ -37,8 +37,8 @@ def test_budget_slider_switches_frames_offline(tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from pretrain_diversity import application as A
-    from pretrain_diversity import application_study as S
+    from pretrain_diversity.analysis import recommend as A
+    from pretrain_diversity.studies import application as S
 
     p = S.plan(synthetic(r_star=4.0), n_boot=100, **LIMITS)
     measured = {32768: A.mean_over_tasks(synthetic(budgets=(32768,), ks=[4, 256, 512, 4096]))}

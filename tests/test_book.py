@@ -32,7 +32,7 @@ from browser import (
     wait_until,
 )
 
-from pretrain_diversity.book_widgets import missing_models, widget_state, widget_views
+from book_widgets import missing_models, widget_state, widget_views
 
 pytestmark = pytest.mark.slow
 

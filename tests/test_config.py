@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from pretrain_diversity.config import ConfigError, RunConfig
-from pretrain_diversity.data import dataset_limits
-from pretrain_diversity.experiment import check, run_experiment
+from pretrain_diversity.data.pool import dataset_limits
+from pretrain_diversity.runs.experiment import check, run_experiment
 
 POOL, PER_CLASS = dataset_limits("glyphs")
 

@@ -6,10 +6,10 @@ import numpy as np
 import torch
 
 from pretrain_diversity.config import RunConfig
-from pretrain_diversity.data import glyph_split, pretraining_set
-from pretrain_diversity.downstream import TASKS, load_task
-from pretrain_diversity.glyphs import load_bank
-from pretrain_diversity.sampling import render, two_step_sample
+from pretrain_diversity.data.pool import glyph_split, pretraining_set
+from pretrain_diversity.tasks.downstream import TASKS, load_task
+from pretrain_diversity.data.glyphs import load_bank
+from pretrain_diversity.data.sampling import render, two_step_sample
 
 
 def test_bank_has_thousands_of_distinct_non_empty_classes():

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pretrain_diversity import entezari as E
+from pretrain_diversity.studies import pretraining_data as E
 
 
 def _sources_table(spread_few=10.0, spread_all=1.0, noise=0.3):
@@ -117,7 +117,7 @@ def synthetic_root(root):
     import shutil
     from pathlib import Path
 
-    from pretrain_diversity.sweep import load_study
+    from pretrain_diversity.sweeps.runner import load_study
 
     here = Path(__file__).resolve().parents[1]
     (root / "studies").mkdir(parents=True)

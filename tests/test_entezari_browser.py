@@ -22,7 +22,7 @@ def test_shots_widget_switches_frames_offline(tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from pretrain_diversity import entezari as E
+    from pretrain_diversity.studies import pretraining_data as E
 
     df = _sources_table()
     frames, rows, cols = E.shots_frames(df)

@@ -86,8 +86,8 @@ def test_iso_n_widget_switches_frames_offline(tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from pretrain_diversity import figure1 as F
-    from pretrain_diversity import optimum as O
+    from pretrain_diversity.studies import tradeoff as F
+    from pretrain_diversity.analysis import optimum as O
 
     df = synthetic(seeds=(0, 1, 2), step=2)
     opt = O.optima(df, n_boot=200)

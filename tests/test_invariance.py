@@ -22,10 +22,10 @@ import pytest
 import torch
 
 from pretrain_diversity.config import ConfigError, RunConfig
-from pretrain_diversity.data import glyph_split, pretraining_set
-from pretrain_diversity.experiment import check
-from pretrain_diversity.glyphs import load_bank
-from pretrain_diversity.sampling import (
+from pretrain_diversity.data.pool import glyph_split, pretraining_set
+from pretrain_diversity.runs.experiment import check
+from pretrain_diversity.data.glyphs import load_bank
+from pretrain_diversity.data.sampling import (
     UNBOUNDED_STYLES,
     Nuisance,
     draw_styles,
@@ -65,10 +65,10 @@ def _old_sampling():
         ).stdout  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return None
-    name = "pretrain_diversity._sampling_before_knob"
+    name = "pretrain_diversity.data._sampling_before_knob"
     spec = importlib.util.spec_from_loader(name, loader=None)
     mod = importlib.util.module_from_spec(spec)
-    mod.__package__ = "pretrain_diversity"
+    mod.__package__ = "pretrain_diversity.data"  # its relative imports (.glyphs) now live here
     sys.modules[name] = mod  # dataclasses look their module up here
     try:
         exec(compile(src, f"{BEFORE_KNOB}:sampling.py", "exec"), mod.__dict__)
@@ -185,7 +185,7 @@ def test_good_style_counts_pass():
 
 def test_class_pools_are_reported_drawn_from_and_validated(bank):
     from pretrain_diversity.config import CLASS_POOLS
-    from pretrain_diversity.data import class_pool, dataset_limits
+    from pretrain_diversity.data.pool import class_pool, dataset_limits
 
     full, per_class = dataset_limits("glyphs")
     assert dataset_limits("glyphs", None) == (full, per_class)
@@ -209,8 +209,8 @@ def test_class_pools_are_reported_drawn_from_and_validated(bank):
 
 
 def test_a_styled_run_trains_probes_and_records_its_knobs(tiny_cfg, tmp_path):
-    from pretrain_diversity.experiment import run_experiment
-    from pretrain_diversity.results import rows_of
+    from pretrain_diversity.runs.experiment import run_experiment
+    from pretrain_diversity.analysis.tables import rows_of
 
     cfg = tiny_cfg.with_(styles_per_class=2, class_pool="letters", probe_tasks=("digits",))
     m = run_experiment(cfg, tmp_path, progress=False)
@@ -257,13 +257,13 @@ def table():
 
 @pytest.fixture(scope="module")
 def inv(table):
-    from pretrain_diversity import invariance as I
+    from pretrain_diversity.studies import invariance as I
 
     return I.analyse(table, n_boot=500)
 
 
 def test_conditions_are_labelled_and_matched(table, inv):
-    from pretrain_diversity import invariance as I
+    from pretrain_diversity.studies import invariance as I
 
     lab = I.label_conditions(table)
     assert I.conditions_in_order(lab) == ["V = 1", "V = ∞", I.BASELINE]
@@ -277,8 +277,8 @@ def test_conditions_are_labelled_and_matched(table, inv):
 
 
 def test_slopes_recover_drift_and_invariance(inv):
-    from pretrain_diversity import figure1 as F
-    from pretrain_diversity import invariance as I
+    from pretrain_diversity.studies import tradeoff as F
+    from pretrain_diversity.studies import invariance as I
 
     true = (0.7 - 0.3) / (0.7 + 0.3)
     for task in ("glyphs-heldout", "digits"):
@@ -304,7 +304,7 @@ def test_slopes_recover_drift_and_invariance(inv):
 
 
 def test_classify_reads_intervals_against_the_margin():
-    from pretrain_diversity.invariance import classify
+    from pretrain_diversity.studies.invariance import classify
 
     assert classify(0.05, -0.1, 0.15) == "invariant"
     assert classify(0.5, 0.3, 0.7) == "drifts up"
@@ -314,7 +314,7 @@ def test_classify_reads_intervals_against_the_margin():
 
 
 def test_contrasts_regret_and_verdict(inv):
-    from pretrain_diversity import invariance as I
+    from pretrain_diversity.studies import invariance as I
 
     c = I.contrasts(inv, pairs=[("V = ∞", "V = 1")])
     assert len(c) == 2 and (c.hi < 0).all() and (c.difference < -0.25).all()
@@ -339,7 +339,7 @@ def test_contrasts_are_paired_over_seeds(table):
     """Two conditions with the same seeds are resampled together: a copy of a condition whose
     errors are all shifted by a constant has the same optima in every draw, so the contrast is
     exactly 0 (an unpaired bootstrap would give an interval as wide as the seed noise)."""
-    from pretrain_diversity import invariance as I
+    from pretrain_diversity.studies import invariance as I
 
     one = table[table.styles_per_class == 1]
     twin = one.assign(styles_per_class=2, test_error=one.test_error + 0.01)
@@ -349,7 +349,7 @@ def test_contrasts_are_paired_over_seeds(table):
 
 
 def test_fitted_exponents_say_which_one_moves(inv):
-    from pretrain_diversity import invariance as I
+    from pretrain_diversity.studies import invariance as I
 
     sub = I.Invariance(inv.optima, inv.trend, inv.draws, ["V = 1", "V = ∞"], inv.level,
                        inv.data[inv.data.condition.isin(["V = 1", "V = ∞"])
@@ -363,7 +363,7 @@ def test_fitted_exponents_say_which_one_moves(inv):
 
 
 def test_the_grid_places_an_invariant_optimum_without_a_slope(inv):
-    from pretrain_diversity import invariance as I
+    from pretrain_diversity.studies import invariance as I
 
     bias = I.grid_bias(inv.data).set_index("condition")["max_abs_bias"]
     assert (bias < 0.05).all(), bias  # far below the margin of 0.2
@@ -375,7 +375,7 @@ def test_plots_and_frames_render(inv):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from pretrain_diversity import invariance as I
+    from pretrain_diversity.studies import invariance as I
 
     for fig in (I.plot_slopes(inv), I.plot_optima(inv), I.plot_ucurves(inv)):
         assert fig.axes
@@ -387,8 +387,8 @@ def test_plots_and_frames_render(inv):
 
 
 def test_study_specs_plan_as_documented():
-    from pretrain_diversity import invariance as I
-    from pretrain_diversity.sweep import load_study
+    from pretrain_diversity.studies import invariance as I
+    from pretrain_diversity.sweeps.runner import load_study
 
     plans = {k: I.plan(ROOT / I.SPECS[k]) for k in I.KNOBS}
     assert [plans[k]["runs"] for k in I.KNOBS] == [135, 45, 45]
@@ -412,7 +412,7 @@ def test_page_fails_with_the_commands_when_results_are_missing(tmp_path, monkeyp
     """The first code cell of book/invariance.md, run where no results exist."""
     import jupytext
 
-    from pretrain_diversity import invariance as I
+    from pretrain_diversity.studies import invariance as I
 
     (tmp_path / "studies").mkdir()
     (tmp_path / "studies" / "figure1.toml").write_text((ROOT / "studies" / "figure1.toml")

@@ -91,7 +91,7 @@ def test_condition_widget_switches_frames_offline(tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from pretrain_diversity import invariance as I
+    from pretrain_diversity.studies import invariance as I
 
     rng = np.random.default_rng(0)
     df = pd.concat([synthetic_condition(0.3, 0.7, styles_per_class=1, rng=rng),

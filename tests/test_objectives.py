@@ -9,8 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pretrain_diversity.data import apply_appearance, noisy_labels
-from pretrain_diversity.objectives import caption_tokens, clip_loss, nt_xent, simclr_views
+from pretrain_diversity.data.pool import apply_appearance, noisy_labels
+from pretrain_diversity.models.objectives import caption_tokens, clip_loss, nt_xent, simclr_views
 
 
 def _nt_xent_by_hand(z1, z2, t):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from test_figure1 import BUDGETS, synthetic
 
-from pretrain_diversity import optimum as O
-from pretrain_diversity import theory as th
+from pretrain_diversity.analysis import optimum as O
+from pretrain_diversity.analysis import theory as th
 
 
 def test_refine_minimum_finds_the_vertex_of_a_parabola():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pretrain_diversity.probe import C_GRID, linear_probe
+from pretrain_diversity.evaluation.probe import C_GRID, linear_probe
 
 CENTRES = np.random.default_rng(123).normal(size=(5, 20)) * 3
 

@@ -18,20 +18,20 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from pretrain_diversity import realdata
+from pretrain_diversity.data import realdata
 from pretrain_diversity.config import ConfigError, RunConfig, validate
-from pretrain_diversity.data import dataset_limits, pretraining_set
-from pretrain_diversity.downstream import load_task
-from pretrain_diversity.experiment import check, run_experiment
-from pretrain_diversity.realdata import (
+from pretrain_diversity.data.pool import dataset_limits, pretraining_set
+from pretrain_diversity.tasks.downstream import load_task
+from pretrain_diversity.runs.experiment import check, run_experiment
+from pretrain_diversity.data.realdata import (
     DATA_ENV,
     LOCATIONS,
     DataNotFound,
     load_pretrain_split,
     locate,
 )
-from pretrain_diversity.sampling import two_step_indices
-from pretrain_diversity.train import random_flip
+from pretrain_diversity.data.sampling import two_step_indices
+from pretrain_diversity.training.loop import random_flip
 
 
 def colour(c: int) -> np.ndarray:

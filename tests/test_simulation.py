@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from pretrain_diversity import simulation as sim
-from pretrain_diversity.theory import empirical_optima
+from pretrain_diversity.analysis import simulation as sim
+from pretrain_diversity.analysis.theory import empirical_optima
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +76,6 @@ def test_cli_writes_results(tmp_path):
         del sim.PRESETS["tiny"]
     runs, refs, meta = sim.load_results(out)
     assert len(runs) == len(sim.SimulationConfig(budgets=(2**6,)).splits(2**6))
-    assert meta["command"].startswith("python -m pretrain_diversity.simulation --preset tiny")
+    assert meta["command"].startswith("python -m pretrain_diversity.analysis.simulation --preset tiny")
     assert meta["wall_time_s"] >= 0
     assert json.loads(out.read_text())["config"]["budgets"] == [64]

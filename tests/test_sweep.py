@@ -17,15 +17,15 @@ import pytest
 import sweep_helpers as H
 
 from pretrain_diversity import cli
-from pretrain_diversity.experiment import CHECKPOINT, load_metrics
-from pretrain_diversity.results import (
+from pretrain_diversity.runs.experiment import CHECKPOINT, load_metrics
+from pretrain_diversity.analysis.tables import (
     collect,
     collect_failures,
     load_results,
     summarize,
     write_results,
 )
-from pretrain_diversity.sweep import (
+from pretrain_diversity.sweeps.runner import (
     FAILED,
     Job,
     RunLock,
@@ -126,7 +126,7 @@ def test_load_study_toml_json_yaml(tmp_path):
 def test_figure1_reference_study_meets_the_brief():
     """studies/figure1.toml: >= 3 budgets spanning >= 8x, K over >= 3 decades at each budget,
     >= 3 seeds, >= 2 downstream tasks, every run valid for the glyph pool."""
-    from pretrain_diversity.data import dataset_limits
+    from pretrain_diversity.data.pool import dataset_limits
 
     study = load_study(ROOT / "studies" / "figure1.toml")
     pool, per_class = dataset_limits("glyphs")
@@ -193,7 +193,7 @@ def test_run_killed_mid_training_resumes_to_the_same_metrics(tmp_path, workers_s
     assert json.loads((run_dir / FAILED).read_text())["error_type"] == "WorkerDied"
     assert not RunLock(run_dir).held_elsewhere()  # the dead worker's claim went with it
     # The rerun resumes from step 3 (seen by spying on the checkpoint loader) ...
-    from pretrain_diversity import train
+    from pretrain_diversity.training import loop as train
 
     resumed_at = []
 
@@ -218,7 +218,7 @@ def test_two_workers_at_once_train_each_run_once_and_lose_nothing(tmp_path, work
     spec.write_text(json.dumps(tiny_study(name="two", n_classes=(2, 4, 8, 16)).to_dict()))
     script = textwrap.dedent(f"""
         import json, sys
-        from pretrain_diversity.sweep import run_study
+        from pretrain_diversity.sweeps.runner import run_study
         r = run_study({str(spec)!r}, {str(out)!r}, run_fn="sweep_helpers:counting_run",
                       progress=False, threads=1)
         print(json.dumps([x.status for x in r.results]))
@@ -268,7 +268,7 @@ def test_processes_and_ray_launchers_match_serial(tmp_path, workers_see_tests):
 
 
 def test_notebook_and_function_give_identical_metrics(tmp_path):
-    from pretrain_diversity.sweep import default_notebook
+    from pretrain_diversity.sweeps.runner import default_notebook
 
     if not default_notebook().exists():
         pytest.skip(f"{default_notebook()} not in this checkout yet")
@@ -352,7 +352,7 @@ def test_cli_sweep_dry_run_then_sweep_then_results(tmp_path, capsys):
 
 
 def test_variants_cross_the_grid_and_are_named_back():
-    from pretrain_diversity.sweep import variant_of
+    from pretrain_diversity.sweeps.runner import variant_of
 
     spec = {
         "name": "sources", "budgets": [64], "n_classes": [8], "seeds": [0, 1],

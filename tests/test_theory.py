@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pretrain_diversity import theory as th
+from pretrain_diversity.analysis import theory as th
 
 
 def random_params(rng, equal=False, link="identity"):

@@ -7,16 +7,16 @@ import json
 import pytest
 import torch
 
-from pretrain_diversity.data import pretraining_set
-from pretrain_diversity.experiment import (
+from pretrain_diversity.data.pool import pretraining_set
+from pretrain_diversity.runs.experiment import (
     CHECKPOINT,
     TrainingStopped,
     is_done,
     run_dir_for,
     run_experiment,
 )
-from pretrain_diversity.models import build_model
-from pretrain_diversity.train import batch_indices, lr_at, pretrain, random_shift
+from pretrain_diversity.models.backbones import build_model
+from pretrain_diversity.training.loop import batch_indices, lr_at, pretrain, random_shift
 
 
 def test_loss_falls_on_a_tiny_run(tiny_cfg):

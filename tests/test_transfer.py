@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from pretrain_diversity.config import RunConfig
-from pretrain_diversity.downstream import TRANSFER_POOL, transfer_task
-from pretrain_diversity.experiment import run_experiment
-from pretrain_diversity.models import ConvNet
-from pretrain_diversity.results import rows_of, summarize
-from pretrain_diversity.transfer import (
+from pretrain_diversity.tasks.downstream import TRANSFER_POOL, transfer_task
+from pretrain_diversity.runs.experiment import run_experiment
+from pretrain_diversity.models.backbones import ConvNet
+from pretrain_diversity.analysis.tables import rows_of, summarize
+from pretrain_diversity.evaluation.transfer import (
     FinetuneSettings, fewshot_indices, finetune_shots, probe_shots,
 )  # fmt: skip
 
@@ -67,7 +67,7 @@ def test_finetuning_beats_the_probe_on_an_easy_task():
     task = transfer_task("shapes", 8)
     torch.manual_seed(0)
     backbone = ConvNet(1, width=4)
-    from pretrain_diversity.probe import extract_features
+    from pretrain_diversity.evaluation.probe import extract_features
     from torch import nn
 
     model = nn.Module()
@@ -84,7 +84,7 @@ def test_finetuning_beats_the_probe_on_an_easy_task():
 
 @pytest.mark.parametrize("method", [None, "simclr", "clip"])
 def test_a_transfer_run_records_every_task_protocol_and_k(method, tmp_path, monkeypatch):
-    import pretrain_diversity.transfer as transfer
+    import pretrain_diversity.evaluation.transfer as transfer
 
     monkeypatch.setattr(transfer, "FINETUNE", FinetuneSettings(lrs=(0.02,), min_steps=8, max_steps=8))
     cfg = RunConfig(n_classes=8, samples_per_class=8, image_size=8, width=4, epochs=2.0,

@@ -105,8 +105,8 @@ def _add_application(sub) -> None:
 
 
 def _estimate(args):
-    from .application import estimate_ratio
-    from .results import load_results
+    from pretrain_diversity.analysis.recommend import estimate_ratio
+    from pretrain_diversity.analysis.tables import load_results
 
     df = load_results(args.results)
     return estimate_ratio(df, task=args.task, max_budget=args.max_budget, metric=args.metric,
@@ -124,7 +124,7 @@ def cmd_estimate_ratio(args) -> int:
 
 
 def cmd_recommend(args) -> int:
-    from .application import few_classes_choice, recommend, standard_choice
+    from pretrain_diversity.analysis.recommend import few_classes_choice, recommend, standard_choice
 
     if args.results and args.interval:
         print("error: --interval goes with --ratio; with --results the interval is estimated",
@@ -138,7 +138,7 @@ def cmd_recommend(args) -> int:
             r = args.ratio
         pool, per_class = args.pool, args.max_per_class
         if pool is None or per_class is None:
-            from .data import dataset_limits
+            from pretrain_diversity.data.pool import dataset_limits
 
             d_pool, d_per_class = dataset_limits(args.dataset)
             pool = d_pool if pool is None else pool
@@ -160,7 +160,7 @@ def _add_run(sub) -> None:
     """One option per RunConfig field, generated from the dataclass (one source of truth)."""
     from dataclasses import fields
 
-    from .config import RunConfig
+    from pretrain_diversity.config import RunConfig
 
     p = sub.add_parser(
         "run",
@@ -188,8 +188,8 @@ def _add_run(sub) -> None:
 def cmd_run(args) -> int:
     import json
 
-    from .config import ConfigError, RunConfig
-    from .experiment import run_dir_for, run_experiment
+    from pretrain_diversity.config import ConfigError, RunConfig
+    from pretrain_diversity.runs.experiment import run_dir_for, run_experiment
 
     try:
         cfg = RunConfig.from_parameters(vars(args))
@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_sweep(args) -> int:
-    from .sweep import (
+    from pretrain_diversity.sweeps.runner import (
         ASSUMED_IMAGES_PER_S,
         Job,
         StudyError,
@@ -263,7 +263,7 @@ def cmd_sweep(args) -> int:
     )
     print(report.summary())
     if args.csv:
-        from .results import collect, write_results
+        from pretrain_diversity.analysis.tables import collect, write_results
 
         done = [r for r in report.results if is_done(Path(args.out) / r.run_id)]
         if done:
@@ -276,8 +276,8 @@ def cmd_sweep(args) -> int:
 
 def write_sweep_record(path: Path, args, report, df, started: str) -> None:
     """What regenerated the table: the command, its wall time, how much was cached, the machine."""
-    from .storage import atomic_write_json
-    from .sweep import STATUSES
+    from pretrain_diversity.storage import atomic_write_json
+    from pretrain_diversity.sweeps.runner import STATUSES
 
     argv = ["pretrain-diversity", "sweep", args.study, "--out", args.out]
     for flag in ("launcher", "workers", "threads", "address", "via"):
@@ -310,7 +310,7 @@ def write_sweep_record(path: Path, args, report, df, started: str) -> None:
 
 
 def cmd_results(args) -> int:
-    from .results import collect, collect_failures, summarize, write_results
+    from pretrain_diversity.analysis.tables import collect, collect_failures, summarize, write_results
 
     try:
         df = collect(args.dir, study=args.study)

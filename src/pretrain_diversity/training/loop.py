@@ -20,11 +20,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import RunConfig
-from .models import Classifier, to_input
-from .objectives import clip_loss, nt_xent, simclr_views
-from .sampling import ImageSet
-from .storage import atomic_torch_save
+from pretrain_diversity.config import RunConfig
+from pretrain_diversity.models.backbones import Classifier, to_input
+from pretrain_diversity.models.objectives import clip_loss, nt_xent, simclr_views
+from pretrain_diversity.data.sampling import ImageSet
+from pretrain_diversity.storage import atomic_torch_save
 
 
 @dataclass

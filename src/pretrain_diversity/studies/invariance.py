@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import figure1 as F
-from . import optimum
+from pretrain_diversity.studies import tradeoff as F
+from pretrain_diversity.analysis import optimum as optimum
 
 RESULTS_DIR = Path("results") / "invariance"
 KNOBS = ("variety", "capacity", "epochs")
@@ -80,7 +80,7 @@ def load_invariance(root: str | os.PathLike | None = None, knobs=KNOBS) -> pd.Da
 
     Raises FileNotFoundError naming every missing table and the command that makes it.
     """
-    from .results import load_results
+    from pretrain_diversity.analysis.tables import load_results
 
     root = F.find_root(root)
     wanted = {"figure1": (root / F.RESULTS, F.COMMAND)}
@@ -91,7 +91,7 @@ def load_invariance(root: str | os.PathLike | None = None, knobs=KNOBS) -> pd.Da
                           for p, c in missing.values())
         raise FileNotFoundError(
             "The invariance page draws only measured results, and these tables are missing:\n"
-            f"{lines}\n(run from the repository root; see `python -m pretrain_diversity.invariance "
+            f"{lines}\n(run from the repository root; see `python -m pretrain_diversity.studies.invariance "
             "plan` for their cost) and commit results/."
         )
     frames = [load_results(p).assign(source=k) for k, (p, _) in wanted.items()]
@@ -353,7 +353,7 @@ def fit_exponents(inv_or_df, *, window: int | None = 5, n_boot: int = 100, level
     alpha is the exponent of the class term, beta of the per-class sample term; the optimum drifts
     as N^((beta - alpha)/(alpha + beta)). Intervals: percentiles over bootstrap-over-seeds refits.
     """
-    from . import theory
+    from pretrain_diversity.analysis import theory as theory
 
     data = inv_or_df.data if isinstance(inv_or_df, Invariance) else label_conditions(inv_or_df)
     order = (inv_or_df.conditions if isinstance(inv_or_df, Invariance)
@@ -805,7 +805,7 @@ def condition_frames(inv: Invariance, *, metric: str = METRIC, dpi: int = 70,
     """
     import matplotlib.pyplot as plt
 
-    from .widgets import figure_png
+    from pretrain_diversity.figures.widgets import figure_png
 
     df = optimum.add_log_columns(inv.data, metric)
     conds = conditions or [c for c in inv.conditions if c != FULL_GRID]
@@ -859,7 +859,7 @@ def condition_frames(inv: Invariance, *, metric: str = METRIC, dpi: int = 70,
 def condition_widget(inv: Invariance, *, metric: str = METRIC, dpi: int = 70,
                      width: str = "640px", conditions: list[str] | None = None):
     """Condition dropdown x budget slider over pre-rendered frames; works in the static book."""
-    from .widgets import frame_grid
+    from pretrain_diversity.figures.widgets import frame_grid
 
     frames, conds, budgets = condition_frames(inv, metric=metric, dpi=dpi, conditions=conditions)
     return frame_grid(frames, conds, budgets, "condition", "budget", width=width)
@@ -869,7 +869,7 @@ def condition_widget(inv: Invariance, *, metric: str = METRIC, dpi: int = 70,
 def plan(spec: str | os.PathLike, *, images_per_s: float = IMAGES_PER_S,
          overhead_s: float = OVERHEAD_S, workers: int = 2) -> dict:
     """Runs, training images and estimated wall minutes of a study spec (nothing is run)."""
-    from .sweep import load_study
+    from pretrain_diversity.sweeps.runner import load_study
 
     study = load_study(spec)
     configs, skipped = study.plan()
@@ -884,7 +884,7 @@ def plan(spec: str | os.PathLike, *, images_per_s: float = IMAGES_PER_S,
 def main(argv=None) -> int:
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m pretrain_diversity.invariance",
+    p = argparse.ArgumentParser(prog="python -m pretrain_diversity.studies.invariance",
                                 description="Plan the issue-8 invariance studies (runs nothing).")
     p.add_argument("what", choices=("plan", "commands"))
     p.add_argument("--images-per-s", type=float, default=IMAGES_PER_S,

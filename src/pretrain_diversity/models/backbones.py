@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .config import RunConfig
+from pretrain_diversity.config import RunConfig
 
 
 class BasicBlock(nn.Module):
@@ -105,7 +105,7 @@ def build_model(cfg: RunConfig, in_channels: int, captions: list[str] | None = N
     backbone = build_backbone(cfg, in_channels)
     if cfg.method is None:
         return Classifier(backbone, cfg.n_classes)
-    from .objectives import CLIPModel, SimCLRModel
+    from pretrain_diversity.models.objectives import CLIPModel, SimCLRModel
 
     if cfg.method == "simclr":
         return SimCLRModel(backbone)

@@ -1,7 +1,7 @@
 """Launchers: three ways to execute one list of jobs, all through ``sweep.execute_job``.
 
 - ``serial``: one run after another in this process (the default, and the reference).
-- ``processes``: a fresh ``python -m pretrain_diversity.launchers`` subprocess per run, up to
+- ``processes``: a fresh ``python -m pretrain_diversity.sweeps.launchers`` subprocess per run, up to
   ``workers`` at a time. A run that crashes its interpreter (segfault, out of memory, killed) is
   recorded as failed with the tail of its output; the other runs go on.
 - ``ray``: one Ray task per run on a local Ray instance or a cluster (``address``), with a fresh
@@ -22,8 +22,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from .storage import atomic_write_bytes
-from .sweep import Job, JobResult, execute_job, fn_spec, record_failure
+from pretrain_diversity.storage import atomic_write_bytes
+from pretrain_diversity.sweeps.runner import Job, JobResult, execute_job, fn_spec, record_failure
 
 OnResult = Callable[[Job, JobResult], None]
 BUSY_EXIT = 75  # EX_TEMPFAIL: the run is claimed by another worker
@@ -44,7 +44,7 @@ def child_env() -> dict:
     """The environment for a worker: this process's, with this package's source tree first on
     PYTHONPATH, so the worker imports the same code even if another copy is installed."""
     env = dict(os.environ)
-    src = str(Path(__file__).resolve().parents[1])
+    src = str(Path(__file__).resolve().parents[2])
     paths = [src] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != src]
     env["PYTHONPATH"] = os.pathsep.join(paths)
     return env
@@ -74,7 +74,7 @@ def _run_subprocess(job: Job) -> JobResult:
     """Run one job in a fresh interpreter; turn a crash into a failure record."""
     cfg = job.cfg
     proc = subprocess.run(
-        [sys.executable, "-m", "pretrain_diversity.launchers"],
+        [sys.executable, "-m", "pretrain_diversity.sweeps.launchers"],
         input=json.dumps(job.to_dict()),
         capture_output=True,
         text=True,

@@ -18,10 +18,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import CLASS_POOLS, NATURAL_DATASETS, RunConfig
-from .glyphs import GlyphBank, load_bank
-from .sampling import DEFAULT_STYLES, ImageSet, two_step_indices, two_step_sample
-from .storage import atomic_torch_save, cache_dir
+from pretrain_diversity.config import CLASS_POOLS, NATURAL_DATASETS, RunConfig
+from pretrain_diversity.data.glyphs import GlyphBank, load_bank
+from pretrain_diversity.data.sampling import DEFAULT_STYLES, ImageSet, two_step_indices, two_step_sample
+from pretrain_diversity.storage import atomic_torch_save, cache_dir
 
 SPLIT_SEED = 20230521  # fixed: the pool/held-out split must not move with a run's seed
 HELDOUT_CLASSES = 100  # glyph classes reserved for the held-out-glyph downstream task
@@ -83,7 +83,7 @@ def dataset_limits(
             return len(glyph_split(bank.n_classes).pool), GLYPHS_MAX_PER_CLASS  # validate() names it
         return len(class_pool(bank, class_pool_name)), GLYPHS_MAX_PER_CLASS
     if dataset in NATURAL_DATASETS:
-        from .realdata import real_limits
+        from pretrain_diversity.data.realdata import real_limits
 
         return real_limits(dataset, data_root)
     raise ValueError(f"unknown dataset {dataset!r}")
@@ -182,7 +182,7 @@ def apply_appearance(images: torch.Tensor, kind: str) -> torch.Tensor:
 def real_pretraining_set(cfg: RunConfig, data_root=None) -> ImageSet:
     """K classes x n images of a real data set: rows of its cached decoded tensor (no copies of
     files; the rows are read into memory, then the training loop moves them to the device)."""
-    from .realdata import gather, load_pretrain_split
+    from pretrain_diversity.data.realdata import gather, load_pretrain_split
 
     split = load_pretrain_split(cfg.dataset, cfg.image_size, data_root)
     index, labels, chosen = two_step_indices(

@@ -22,15 +22,15 @@ from pathlib import Path
 
 import torch
 
-from . import __version__
-from .config import DATASETS, REAL_PROBE_TASKS, ConfigError, RunConfig, validate
-from .data import dataset_limits, pretraining_set
-from .downstream import load_task, transfer_task
-from .models import build_model, count_parameters
-from .probe import probe_model
-from .storage import atomic_torch_save, atomic_write_json
-from .train import pretrain
-from .transfer import evaluate_transfer, settings_dict
+from pretrain_diversity import __version__
+from pretrain_diversity.config import DATASETS, REAL_PROBE_TASKS, ConfigError, RunConfig, validate
+from pretrain_diversity.data.pool import dataset_limits, pretraining_set
+from pretrain_diversity.tasks.downstream import load_task, transfer_task
+from pretrain_diversity.models.backbones import build_model, count_parameters
+from pretrain_diversity.evaluation.probe import probe_model
+from pretrain_diversity.storage import atomic_torch_save, atomic_write_json
+from pretrain_diversity.training.loop import pretrain
+from pretrain_diversity.evaluation.transfer import evaluate_transfer, settings_dict
 
 DONE = "done"
 METRICS = "metrics.json"
@@ -62,7 +62,7 @@ def check(cfg: RunConfig) -> None:
     pool, per_class = dataset_limits(cfg.dataset, cfg.class_pool)
     validate(cfg, pool_size=pool, max_per_class=per_class)
     if cfg.shots is not None:
-        from .downstream import TRANSFER_POOL
+        from pretrain_diversity.tasks.downstream import TRANSFER_POOL
 
         for task in cfg.probe_tasks:
             if task not in TRANSFER_POOL:
@@ -78,7 +78,7 @@ def check(cfg: RunConfig) -> None:
                 )
     for task in cfg.probe_tasks:  # real downstream data must be on disk before training starts
         if task in REAL_PROBE_TASKS:
-            from .realdata import locate
+            from pretrain_diversity.data.realdata import locate
 
             locate(task)
 
@@ -87,7 +87,7 @@ def captions_of(cfg: RunConfig, data) -> list[str] | None:
     """CLIP's texts: the Unicode name of each of the run's K glyph classes (None otherwise)."""
     if cfg.method != "clip":
         return None
-    from .glyphs import load_bank
+    from pretrain_diversity.data.glyphs import load_bank
 
     bank = load_bank()
     return [bank.name(int(c)) for c in data.class_ids]

@@ -60,9 +60,9 @@ def command(study: str) -> str:
 
 def load(study: str, root: str | os.PathLike | None = None) -> pd.DataFrame:
     """A study's table with ``variant`` (its name in the spec), ``accuracy`` and the k label."""
-    from .config import RunConfig
-    from .results import load_results
-    from .sweep import load_study, variant_of
+    from pretrain_diversity.config import RunConfig
+    from pretrain_diversity.analysis.tables import load_results
+    from pretrain_diversity.sweeps.runner import load_study, variant_of
 
     root = find_root(root)
     path = root / RESULTS[study]
@@ -438,7 +438,7 @@ def shots_frames(df: pd.DataFrame, order=None) -> tuple[dict, list[str], list[st
     on each task (mean, seed spread as error bars), with the spread written above."""
     import matplotlib.pyplot as plt
 
-    from .widgets import figure_png
+    from pretrain_diversity.figures.widgets import figure_png
 
     protocols = [p for p in PROTOCOLS if p in set(df.protocol)]
     ks = k_order(df.k)
@@ -470,7 +470,7 @@ def shots_frames(df: pd.DataFrame, order=None) -> tuple[dict, list[str], list[st
 
 def shots_widget(df: pd.DataFrame, order=None, width: str = "560px"):
     """Slide k (and pick the protocol): the sources' accuracies and their spread, offline."""
-    from .widgets import frame_grid
+    from pretrain_diversity.figures.widgets import frame_grid
 
     frames, rows, cols = shots_frames(df, order)
     return frame_grid(frames, rows, cols, "protocol", "images per class k", width=width)
@@ -481,7 +481,7 @@ def provenance(study: str, df: pd.DataFrame, root: str | os.PathLike | None = No
     """Markdown: the command that regenerates the table, what it holds, and its measured time."""
     import json
 
-    from .sweep import load_study
+    from pretrain_diversity.sweeps.runner import load_study
 
     root = find_root(root)
     spec = load_study(root / SPECS[study])

@@ -583,7 +583,7 @@ class EmpiricalOptima:
 def empirical_optima(df, *, task: str | None = None, n_boot: int = 500, level: float = 0.9,
                      seed: int = 0) -> EmpiricalOptima:
     """Model-free optimal log-ratio per budget and its drift slope (``optimum.optima``)."""
-    from .optimum import optima, ratio_trend
+    from pretrain_diversity.analysis.optimum import optima, ratio_trend
 
     df, _ = _single_task(df, task)
     opt, draws = optima(df, metric="test_error", level=level, n_boot=n_boot, seed=seed,

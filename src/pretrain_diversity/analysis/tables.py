@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import RunConfig
-from .sweep import DONE, FAILED, METRICS, study_run_ids
+from pretrain_diversity.config import RunConfig
+from pretrain_diversity.sweeps.runner import DONE, FAILED, METRICS, study_run_ids
 
 # Columns that say which experiment a row belongs to (everything but the seed and bookkeeping).
 KEY = ("task", "budget", "n_classes", "samples_per_class")
@@ -114,7 +114,7 @@ def collect_failures(output_dir: str | os.PathLike) -> pd.DataFrame:
 
 def write_results(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write the table atomically: CSV (6 significant digits) or parquet by the file suffix."""
-    from .storage import atomic_write_bytes
+    from pretrain_diversity.storage import atomic_write_bytes
 
     path = Path(path)
     if path.suffix == ".parquet":

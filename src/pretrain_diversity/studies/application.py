@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .application import (
+from pretrain_diversity.analysis.recommend import (
     MEAN_TASK,
     RatioEstimate,
     Recommendation,
@@ -46,7 +46,7 @@ from .application import (
     recommend,
     standard_choice,
 )
-from .figure1 import find_root
+from pretrain_diversity.studies.tradeoff import find_root
 
 RESULTS = Path("results") / "application" / "runs.csv"
 STUDY = Path("studies") / "application.toml"
@@ -69,7 +69,7 @@ SETTINGS = ("dataset", "image_size", "arch", "width", "depth", "epochs", "batch_
 # ------------------------------------------------------------------------------------ loading
 def load_application(root: str | os.PathLike | None = None) -> pd.DataFrame:
     """The committed target-budget results; a clear error with the command if they are missing."""
-    from .results import load_results
+    from pretrain_diversity.analysis.tables import load_results
 
     path = find_root(root) / RESULTS
     if not path.exists():
@@ -258,7 +258,7 @@ def choice_table(c: TaskComparison) -> pd.DataFrame:
 def target_optimum(target: pd.DataFrame, p: Plan, **kwargs) -> pd.Series:
     """The measured optimum at the target budget (validation error, mean over tasks), located the
     same way as the estimate's: one ``optimum.optima`` row."""
-    from .optimum import optima
+    from pretrain_diversity.analysis.optimum import optima
 
     d = mean_over_tasks(target[target["n_classes"] * target["samples_per_class"] == p.budget])
     return optima(d, metric=SELECT_METRIC, level=p.estimate.level, **kwargs).iloc[0]
@@ -383,7 +383,7 @@ def plot_ratio_by_budget(estimation: pd.DataFrame, target: pd.DataFrame, p: Plan
     budgets used for the estimate filled, the pooled estimate and its interval as a band."""
     import matplotlib.pyplot as plt
 
-    from .optimum import optima
+    from pretrain_diversity.analysis.optimum import optima
 
     both = pd.concat([mean_over_tasks(estimation, (SELECT_METRIC,)),
                       mean_over_tasks(target, (SELECT_METRIC,))], ignore_index=True)
@@ -425,7 +425,7 @@ def recommendation_frames(p: Plan, measured: dict[int, pd.DataFrame],
     """
     import matplotlib.pyplot as plt
 
-    from .widgets import figure_png
+    from pretrain_diversity.figures.widgets import figure_png
 
     frames, labels = [], []
     kmax = math.log2(p.pool_size) + 0.5
@@ -474,7 +474,7 @@ def recommendation_frames(p: Plan, measured: dict[int, pd.DataFrame],
 def recommendation_widget(p: Plan, measured: dict[int, pd.DataFrame], *, start_budget=None,
                           width: str = "600px", **kwargs):
     """A slider over target budgets N showing each frame of ``recommendation_frames``."""
-    from .widgets import frame_slider
+    from pretrain_diversity.figures.widgets import frame_slider
 
     budgets = kwargs.pop("budgets", tuple(2**k for k in range(11, 21)))
     frames, labels = recommendation_frames(p, measured, budgets=budgets, **kwargs)

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .downstream import TASK_SEED, ProbeTask
-from .realdata import Source, _cifar, _torchvision, cached_tensor, file_source, locate
-from .sampling import ImageSet
+from pretrain_diversity.tasks.downstream import TASK_SEED, ProbeTask
+from pretrain_diversity.data.realdata import Source, _cifar, _torchvision, cached_tensor, file_source, locate
+from pretrain_diversity.data.sampling import ImageSet
 
 # task -> (how its splits are made, the parts cut per class where cut: fractions or counts)
 SPLITS: dict[str, tuple[str, tuple]] = {

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .glyphs import BASE_SIZE, GlyphBank
+from pretrain_diversity.data.glyphs import BASE_SIZE, GlyphBank
 
 
 @dataclass(frozen=True)

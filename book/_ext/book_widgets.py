@@ -1,6 +1,6 @@
 """Sphinx extension that keeps the book's widgets working in the static, offline site.
 
-Two jobs, both listed in ``_config.yml`` via ``sphinx.extra_extensions``:
+Two jobs, both listed in ``_config.yml`` via ``sphinx.local_extensions``:
 
 **Load the widget JavaScript only where myst-nb asks for it.** jupyter-book 1.0.4 adds *every*
 ``*.js`` under ``book/_static`` to ``html_js_files``, i.e. to every page, in directory order

@@ -21,7 +21,7 @@ K - 1 of them). Only class means enter the learner, and the mean of n Gaussian s
 Gaussian law, so by default the means are drawn directly (``explicit=False``); ``explicit=True``
 draws every sample and averages, which the tests use to check the shortcut.
 
-Run the full study with ``python -m pretrain_diversity.simulation --out results/theory/simulation.json``.
+Run the full study with ``python -m pretrain_diversity.analysis.simulation --out results/theory/simulation.json``.
 """
 
 from __future__ import annotations
@@ -222,7 +222,7 @@ def run_simulation(cfg: SimulationConfig, explicit: bool = False, progress: bool
 
 
 def save_results(path, cfg: SimulationConfig, runs, refs, wall_time_s: float, command: str) -> None:
-    from .storage import atomic_write_json
+    from pretrain_diversity.storage import atomic_write_json
 
     atomic_write_json(path, {
         "command": command,
@@ -256,7 +256,7 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     runs, refs = run_simulation(cfg, explicit=args.explicit, progress=True)
     wall = time.perf_counter() - t0
-    command = "python -m pretrain_diversity.simulation " + shlex.join(argv if argv is not None else sys.argv[1:])
+    command = "python -m pretrain_diversity.analysis.simulation " + shlex.join(argv if argv is not None else sys.argv[1:])
     save_results(args.out, cfg, runs, refs, wall, command.strip())
     print(f"{len(runs)} runs in {wall:.1f} s -> {args.out}")
 

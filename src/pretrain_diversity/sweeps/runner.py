@@ -35,11 +35,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from .config import ConfigError, RunConfig, validate
-from .experiment import DONE, METRICS, is_done, load_metrics, run_dir_for
-from .storage import atomic_write_json
+from pretrain_diversity.config import ConfigError, RunConfig, validate
+from pretrain_diversity.runs.experiment import DONE, METRICS, is_done, load_metrics, run_dir_for
+from pretrain_diversity.storage import atomic_write_json
 
-DEFAULT_RUN_FN = "pretrain_diversity.experiment:run_experiment"
+DEFAULT_RUN_FN = "pretrain_diversity.runs.experiment:run_experiment"
 VIAS = ("function", "notebook")
 LAUNCHERS = ("serial", "processes", "ray")
 
@@ -385,7 +385,7 @@ class Job:
         cfg = self.cfg
         work = cfg.epochs * cfg.budget * (2 if cfg.method == "simclr" else 1) + OVERHEAD_IMAGES
         if cfg.shots:  # few-shot transfer: probes, plus a fine-tuning run per (task, k, lr)
-            from .transfer import FINETUNE
+            from pretrain_diversity.evaluation.transfer import FINETUNE
 
             fits = len(cfg.shots) * len(cfg.probe_tasks)
             work += fits * TRANSFER_PROBE_IMAGES
@@ -443,7 +443,7 @@ def fn_spec(fn: str | Callable | None) -> str:
 
 def default_notebook() -> Path:
     """notebooks/pretrain.ipynb of the source tree this package was imported from."""
-    return Path(__file__).resolve().parents[2] / "notebooks" / "pretrain.ipynb"
+    return Path(__file__).resolve().parents[3] / "notebooks" / "pretrain.ipynb"
 
 
 def run_notebook(
@@ -675,7 +675,7 @@ def run_study(
     ``run_experiment``) may be a callable or ``"module:function"``; launchers other than serial
     need it importable by name.
     """
-    from . import launchers as L
+    from pretrain_diversity.sweeps import launchers as L
 
     t0 = time.perf_counter()
     if isinstance(study, (str, os.PathLike)):

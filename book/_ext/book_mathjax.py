@@ -1,6 +1,6 @@
 """Sphinx extension that keeps the book's maths rendering offline, from the vendored MathJax.
 
-Listed in ``_config.yml`` via ``sphinx.extra_extensions``; ``mathjax_path`` there points at
+Listed in ``_config.yml`` via ``sphinx.local_extensions``; ``mathjax_path`` there points at
 ``book/_static/mathjax/es5/tex-mml-chtml.js`` (see ``book/_static/README.md``).
 
 **Load MathJax only where Sphinx asks for it.** jupyter-book 1.0.4 adds *every* ``*.js`` under

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .storage import atomic_save_npz, cache_dir
+from pretrain_diversity.storage import atomic_save_npz, cache_dir
 
 BASE_SIZE = 32  # pixels of a base render; samples at 16 px are area-downsampled from it
 FONT_PX = 22  # font size in pixels: capitals fill about 60% of the canvas

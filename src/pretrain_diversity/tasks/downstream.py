@@ -21,9 +21,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import DATA_VERSION, _key, cached_images, glyph_split
-from .glyphs import load_bank
-from .sampling import ImageSet, render
+from pretrain_diversity.data.pool import DATA_VERSION, _key, cached_images, glyph_split
+from pretrain_diversity.data.glyphs import load_bank
+from pretrain_diversity.data.sampling import ImageSet, render
 
 TASK_SEED = 7
 
@@ -251,7 +251,7 @@ def load_task(name: str, size: int, *, channels: int | None = None, data_root=No
     if name in TASKS:
         task = TASKS[name](size)
     else:
-        from .realtasks import REAL_TASKS, load_real_task
+        from pretrain_diversity.tasks.real import REAL_TASKS, load_real_task
 
         if name not in REAL_TASKS:
             allowed = ", ".join([*TASKS, *REAL_TASKS])

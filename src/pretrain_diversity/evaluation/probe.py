@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from .models import to_input
+from pretrain_diversity.models.backbones import to_input
 
 C_GRID = tuple(float(c) for c in np.logspace(-3, 2, 6))
 

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .storage import atomic_path, atomic_save_npz, cache_dir
+from pretrain_diversity.storage import atomic_path, atomic_save_npz, cache_dir
 
 DATA_ENV = "PRETRAIN_DIVERSITY_DATA"
 CACHE_VERSION = 1  # bump when decoding changes: every cached tensor is then rebuilt

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .config import ConfigError
-from .optimum import optima, ratio_trend
+from pretrain_diversity.config import ConfigError
+from pretrain_diversity.analysis.optimum import optima, ratio_trend
 
 GRIDS = ("divisors", "powers_of_two")
 MEAN_TASK = "mean over tasks"

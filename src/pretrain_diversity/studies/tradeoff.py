@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .optimum import add_log_columns, optima
+from pretrain_diversity.analysis.optimum import add_log_columns, optima
 
 RESULTS = Path("results") / "figure1" / "runs.csv"
 STUDY = Path("studies") / "figure1.toml"
@@ -55,7 +55,7 @@ def find_root(start: str | os.PathLike | None = None) -> Path:
 
 def load_figure1(root: str | os.PathLike | None = None) -> pd.DataFrame:
     """The committed Figure 1 results; a clear error with the command to make them if missing."""
-    from .results import load_results
+    from pretrain_diversity.analysis.tables import load_results
 
     path = find_root(root) / RESULTS
     if not path.exists():
@@ -222,7 +222,7 @@ def iso_n_frames(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
     """
     import matplotlib.pyplot as plt
 
-    from .widgets import figure_png
+    from pretrain_diversity.figures.widgets import figure_png
 
     df = add_log_columns(df, metric)
     opt = optima(df, metric=metric, level=LEVEL) if opt is None else opt
@@ -263,7 +263,7 @@ def iso_n_frames(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
 def iso_n_widget(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: str = METRIC,
                  dpi: int = 80, width: str = "640px"):
     """Task dropdown x budget slider over pre-rendered frames; works in the static book."""
-    from .widgets import frame_grid
+    from pretrain_diversity.figures.widgets import frame_grid
 
     frames, tasks, budgets = iso_n_frames(df, opt, metric=metric, dpi=dpi)
     return frame_grid(frames, tasks, budgets, "downstream task", "budget", width=width)

@@ -28,10 +28,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .models import to_input
-from .probe import extract_features, fit_logistic
-from .sampling import ImageSet
-from .train import _seeded, batch_indices, lr_at, param_groups, random_shift
+from pretrain_diversity.models.backbones import to_input
+from pretrain_diversity.evaluation.probe import extract_features, fit_logistic
+from pretrain_diversity.data.sampling import ImageSet
+from pretrain_diversity.training.loop import _seeded, batch_indices, lr_at, param_groups, random_shift
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Result tables and their statistics; imports no torch, so pages that only read tables start fast."""

@@ -1,0 +1,1 @@
+"""Linear probes and few-shot transfer of a trained backbone."""

@@ -1,0 +1,1 @@
+"""One module group per figure or finding: statistics, verdict prose, figures."""

@@ -1,0 +1,1 @@
+"""Studies: specs that expand to runs, jobs, locks, launchers, the runner, cost models."""

@@ -1,0 +1,1 @@
+"""Downstream tasks for probing and transfer, with their registry."""

@@ -1,0 +1,1 @@
+"""The one training loop (pre-training; fine-tuning reuses it)."""
