@@ -19,6 +19,8 @@ import json
 import math
 from dataclasses import asdict, dataclass, fields, replace
 
+from pretrain_diversity.budget import split_reason
+
 ARCHS = ("convnet", "resnet18", "resnet50")
 # Pre-training sets: the embedded glyphs (default, no download) and real ones read from disk
 # (realdata.py; where each must lie is in realdata.LOCATIONS).
@@ -146,13 +148,8 @@ class RunConfig:
             raise ConfigError(f"budget must be a positive integer, got {budget!r}")
         if not isinstance(n_classes, int) or n_classes <= 0:
             raise ConfigError(f"n_classes must be a positive integer, got {n_classes!r}")
-        if budget % n_classes:
-            raise ConfigError(
-                f"budget={budget} is not divisible by n_classes={n_classes}: every class needs "
-                f"the same number of images (nearest valid budgets: "
-                f"{budget // n_classes * n_classes or n_classes} or "
-                f"{(budget // n_classes + 1) * n_classes})"
-            )
+        if why := split_reason(budget, n_classes):
+            raise ConfigError(why)
         return cls(n_classes=n_classes, samples_per_class=budget // n_classes, **kwargs)
 
     @classmethod
