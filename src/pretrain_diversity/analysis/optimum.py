@@ -11,6 +11,13 @@ converts to natural logs for its plots).
   ``refine_minimum``, with a percentile bootstrap interval over seeds at ``level``, whether the
   grid minimum is interior, and in what share of the draws it is.
 - ``ratio_trend``: per task, the slope of log2 r* against log2 N and its bootstrap interval.
+- ``locate_minimum``: the same step with a choice of estimator (``ESTIMATORS``), so a verdict can
+  be checked against the others (``robustness``): the reviewer found slopes that flip between
+  equally valid ways of reading one curve, and a verdict should say whether it does.
+
+Location and report are separate metrics. ``optima(metric=...)`` locates the optimum on one
+column (the selection rule, e.g. ``val_error``); ``report=...`` reads another column (e.g.
+``test_error``) at the point so selected, so the error quoted is not the one minimised over.
 
 How the bootstrap resamples. Seeds are drawn with replacement, the same draw for every K of one
 budget (the runs of one seed share its randomness, so they are kept together), and, by default,
@@ -30,6 +37,13 @@ import pandas as pd
 
 METRIC = "test_error"
 RESAMPLING = ("budget", "joint")
+# How the minimum of one curve is read: "parabola" through the grid minimum and its two
+# neighbours (the default every stored verdict used), "argmin" the grid point itself (no
+# interpolation: coarse but assumption-free), "smoothed" a least-squares parabola over the grid
+# minimum and SMOOTH_HALF_WIDTH points each side (averages noise over more runs; on an
+# asymmetric curve it leans towards the flatter side).
+ESTIMATORS = ("parabola", "argmin", "smoothed")
+SMOOTH_HALF_WIDTH = 2
 
 
 def add_log_columns(df: pd.DataFrame, metric: str = METRIC) -> pd.DataFrame:
@@ -59,6 +73,27 @@ def refine_minimum(x, y) -> tuple[float, float, int]:
         return float(x[i]), float(y[i]), i
     a, b, c = np.polyfit(x[i - 1 : i + 2], y[i - 1 : i + 2], 2)
     if a <= 0:  # ties: no curvature to use
+        return float(x[i]), float(y[i]), i
+    xv = float(np.clip(-b / (2 * a), x[i - 1], x[i + 1]))
+    return xv, float(a * xv * xv + b * xv + c), i
+
+
+def locate_minimum(x, y, estimator: str = "parabola") -> tuple[float, float, int]:
+    """(x*, y*, i) of the curve y(x) by ``estimator`` (one of ``ESTIMATORS``); i is the grid
+    minimum among the finite points, as in ``refine_minimum``. Every estimator keeps an edge
+    minimum on the edge and x* within the grid minimum's neighbours: none extrapolates."""
+    if estimator == "parabola":
+        return refine_minimum(x, y)
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"unknown estimator={estimator!r}; allowed: {', '.join(ESTIMATORS)}")
+    ok = np.isfinite(y)
+    x, y = np.asarray(x, float)[ok], np.asarray(y, float)[ok]
+    i = int(np.argmin(y))
+    if estimator == "argmin" or i == 0 or i == len(x) - 1:
+        return float(x[i]), float(y[i]), i
+    lo, hi = max(0, i - SMOOTH_HALF_WIDTH), min(len(x), i + SMOOTH_HALF_WIDTH + 1)
+    a, b, c = np.polyfit(x[lo:hi], y[lo:hi], 2)
+    if a <= 0:
         return float(x[i]), float(y[i]), i
     xv = float(np.clip(-b / (2 * a), x[i - 1], x[i + 1]))
     return xv, float(a * xv * xv + b * xv + c), i
@@ -97,6 +132,8 @@ def optima(
     seed: int = 0,
     resample: str = "budget",
     return_draws: bool = False,
+    estimator: str = "parabola",
+    report: str | None = None,
 ):
     """One row per (task, budget): the best K, n and ratio, refined and with bootstrap intervals.
 
@@ -106,11 +143,24 @@ def optima(
     interval at ``level``), interior (grid minimum not at the grid's edge), p_interior (share of
     bootstrap draws whose minimum is interior), level. With ``n_boot=0`` the interval and
     p_interior are NaN. With ``return_draws`` also {(task, budget): bootstrap log2 r* draws}.
+
+    ``metric`` is the column the optimum is located on; ``estimator`` (``ESTIMATORS``) how each
+    curve's minimum is read (``locate_minimum``). With ``report`` (another column, e.g.
+    ``test_error`` when locating on ``val_error``) the rows also hold report_metric, report_grid
+    (its seed mean at K_grid), report_star (its seed-mean curve, linear in log2 K, read at
+    log2_K_star) and report_lo / report_hi (the same read in every bootstrap draw, at that
+    draw's located optimum). The defaults give exactly the columns and numbers of before.
     """
     if resample not in RESAMPLING:
         raise ValueError(f"unknown resample={resample!r}; allowed: {', '.join(RESAMPLING)}")
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}")
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"unknown estimator={estimator!r}; allowed: {', '.join(ESTIMATORS)}")
+    if report is not None and report not in df.columns:
+        raise ValueError(f"report={report!r} is not a column of the results table")
+    if report == metric:
+        report = None  # reading the located metric again adds nothing
     df = add_log_columns(df, metric)
     rng = np.random.default_rng(seed)
     rows, draws = [], {}
@@ -121,13 +171,13 @@ def optima(
         for budget, sub in dt.groupby("budget", sort=True):
             lk, seeds, err = _seed_matrix(sub, metric, task_seeds if joint is not None else None)
             mean = np.nanmean(err, axis=1)
-            xk, ystar, i = refine_minimum(lk, mean)
+            xk, ystar, i = locate_minimum(lk, mean, estimator)
             counts = joint if joint is not None else _draw_counts(n_boot, len(seeds), rng)
             boot = _weighted_means(err, counts)
             bx = np.empty(n_boot)
             interior = np.empty(n_boot, bool)
             for b in range(n_boot):
-                bx[b], _, bi = refine_minimum(lk, boot[b])
+                bx[b], _, bi = locate_minimum(lk, boot[b], estimator)
                 interior[b] = 0 < bi < np.isfinite(boot[b]).sum() - 1
             log2n = math.log2(budget)
             blr = 2 * bx - log2n
@@ -161,8 +211,43 @@ def optima(
                     level=level,
                 )
             )
+            if report is not None:
+                rows[-1].update(_report_at(sub, report, lk, seeds, counts, xk, bx, i, q))
     out = pd.DataFrame(rows)
     return (out, draws) if return_draws else out
+
+
+def _read_curve(lk: np.ndarray, y: np.ndarray, x: float) -> float:
+    """A curve's value at x, linear between its finite grid points (NaN if it has none)."""
+    ok = np.isfinite(y)
+    return float(np.interp(x, lk[ok], y[ok])) if ok.any() else np.nan
+
+
+def _report_at(sub, report, lk, seeds, counts, xk, bx, i, q) -> dict:
+    """The ``report`` metric read where the location metric put the optimum (``optima``)."""
+    piv = sub.pivot_table(index="log2_K", columns="seed", values=report, aggfunc="mean")
+    rep = piv.reindex(index=lk, columns=seeds).to_numpy(float)
+    mean = np.nanmean(rep, axis=1)
+    boot = _weighted_means(rep, counts) if len(bx) else np.empty((0, len(lk)))
+    reads = np.array([_read_curve(lk, boot[b], bx[b]) for b in range(len(bx))])
+    lo, hi = np.nanpercentile(reads, q) if np.isfinite(reads).any() else (np.nan, np.nan)
+    return dict(report_metric=report, report_grid=float(mean[i]),
+                report_star=_read_curve(lk, mean, xk), report_lo=float(lo), report_hi=float(hi))
+
+
+def slope_draws(opt: pd.DataFrame, draws: dict) -> dict:
+    """Per task, the bootstrap draws of the least-squares slope of log2 r* on log2 N: draw j of
+    every budget taken together, as ``optima`` made them. Tasks with one budget are left out."""
+    out = {}
+    for task, sub in opt.groupby("task", sort=True):
+        sub = sub.sort_values("budget")
+        x = np.log2(sub["budget"].to_numpy(float))
+        if len(x) < 2:
+            continue
+        boot = np.stack([draws[(task, n)] for n in sub["budget"]], axis=1)  # [n_boot, budgets]
+        xc = x - x.mean()
+        out[task] = (boot - boot.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
+    return out
 
 
 def ratio_trend(opt: pd.DataFrame, draws: dict, *, level: float = 0.95) -> pd.DataFrame:
@@ -172,15 +257,14 @@ def ratio_trend(opt: pd.DataFrame, draws: dict, *, level: float = 0.95) -> pd.Da
     """
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
     rows = []
+    boot_slopes = slope_draws(opt, draws)
     for task, sub in opt.groupby("task", sort=True):
         sub = sub.sort_values("budget")
         x = np.log2(sub["budget"].to_numpy(float))
         if len(x) < 2:
             continue
         b = float(np.polyfit(x, sub["log2_r_star"].to_numpy(), 1)[0])
-        boot = np.stack([draws[(task, n)] for n in sub["budget"]], axis=1)  # [n_boot, budgets]
-        xc = x - x.mean()
-        bs = (boot - boot.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
+        bs = boot_slopes[task]
         lo, hi = np.percentile(bs, q) if len(bs) else (np.nan, np.nan)
         rows.append(
             dict(
