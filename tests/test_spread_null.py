@@ -122,3 +122,18 @@ def test_noise_that_grows_at_few_shots_is_not_a_shrinking_role():
         significant.append(r.change_lo > 0)
     assert np.mean(raw_shrinks) > 0.95
     assert np.mean(significant) <= 0.1  # about the 5% an F test at 0.05 would give
+
+
+def test_role_change_reads_through_the_one_cell_rule():
+    from pretrain_diversity.analysis.verdict_rule import combine_cells
+
+    rng = np.random.default_rng(7)
+    shrinking = table({1: [0.0, 2.0, 4.0, 6.0, 8.0], S.FULL: NOISE}, seeds=5, rng=rng)
+    growing = table({1: NOISE, S.FULL: [0.0, 2.0, 4.0, 6.0, 8.0]}, seeds=5, rng=rng)
+    both = pd.concat([shrinking, growing.assign(protocol="finetune")])
+    change = S.source_role_change(both, n_boot=500)
+    v = combine_cells(change, effect="change", lo="change_lo", hi="change_hi")
+    assert v.label == "contradicted" and "digits, finetune" in v.reason
+    v = combine_cells(change[change.protocol == "probe"], effect="change", lo="change_lo",
+                      hi="change_hi")
+    assert v.label == "reproduced"

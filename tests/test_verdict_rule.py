@@ -129,3 +129,14 @@ def test_missing_columns_and_empty_tables():
         V.combine_cells(cells(("a", "probe", 1, 0, 2)).drop(columns="protocol"))
     assert V.combine_cells(cells()[[]].assign(task=[], protocol=[], effect=[], lo=[], hi=[])
                            ).label == "inconclusive"
+
+
+def test_the_statistics_modules_import_no_torch():
+    import subprocess
+    import sys
+
+    mods = ("optimum", "verdict_rule", "robustness", "spread_null", "coverage", "reference_numbers")
+    code = ("import sys\n" + "".join(f"import pretrain_diversity.analysis.{m}\n" for m in mods)
+            + "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -91,19 +91,21 @@ class Coverage:
     truth: dict = field(default_factory=dict)
 
 
-def coverage(world: UCurveWorld = UCurveWorld(), *, replications: int = 100, seeds: int = 5,
+def coverage(world: UCurveWorld | None = None, *, replications: int = 100, seeds: int = 5,
              estimators=ESTIMATORS, level: float = 0.9, n_boot: int = 200,
              metric: str = "test_error", rng_seed: int = 0) -> Coverage:
     """Simulate ``replications`` studies of ``seeds`` seeds on ``world`` and read each estimator's
     interval for the slope and for log2 r* at every budget: the share that covers the truth.
 
-    All estimators read the same simulated tables (paired), so their coverages compare directly.
+    ``world`` defaults to ``UCurveWorld()``. All estimators read the same simulated tables
+    (paired), so their coverages compare directly.
     Summary columns: estimator, quantity ("slope" or "log2_r_star"), budget (NaN for the slope),
     truth, nominal, coverage, replications, bias (mean estimate minus truth), rmse, mean_width.
     """
     if replications < 1 or seeds < 2 or n_boot < 1:
         raise ValueError(f"need replications >= 1, seeds >= 2 and n_boot >= 1; got "
                          f"{replications}, {seeds}, {n_boot}")
+    world = world or UCurveWorld()
     unknown = set(estimators) - set(ESTIMATORS)
     if unknown:
         raise ValueError(f"unknown estimators {sorted(unknown)}; allowed: {', '.join(ESTIMATORS)}")
