@@ -137,3 +137,27 @@ def test_role_change_reads_through_the_one_cell_rule():
     v = combine_cells(change[change.protocol == "probe"], effect="change", lo="change_lo",
                       hi="change_hi")
     assert v.label == "reproduced"
+
+
+def test_paired_components_take_out_what_a_seed_shares():
+    t = table({1: [0, 0, 0, 0, 1.5]}, seeds=4, sd=0.2, seed_shift=5.0,
+              rng=np.random.default_rng(4))
+    free = S.source_components(t, n_boot=500).iloc[0]
+    paired = S.source_components(t, n_boot=500, paired=True).iloc[0]
+    assert paired.p_F < 1e-4 < 0.05 < free.p_F
+    assert paired.var_seed < 0.1 < free.var_seed  # the seed's shift is no longer "noise"
+    true_var = np.var([0, 0, 0, 0, 1.5], ddof=1)
+    assert paired.var_source_lo <= true_var <= paired.var_source_hi
+    both = table({1: [0, 0, 0, 0, 1.5], S.FULL: NOISE}, seeds=4, sd=0.2, seed_shift=5.0,
+                 rng=np.random.default_rng(4))
+    assert S.source_role_change(both, n_boot=500, paired=True).change_lo[0] > 0
+    assert S.source_role_change(both, n_boot=500).change_lo[0] <= 0  # the shift hides it
+    with pytest.raises(ValueError, match="every seed"):
+        S.source_components(t.iloc[1:], paired=True)
+
+
+def test_paired_pure_noise_p_values_are_uniform():
+    rng = np.random.default_rng(8)
+    p = [S.source_components(table({1: NOISE}, seeds=3, seed_shift=3.0, rng=rng), n_boot=10,
+                             paired=True).p_F[0] for _ in range(300)]
+    assert stats.kstest(p, "uniform").pvalue > 0.01

@@ -7,7 +7,8 @@ accuracies) give a larger spread even if every source were the same. Two reads n
 
 - ``source_components``: one-way random-effects analysis per cell (task, protocol, k shots):
   the variance component of the source, (MS_between - MS_within) / n0, its sd in points, the
-  F statistic with its p-value, and a percentile interval by resampling seeds within each source.
+  F statistic with its p-value, and a percentile interval by resampling seeds within each source
+  (with ``paired``: a two-way source + seed analysis, whole seeds resampled).
 - ``spread_null``: the observed spread against its distribution when the runs' source labels are
   shuffled (the null of no source effect): the permutation p-value, the null's mean spread and
   the excess of the observed over it.
@@ -100,44 +101,94 @@ def _boot_components(groups, rng, n_boot: int) -> np.ndarray:
     return _anova(means, ss, sizes)[2]
 
 
-def source_variance(cell: pd.DataFrame, *, source: str = "variant", value: str = "accuracy",
-                    n_boot: int = N_BOOT, level: float = LEVEL,
-                    rng: np.random.Generator | None = None) -> dict:
-    """One cell's random-effects read: var_source (truncated at 0) and sd_source with percentile
-    intervals, var_seed (the pooled within-source variance), F and its p-value, sizes."""
-    from scipy import stats
+def _paired_matrix(cell: pd.DataFrame, source: str, value: str, seed_column: str) -> np.ndarray:
+    """Accuracies [source, seed]; every source must have every seed (complete blocks)."""
+    if seed_column not in cell.columns:
+        raise ValueError(f"paired needs the seed column {seed_column!r}")
+    x = cell.pivot_table(index=source, columns=seed_column, values=value, aggfunc="mean")
+    if x.isna().to_numpy().any() or x.shape[0] < 2 or x.shape[1] < 2:
+        raise ValueError("paired needs at least two sources and two seeds, every seed run for "
+                         f"every source; got {x.shape[0]} sources x {x.shape[1]} seeds with gaps")
+    return x.to_numpy(float)
 
-    if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {level}")
-    rng = rng or np.random.default_rng(0)
+
+def _paired_anova(x: np.ndarray):
+    """Two-way additive (source + seed) analysis of x [..., source, seed]: MS_source,
+    MS_residual and the component (MS_source - MS_residual) / seeds."""
+    a, m = x.shape[-2:]
+    row, col = x.mean(-1, keepdims=True), x.mean(-2, keepdims=True)
+    grand = x.mean((-2, -1), keepdims=True)
+    ms_src = m * ((row - grand) ** 2).sum((-2, -1)) / (a - 1)
+    ms_res = ((x - row - col + grand) ** 2).sum((-2, -1)) / ((a - 1) * (m - 1))
+    return ms_src, ms_res, (ms_src - ms_res) / m
+
+
+def _boot_paired(x: np.ndarray, rng, n_boot: int) -> np.ndarray:
+    """The paired component in resamples of whole seeds (a seed's runs of every source move
+    together), residuals about the additive fit scaled by sqrt(m / (m - 1)) as in
+    ``_boot_components``."""
+    m = x.shape[1]
+    fit = x.mean(1, keepdims=True) + x.mean(0, keepdims=True) - x.mean()
+    x = fit + math.sqrt(m / (m - 1)) * (x - fit)
+    idx = rng.integers(0, m, size=(n_boot, m))
+    return _paired_anova(np.moveaxis(x[:, idx], 1, 0))[2]  # [n_boot, source, seed]
+
+
+def _read_cell(cell, source, value, paired, seed_column):
+    """(point estimates, draw function) of one cell, paired or not."""
+    if paired:
+        x = _paired_matrix(cell, source, value, seed_column)
+        ms_src, ms_res, comp = _paired_anova(x)
+        a, m = x.shape
+        return (ms_src, ms_res, comp, a, x.size, (a - 1, (a - 1) * (m - 1)),
+                lambda rng, n: _boot_paired(x, rng, n))
     groups = _groups(cell, source, value)
     sizes = np.array([len(g) for g in groups])
     means = np.array([g.mean() for g in groups])
     ss = np.array([((g - g.mean()) ** 2).sum() for g in groups])
     msb, msw, comp = _anova(means, ss, sizes)
-    a, n = len(groups), sizes.sum()
-    f = msb / msw if msw > 0 else np.inf
-    boot = np.maximum(_boot_components(groups, rng, n_boot), 0) if n_boot else np.array([np.nan])
-    q = [(1 - level) / 2, (1 + level) / 2]
-    lo, hi = np.quantile(boot, q)
-    return dict(n_sources=a, runs=int(n), var_source=max(float(comp), 0.0),
+    a, n = len(groups), int(sizes.sum())
+    return msb, msw, comp, a, n, (a - 1, n - a), lambda rng, k: _boot_components(groups, rng, k)
+
+
+def source_variance(cell: pd.DataFrame, *, source: str = "variant", value: str = "accuracy",
+                    n_boot: int = N_BOOT, level: float = LEVEL, paired: bool = False,
+                    seed_column: str = "seed", rng: np.random.Generator | None = None) -> dict:
+    """One cell's random-effects read: var_source (truncated at 0) and sd_source with percentile
+    intervals over resampled seeds, var_seed (the within-source variance: with ``paired``, what
+    is left after the seed's shared part), F with its p-value, and sizes.
+
+    ``paired`` reads a randomized-block design: seed s of every source shares its downstream draw,
+    so the seed's shared part is taken out (two-way additive analysis) and whole seeds are
+    resampled. Without it, sources' seeds are independent (one-way analysis)."""
+    from scipy import stats
+
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    rng = rng or np.random.default_rng(0)
+    ms_src, ms_res, comp, a, n, dfs, draw = _read_cell(cell, source, value, paired, seed_column)
+    f = ms_src / ms_res if ms_res > 0 else np.inf
+    boot = np.maximum(draw(rng, n_boot), 0) if n_boot else np.array([np.nan])
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return dict(n_sources=a, runs=n, var_source=max(float(comp), 0.0),
                 var_source_raw=float(comp), var_source_lo=float(lo), var_source_hi=float(hi),
                 sd_source=math.sqrt(max(comp, 0.0)), sd_source_lo=float(np.sqrt(lo)),
-                sd_source_hi=float(np.sqrt(hi)), var_seed=float(msw),
-                F=float(f), p_F=float(stats.f.sf(f, a - 1, n - a)) if np.isfinite(f) else 0.0,
-                level=level)
+                sd_source_hi=float(np.sqrt(hi)), var_seed=float(ms_res),
+                F=float(f), p_F=float(stats.f.sf(f, *dfs)) if np.isfinite(f) else 0.0,
+                paired=paired, level=level)
 
 
 def source_components(df: pd.DataFrame, *, by=CELL, source: str = "variant",
                       value: str = "accuracy", n_boot: int = N_BOOT, level: float = LEVEL,
-                      seed: int = 0) -> pd.DataFrame:
+                      paired: bool = False, seed: int = 0) -> pd.DataFrame:
     """``source_variance`` for every cell (``by`` columns), one row each."""
     _check(df, [*by, source, value])
     rng = np.random.default_rng(seed)
     rows = []
     for key, cell in df.groupby(list(by), sort=True):
         rows.append({**dict(zip(by, key)), **source_variance(
-            cell, source=source, value=value, n_boot=n_boot, level=level, rng=rng)})
+            cell, source=source, value=value, n_boot=n_boot, level=level, paired=paired,
+            rng=rng)})
     return pd.DataFrame(rows)
 
 
@@ -201,11 +252,13 @@ def _k_pair(ks, few, many) -> tuple[int, int]:
 
 def source_role_change(df: pd.DataFrame, *, few: int | None = None, many: int | None = None,
                        by=("task", "protocol"), source: str = "variant", value: str = "accuracy",
-                       n_boot: int = N_BOOT, level: float = LEVEL, seed: int = 0) -> pd.DataFrame:
+                       n_boot: int = N_BOOT, level: float = LEVEL, paired: bool = False,
+                       seed: int = 0) -> pd.DataFrame:
     """Per (task, protocol): the source sd (points, net of seed noise) at ``few`` shots (default
     the smallest k > 0) and ``many`` (default all data, k = 0, else the largest k), ``change`` =
     few - many (positive: the source matters less with more downstream data) with a percentile
-    interval, resampling seeds within each source independently at each k, and both F p-values.
+    interval, resampling seeds (within each source, or whole seeds with ``paired``)
+    independently at each k, and both F p-values.
     """
     _check(df, [*by, "k", source, value])
     rng = np.random.default_rng(seed)
@@ -216,9 +269,10 @@ def source_role_change(df: pd.DataFrame, *, few: int | None = None, many: int | 
         reads, boots = {}, {}
         for k in (k_few, k_many):
             cell = sub[sub["k"] == k]
-            reads[k] = source_variance(cell, source=source, value=value, n_boot=0)
-            groups = _groups(cell, source, value)
-            boots[k] = np.sqrt(np.maximum(_boot_components(groups, rng, n_boot), 0))
+            reads[k] = source_variance(cell, source=source, value=value, n_boot=0,
+                                       paired=paired)
+            draw = _read_cell(cell, source, value, paired, "seed")[-1]
+            boots[k] = np.sqrt(np.maximum(draw(rng, n_boot), 0))
         diff = boots[k_few] - boots[k_many]
         lo, hi = np.quantile(diff, q)
         rows.append({**dict(zip(by, key)), "k_few": k_few, "k_many": k_many,
