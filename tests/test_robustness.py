@@ -115,3 +115,13 @@ def test_bad_input_is_refused():
     one_budget = table[table.n_classes * table.samples_per_class == BUDGETS[0]]
     with pytest.raises(ValueError, match="fewer than two budgets"):
         R.robustness_panel(one_budget, VERDICT)
+
+
+def test_every_task_gets_its_panel():
+    clear = quadratics([0.6, 0.55, 0.65, 0.6, 0.58])
+    border = quadratics([0.15, 0.13, 0.17, 0.15, 0.6]).assign(task="u")
+    out = R.robustness_by_task(pd.concat([clear, border]), n_boot=300,
+                               estimators=("parabola", "smoothed")).set_index("task")
+    assert out.label.to_dict() == {"t": "drifts up", "u": "inconclusive"}
+    assert out.broken["t"] == "" and out.broken["u"] == "without seed 4"
+    assert out.checks["u"] == len(out.panel["u"]) == 9

@@ -91,10 +91,11 @@ def robustness_panel(
     each seed left out in turn; (c) the K grid thinned to every second point (``thin_grid``, one
     check per offset in ``thin_offsets``); (d) each other estimator in ``estimators``. A check
     whose verdict raises ValueError (e.g. too few points left) counts as disagreeing, with the
-    message in ``note``. ``verdict`` defaults to ``SlopeVerdict()``.
+    message in ``note``. With two seeds or fewer (b) is skipped: one seed left is no bootstrap.
+    ``verdict`` defaults to ``SlopeVerdict()``.
     """
     verdict = verdict or SlopeVerdict()
-    for col in (metric, seed_column):
+    for col in ("task", "n_classes", "samples_per_class", metric, seed_column):
         if col not in table.columns:
             raise ValueError(f"results table lacks column {col!r}")
     if estimator not in ESTIMATORS:
@@ -134,3 +135,16 @@ def robustness_panel(
     reason = (f"'{base.label}' as reported ({base.estimate:+.2f} [{base.lo:+.2f}, {base.hi:+.2f}]) "
               f"does not survive {len(broken)} of {len(panel) - 1} checks: {listed}")
     return Robustness(INCONCLUSIVE, reason, panel)
+
+
+def robustness_by_task(table: pd.DataFrame, *, n_boot: int = 1000, level: float = LEVEL,
+                       margin: float = MARGIN, seed: int = 0, **panel_options) -> pd.DataFrame:
+    """The slope verdict's panel for every task: task, label, reason, checks, broken (the names
+    of the checks that disagree), and the panel itself (a column of frames)."""
+    rows = []
+    for task in sorted(table["task"].unique()):
+        v = SlopeVerdict(task=task, n_boot=n_boot, level=level, margin=margin, seed=seed)
+        r = robustness_panel(table[table["task"] == task], v, **panel_options)
+        rows.append(dict(task=task, label=r.label, reason=r.reason, checks=len(r.panel),
+                         broken=", ".join(r.panel.check[~r.panel.agrees]), panel=r.panel))
+    return pd.DataFrame(rows)
