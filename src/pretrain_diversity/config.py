@@ -23,7 +23,7 @@ from pretrain_diversity.budget import split_reason
 
 ARCHS = ("convnet", "resnet18", "resnet50")
 # Pre-training sets: the embedded glyphs (default, no download) and real ones read from disk
-# (realdata.py; where each must lie is in realdata.LOCATIONS).
+# (data/real/; where each must lie is in data.real.locations.LOCATIONS).
 NATURAL_DATASETS = ("imagenet", "imagenet32", "imagenet64", "cifar100")
 DATASETS = ("glyphs",) + NATURAL_DATASETS
 # Highest image_size each real set can give without upsampling (the folder ImageNet has none).

@@ -5,7 +5,7 @@ needs more classes than any small real data set has. The DejaVu and STIX fonts b
 matplotlib cover about 6,400 visually distinct characters (Latin, Greek, Cyrillic, Arabic, Hebrew,
 mathematical symbols, arrows, box drawing, ...). Each character is a class; each font that has it
 contributes one *base render* (a "variant"). Samples are drawn from the base renders by
-``sampling.py``.
+``data.sampling``.
 
 The base bank is rendered once (about 20 s) and cached as a compressed ``.npz`` whose name carries
 a fingerprint of the font files, so a different matplotlib with different fonts never reuses it.

@@ -3,7 +3,7 @@
 The glyph classes are split once, by a fixed seed, into a pre-training pool and a held-out set
 that only downstream tasks use, so no pre-training run ever sees a downstream class.
 Generated sets are cached on disk under a key of everything that determines them.
-Real data sets (ImageNet, its downsampled forms, CIFAR-100) come from ``realdata``: their pool is
+Real data sets (ImageNet, its downsampled forms, CIFAR-100) come from ``data.real``: their pool is
 every class of the training split, and a run's set is an index mask into one decoded tensor.
 """
 
@@ -73,7 +73,7 @@ def dataset_limits(
     """(classes in the pre-training pool, images available per class) for parameter checks.
 
     ``class_pool_name`` (a run's ``class_pool``) narrows the glyph pool to one of
-    config.CLASS_POOLS. Real data sets (``realdata``): the pool is every class of the training
+    config.CLASS_POOLS. Real data sets (``data.real``): the pool is every class of the training
     split, and the cap is the size of the smallest class, read from the cached label index (made
     by one scan of the files, no decoding), so a run is checked before any image is decoded.
     """
@@ -83,13 +83,14 @@ def dataset_limits(
             return len(glyph_split(bank.n_classes).pool), GLYPHS_MAX_PER_CLASS  # validate() names it
         return len(class_pool(bank, class_pool_name)), GLYPHS_MAX_PER_CLASS
     if dataset in NATURAL_DATASETS:
-        from pretrain_diversity.data.realdata import real_limits
+        from pretrain_diversity.data.real.readers import real_limits
 
         return real_limits(dataset, data_root)
     raise ValueError(f"unknown dataset {dataset!r}")
 
 
-def _key(*parts) -> str:
+def cache_key(*parts) -> str:
+    """A short hash of everything that determines a generated set: its cache file's name."""
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
@@ -132,7 +133,7 @@ def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None, data_root=Non
     if extra:
         parts += (STYLE_VERSION, repr(DEFAULT_STYLES), extra)
     drawn = cached_images(
-        _key(*parts),
+        cache_key(*parts),
         lambda: two_step_sample(
             bank, pool, cfg.n_classes, cfg.samples_per_class, cfg.image_size, cfg.seed,
             styles_per_class=cfg.styles_per_class,
@@ -182,7 +183,8 @@ def apply_appearance(images: torch.Tensor, kind: str) -> torch.Tensor:
 def real_pretraining_set(cfg: RunConfig, data_root=None) -> ImageSet:
     """K classes x n images of a real data set: rows of its cached decoded tensor (no copies of
     files; the rows are read into memory, then the training loop moves them to the device)."""
-    from pretrain_diversity.data.realdata import gather, load_pretrain_split
+    from pretrain_diversity.data.real.cache import gather
+    from pretrain_diversity.data.real.readers import load_pretrain_split
 
     split = load_pretrain_split(cfg.dataset, cfg.image_size, data_root)
     index, labels, chosen = two_step_indices(

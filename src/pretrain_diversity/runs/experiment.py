@@ -25,7 +25,7 @@ import torch
 from pretrain_diversity import __version__
 from pretrain_diversity.config import DATASETS, REAL_PROBE_TASKS, ConfigError, RunConfig, validate
 from pretrain_diversity.data.pool import dataset_limits, pretraining_set
-from pretrain_diversity.tasks.downstream import load_task, transfer_task
+from pretrain_diversity.tasks.registry import load_task, transfer_task
 from pretrain_diversity.models.backbones import build_model, count_parameters
 from pretrain_diversity.evaluation.probe import probe_model
 from pretrain_diversity.storage import atomic_torch_save, atomic_write_json
@@ -62,7 +62,7 @@ def check(cfg: RunConfig) -> None:
     pool, per_class = dataset_limits(cfg.dataset, cfg.class_pool)
     validate(cfg, pool_size=pool, max_per_class=per_class)
     if cfg.shots is not None:
-        from pretrain_diversity.tasks.downstream import TRANSFER_POOL
+        from pretrain_diversity.tasks.registry import TRANSFER_POOL
 
         for task in cfg.probe_tasks:
             if task not in TRANSFER_POOL:
@@ -78,7 +78,7 @@ def check(cfg: RunConfig) -> None:
                 )
     for task in cfg.probe_tasks:  # real downstream data must be on disk before training starts
         if task in REAL_PROBE_TASKS:
-            from pretrain_diversity.data.realdata import locate
+            from pretrain_diversity.data.real.locations import locate
 
             locate(task)
 
