@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from pretrain_diversity.config import CLASS_POOLS, NATURAL_DATASETS, RunConfig
 from pretrain_diversity.data.glyphs import GlyphBank, load_bank
 from pretrain_diversity.data.sampling import DEFAULT_STYLES, ImageSet, two_step_indices, two_step_sample
-from pretrain_diversity.storage import atomic_torch_save, cache_dir
+from pretrain_diversity.storage import UntrustedFile, atomic_torch_save, cache_dir, load_tensors
 
 SPLIT_SEED = 20230521  # fixed: the pool/held-out split must not move with a run's seed
 HELDOUT_CLASSES = 100  # glyph classes reserved for the held-out-glyph downstream task
@@ -95,16 +95,27 @@ def cache_key(*parts) -> str:
 
 
 def cached_images(key: str, make) -> ImageSet:
-    """Load an ImageSet from the disk cache, or make it and store it (atomic)."""
-    path = cache_dir() / "sets" / f"{key}.pt"
+    """Load an ImageSet from the disk cache, or make it and store it (atomic).
+
+    The file holds three tensors (class ids too, so that it loads with ``weights_only``); a
+    damaged file is regenerated, a file that pickles anything else raises ``UntrustedFile``.
+    Files of the earlier format (``{key}.pt``, class ids as a numpy array) are not read.
+    """
+    path = cache_dir() / "sets" / f"{key}.tensors.pt"
     if path.exists():
         try:
-            d = torch.load(path, weights_only=False)
-            return ImageSet(d["images"], d["labels"], d["class_ids"])
-        except Exception:  # a corrupt cache entry is regenerated, never trusted
+            d = load_tensors(
+                path, what="a cached image set",
+                remedy=f"Delete it (rm {path}); it is generated again on next use.",
+            )  # fmt: skip
+            return ImageSet(d["images"], d["labels"], d["class_ids"].numpy())
+        except UntrustedFile:
+            raise
+        except Exception:  # a damaged cache entry is regenerated, never trusted
             path.unlink(missing_ok=True)
     s = make()
-    atomic_torch_save(path, {"images": s.images, "labels": s.labels, "class_ids": s.class_ids})
+    class_ids = torch.from_numpy(np.ascontiguousarray(s.class_ids))
+    atomic_torch_save(path, {"images": s.images, "labels": s.labels, "class_ids": class_ids})
     return s
 
 

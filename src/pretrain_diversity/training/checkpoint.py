@@ -1,7 +1,9 @@
 """A run's training checkpoint: model and optimizer state, the step reached, the curve so far.
 
 Nothing random is stored: every draw of a step is seeded by (seed, step) (``schedule``), so the
-step number is all a resumed run needs to continue exactly as if it had never stopped.
+step number is all a resumed run needs to continue exactly as if it had never stopped. The file
+holds only tensors, numbers, strings and containers of them, and is read back with
+``storage.load_tensors`` (``weights_only``): a pickle planted in its place is refused, never run.
 """
 
 from __future__ import annotations
@@ -9,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
-from pretrain_diversity.storage import atomic_torch_save
+from pretrain_diversity.storage import UntrustedFile, atomic_torch_save, load_tensors
 
 
 @dataclass
@@ -47,12 +47,22 @@ def save_checkpoint(path: Path, model, optimizer, state: TrainState, run_id: str
 
 
 def load_checkpoint(path: Path, model, optimizer, run_id: str, device) -> TrainState | None:
-    """Restore a checkpoint of this very run; anything else (other run, corrupt) is ignored."""
+    """Restore a checkpoint of this very run; anything else (other run, damaged) is ignored.
+
+    Raises ``storage.UntrustedFile`` if the file pickles objects a checkpoint never holds.
+    """
     if not path.exists():
         return None
     try:
-        ck = torch.load(path, map_location=device, weights_only=False)
-    except Exception:
+        ck = load_tensors(
+            path, map_location=device, what="a run's training checkpoint",
+            remedy=f"Delete it (rm {path}): the run then trains again from its first step.",
+        )  # fmt: skip
+    except UntrustedFile:
+        raise
+    except Exception:  # damaged (a truncated file, say): train from the start, as if absent
+        return None
+    if not isinstance(ck, dict) or ck.get("run_id") != run_id:
         return None
     if ck.get("run_id") != run_id:
         return None

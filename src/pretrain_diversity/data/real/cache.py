@@ -2,7 +2,8 @@
 
 Each split is decoded a single time into one uint8 [N, 3, S, S] ``.npy`` file under
 ``cache_dir()/real``, written atomically, beside an ``index.npz`` of its labels and class names
-(made by one scan of the files, no decoding). A run's K x n pre-training subset is an index mask
+(made by one scan of the files, no decoding). Both are read without pickles
+(``storage.load_arrays``): a pickle planted in the cache raises ``UntrustedFile`` and never runs. A run's K x n pre-training subset is an index mask
 into the cached tensor (``sampling.two_step_indices``), never a copy of files.
 """
 
@@ -18,7 +19,9 @@ import numpy as np
 import torch
 
 from pretrain_diversity.data.real.decode import Source, decode_source
-from pretrain_diversity.storage import atomic_path, atomic_save_npz, cache_dir
+from pretrain_diversity.storage import (
+    UntrustedFile, atomic_path, atomic_save_npz, cache_dir, load_arrays,
+)  # fmt: skip
 
 CACHE_VERSION = 1  # bump when decoding changes: every cached tensor is then rebuilt
 
@@ -28,6 +31,10 @@ class CachedSplit:
     images: np.ndarray  # uint8 [N, 3, S, S], memory-mapped from the cache
     labels: np.ndarray  # int64 [N], 0-based
     classes: list[str]
+
+
+def _remedy(path: Path) -> str:
+    return f"Delete it (rm {path}); it is made again from the data set on next use."
 
 
 def split_dir(name: str, split: str, root: Path) -> Path:
@@ -41,9 +48,11 @@ def split_index(name: str, split: str, make: Callable[[], Source], root: Path):
     path = split_dir(name, split, root) / "index.npz"
     if path.exists():
         try:
-            with np.load(path) as z:
-                return z["labels"], [str(c) for c in z["classes"]]
-        except Exception:  # a corrupt entry is rebuilt, never trusted
+            z = load_arrays(path, what="a cached label index", remedy=_remedy(path))
+            return z["labels"], [str(c) for c in z["classes"]]
+        except UntrustedFile:
+            raise
+        except Exception:  # a damaged entry is rebuilt, never trusted
             path.unlink(missing_ok=True)
     src = make()
     atomic_save_npz(path, labels=src.labels, classes=np.array(src.classes, dtype=str))
@@ -67,10 +76,13 @@ def cached_tensor(
     path = folder / f"{size}px.npy"
     if path.exists():
         try:
-            images = np.load(path, mmap_mode="r")
+            images = load_arrays(path, what="a cached decoded tensor", remedy=_remedy(path),
+                                 mmap_mode="r")  # fmt: skip
             if images.shape == (len(labels), 3, size, size):
                 return CachedSplit(images, labels, classes)
-        except Exception:
+        except UntrustedFile:
+            raise
+        except Exception:  # damaged: decoded again
             pass
         path.unlink(missing_ok=True)
     src = once()

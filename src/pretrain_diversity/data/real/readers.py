@@ -18,6 +18,7 @@ import numpy as np
 from pretrain_diversity.data.real.cache import CachedSplit, cached_tensor, split_index
 from pretrain_diversity.data.real.decode import Source, array_source, file_source
 from pretrain_diversity.data.real.locations import LOCATIONS, DataNotFound, locate
+from pretrain_diversity.storage import UntrustedFile, load_arrays
 
 
 def torchvision_set(make: Callable, name: str):
@@ -40,12 +41,49 @@ def imagenet_folder(root: Path, split: str) -> Source:
     return file_source(ds, ds.targets, ds.classes)
 
 
+# What a Downsampled ImageNet batch pickles: a dict of numpy arrays and a list of ints. Arrays
+# reduce to these callables (numpy 1 and numpy 2 spell the module differently; protocol 2 from
+# Python 3 adds _codecs.encode for bytes, protocol 5 numeric._frombuffer); nothing else is let in.
+BATCH_GLOBALS = frozenset({
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    ("_codecs", "encode"),
+})  # fmt: skip
+
+
+class RefusedGlobal(pickle.UnpicklingError):
+    """A pickle names a callable or class outside ``BATCH_GLOBALS``."""
+
+
+class BatchUnpickler(pickle.Unpickler):
+    """Unpickles only numpy arrays, numbers, strings and containers: a batch downloaded from the
+    web (or planted in the data folder) can never run code while it is read."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in BATCH_GLOBALS:
+            raise RefusedGlobal(f"{module}.{name}")
+        if module.startswith("numpy.core") and hasattr(np, "_core"):  # numpy 2 renamed it
+            module = "numpy._core" + module.removeprefix("numpy.core")
+        return super().find_class(module, name)
+
+
 def read_batch(path: Path) -> dict:
+    """One Downsampled ImageNet batch file (pickled, or its .npz form), read without running code."""
+    remedy = (
+        f"It is not a Downsampled ImageNet batch: delete it (rm {path}) and put the file from "
+        f"{LOCATIONS['imagenet32'].source.split(' ', 1)[0]} in its place (or its .npz form)."
+    )
     if path.suffix == ".npz":
-        with np.load(path) as z:
-            return {"data": z["data"], "labels": z["labels"]}
+        z = load_arrays(path, what="a Downsampled ImageNet batch", remedy=remedy)
+        return {"data": z["data"], "labels": z["labels"]}
     with open(path, "rb") as f:
-        return pickle.load(f, encoding="latin1")
+        try:
+            return BatchUnpickler(f, encoding="latin1").load()
+        except RefusedGlobal as e:
+            raise UntrustedFile(path, "a Downsampled ImageNet batch", remedy,
+                                f"it names {e}") from None  # fmt: skip
 
 
 def batch_files(folder: Path, split: str) -> list[Path]:
