@@ -106,6 +106,15 @@ class RunConfig:
     seed: int = 0
     device: str = "cpu"
     compile: bool = False
+    # --- stricter-protocol knobs (core layers; every one None = exactly as before it existed) ---
+    # Separate seed streams: ``seed`` drives the class draw, the image draw, the initialisation
+    # and the batch order; ``class_seed`` / ``image_seed`` (None = derived from ``seed`` as
+    # before) reseed only which K classes / which n images of them are drawn.
+    class_seed: int | None = None
+    image_seed: int | None = None
+    # Fixed compute: this many SGD steps whatever N is (None = ceil(epochs * N / batch_size)).
+    # A field named ``steps`` would hide the ``steps`` property every caller reads.
+    fixed_steps: int | None = None
 
     def __post_init__(self):
         # "supervised" is the default objective: one spelling, one run id
@@ -124,6 +133,9 @@ class RunConfig:
 
     @property
     def steps(self) -> int:
+        """SGD steps of pre-training: ``fixed_steps`` if set, else ceil(epochs * N / batch)."""
+        if self.fixed_steps is not None:  # stricter-protocol knob (core layers)
+            return self.fixed_steps
         return max(1, math.ceil(self.epochs * self.budget / self.batch_size))
 
     @property
@@ -350,3 +362,18 @@ def validate(cfg: RunConfig, *, pool_size: int | None = None, max_per_class: int
             f"{cfg.dataset!r} from probe_tasks or pre-train on another data set"
         )
     validate_device(cfg.device)
+    validate_protocol_knobs(cfg)
+
+
+MAX_FIXED_STEPS = 10_000_000
+
+
+def validate_protocol_knobs(cfg: RunConfig) -> None:
+    """Checks of the stricter-protocol fields (core layers); each None is always valid."""
+    for name in ("class_seed", "image_seed"):
+        if getattr(cfg, name) is not None:
+            _check_int(name, getattr(cfg, name), 0, 2**31 - 1,
+                       " (leave it unset (None) to derive it from seed)")  # fmt: skip
+    if cfg.fixed_steps is not None:
+        _check_int("fixed_steps", cfg.fixed_steps, 1, MAX_FIXED_STEPS,
+                   " (SGD steps whatever the budget; None = ceil(epochs * N / batch_size))")  # fmt: skip

@@ -120,7 +120,8 @@ def cached_images(key: str, make) -> ImageSet:
 
 
 def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None, data_root=None) -> ImageSet:
-    """The run's K classes x n images, drawn by two-step sampling under ``cfg.seed``.
+    """The run's K classes x n images, drawn by two-step sampling under ``cfg.seed`` (the classes
+    under ``cfg.class_seed`` and the images under ``cfg.image_seed`` where those are set).
 
     Glyphs are rendered (and cached per draw); a real data set is decoded once at
     ``cfg.image_size`` and the run takes an index mask of it (``two_step_indices``).
@@ -138,7 +139,10 @@ def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None, data_root=Non
     # knobs added later join the key only when set, so sets cached before them stay valid
     extra = tuple(
         (k, v)
-        for k, v in (("styles_per_class", cfg.styles_per_class), ("class_pool", cfg.class_pool))
+        for k, v in (
+            ("styles_per_class", cfg.styles_per_class), ("class_pool", cfg.class_pool),
+            ("class_seed", cfg.class_seed), ("image_seed", cfg.image_seed),
+        )  # fmt: skip
         if v is not None
     )
     if extra:
@@ -147,7 +151,8 @@ def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None, data_root=Non
         cache_key(*parts),
         lambda: two_step_sample(
             bank, pool, cfg.n_classes, cfg.samples_per_class, cfg.image_size, cfg.seed,
-            styles_per_class=cfg.styles_per_class,
+            styles_per_class=cfg.styles_per_class, class_seed=cfg.class_seed,
+            image_seed=cfg.image_seed,
         ),
     )
     return corrupt(drawn, cfg)
@@ -199,6 +204,7 @@ def real_pretraining_set(cfg: RunConfig, data_root=None) -> ImageSet:
 
     split = load_pretrain_split(cfg.dataset, cfg.image_size, data_root)
     index, labels, chosen = two_step_indices(
-        split.labels, cfg.n_classes, cfg.samples_per_class, cfg.seed
-    )
+        split.labels, cfg.n_classes, cfg.samples_per_class, cfg.seed,
+        class_seed=cfg.class_seed, image_seed=cfg.image_seed,
+    )  # fmt: skip
     return corrupt(ImageSet(gather(split.images, index), torch.from_numpy(labels), chosen), cfg)
