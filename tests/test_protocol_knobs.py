@@ -131,3 +131,34 @@ def test_fixed_steps_trains_every_budget_for_the_same_number_of_steps():
 def test_knob_checks_name_the_parameter_and_its_range(field, value, words):
     with pytest.raises(ConfigError, match=words):
         validate(RunConfig(**{field: value}))
+
+
+# ----------------------------------------------------------------------------- baseline
+def test_no_pretraining_baseline_probes_the_initial_network_beside_raw_pixels(tiny_cfg, tmp_path):
+    from pretrain_diversity.storage import load_tensors
+
+    cfg = tiny_cfg.with_(probe_tasks=("shapes",))
+    base = run_experiment(cfg.with_(pretrain=False), tmp_path, progress=False)
+    trained = run_experiment(cfg, tmp_path, progress=False)
+    pre = base["metrics"]["pretrain"]
+    assert pre["steps"] == 0 and pre["images_seen"] == 0 and pre["final_loss"] is None
+    assert base["history"]["step"] == []
+    # the probed network is exactly the initialisation of the pre-trained run (same seed)
+    run_dir = tmp_path / cfg.with_(pretrain=False).run_id()
+    weights = load_tensors(run_dir / "model.pt", what="weights", remedy="")
+    init = init_weights(cfg)
+    assert all(torch.equal(weights[k], init[k]) for k in init)
+    # every task reports the random network and raw pixels; the pre-trained run has no pixels
+    random_net = base["metrics"]["probe"]["shapes"]["test_error"]
+    pixels = base["metrics"]["probe_pixels"]["shapes"]["test_error"]
+    assert 0 < random_net < 0.9 and 0 < pixels < 0.9 and random_net != pixels
+    assert "probe_pixels" not in trained["metrics"]
+    assert trained["metrics"]["probe"]["shapes"]["test_error"] != random_net
+    assert cfg.with_(pretrain=None).run_id() == cfg.run_id() != cfg.with_(pretrain=False).run_id()
+
+
+def test_baseline_checks():
+    with pytest.raises(ConfigError, match="pretrain must be True or False"):
+        validate(RunConfig(pretrain="no"))
+    with pytest.raises(ConfigError, match="fixed_steps=5 has no meaning"):
+        validate(RunConfig(pretrain=False, fixed_steps=5))

@@ -115,6 +115,9 @@ class RunConfig:
     # Fixed compute: this many SGD steps whatever N is (None = ceil(epochs * N / batch_size)).
     # A field named ``steps`` would hide the ``steps`` property every caller reads.
     fixed_steps: int | None = None
+    # No-pre-training baseline: False probes the network as initialised (same architecture and
+    # seed, zero steps), beside the raw pixels; None (or True) pre-trains as always.
+    pretrain: bool | None = None
 
     def __post_init__(self):
         # "supervised" is the default objective: one spelling, one run id
@@ -134,7 +137,9 @@ class RunConfig:
     @property
     def steps(self) -> int:
         """SGD steps of pre-training: ``fixed_steps`` if set, else ceil(epochs * N / batch)."""
-        if self.fixed_steps is not None:  # stricter-protocol knob (core layers)
+        if self.pretrain is False:  # stricter-protocol knobs (core layers)
+            return 0
+        if self.fixed_steps is not None:
             return self.fixed_steps
         return max(1, math.ceil(self.epochs * self.budget / self.batch_size))
 
@@ -377,3 +382,11 @@ def validate_protocol_knobs(cfg: RunConfig) -> None:
     if cfg.fixed_steps is not None:
         _check_int("fixed_steps", cfg.fixed_steps, 1, MAX_FIXED_STEPS,
                    " (SGD steps whatever the budget; None = ceil(epochs * N / batch_size))")  # fmt: skip
+    if cfg.pretrain is not None:
+        if not isinstance(cfg.pretrain, bool):
+            raise ConfigError(f"pretrain must be True or False, got {cfg.pretrain!r}")
+        if cfg.pretrain is False and cfg.fixed_steps is not None:
+            raise ConfigError(
+                f"pretrain=False trains no steps, so fixed_steps={cfg.fixed_steps} has no meaning; "
+                "leave fixed_steps unset (None) for the no-pre-training baseline"
+            )
