@@ -118,6 +118,9 @@ class RunConfig:
     # No-pre-training baseline: False probes the network as initialised (same architecture and
     # seed, zero steps), beside the raw pixels; None (or True) pre-trains as always.
     pretrain: bool | None = None
+    # Pool hygiene (glyphs only): remove the pool classes whose shape lies within this distance
+    # (0..2, data.hygiene) of a held-out or digit class, and the digit-named classes. None = off.
+    pool_hygiene: float | None = None
 
     def __post_init__(self):
         # "supervised" is the default objective: one spelling, one run id
@@ -371,6 +374,7 @@ def validate(cfg: RunConfig, *, pool_size: int | None = None, max_per_class: int
 
 
 MAX_FIXED_STEPS = 10_000_000
+MAX_POOL_HYGIENE = 2.0  # the largest distance of two shapes (unit vectors; data.hygiene)
 
 
 def validate_protocol_knobs(cfg: RunConfig) -> None:
@@ -389,4 +393,11 @@ def validate_protocol_knobs(cfg: RunConfig) -> None:
             raise ConfigError(
                 f"pretrain=False trains no steps, so fixed_steps={cfg.fixed_steps} has no meaning; "
                 "leave fixed_steps unset (None) for the no-pre-training baseline"
+            )
+    if cfg.pool_hygiene is not None:
+        _check_float("pool_hygiene", cfg.pool_hygiene, 0.0, MAX_POOL_HYGIENE)
+        if cfg.dataset != "glyphs":
+            raise ConfigError(
+                f"pool_hygiene measures glyph shapes against the glyph-family tasks, so it needs "
+                f"dataset='glyphs'; dataset={cfg.dataset!r} (leave pool_hygiene unset)"
             )

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from pretrain_diversity.config import CLASS_POOLS, NATURAL_DATASETS, RunConfig
 from pretrain_diversity.data.glyphs import GlyphBank, load_bank
+from pretrain_diversity.data.hygiene import HYGIENE_VERSION, MAX_DISTANCE, clean_pool
 from pretrain_diversity.data.sampling import DEFAULT_STYLES, ImageSet, two_step_indices, two_step_sample
 from pretrain_diversity.storage import UntrustedFile, atomic_torch_save, cache_dir, load_tensors
 
@@ -53,27 +54,36 @@ def _in_class_pool(name: str, category: str, class_pool: str) -> bool:
     return name.startswith(prefix)
 
 
-def class_pool(bank: GlyphBank, name: str | None = None) -> np.ndarray:
-    """The pre-training pool (class indices), or its subset named ``name`` (config.CLASS_POOLS)."""
-    pool = glyph_split(bank.n_classes).pool
-    if name is None:
-        return pool
-    if name not in CLASS_POOLS:
-        raise ValueError(f"unknown class_pool {name!r}; allowed: {', '.join(CLASS_POOLS)}")
-    keep = [
-        _in_class_pool(unicodedata.name(bank.char(c), ""), unicodedata.category(bank.char(c)), name)
-        for c in pool
-    ]
-    return pool[np.asarray(keep, dtype=bool)]
+def class_pool(
+    bank: GlyphBank, name: str | None = None, hygiene: float | None = None
+) -> np.ndarray:
+    """The pre-training pool (class indices), or its subset named ``name`` (config.CLASS_POOLS);
+    ``hygiene`` (a run's ``pool_hygiene``) removes the classes within that shape distance of a
+    downstream class, and the digits (``data.hygiene``)."""
+    split = glyph_split(bank.n_classes)
+    pool = split.pool
+    if name is not None:
+        if name not in CLASS_POOLS:
+            raise ValueError(f"unknown class_pool {name!r}; allowed: {', '.join(CLASS_POOLS)}")
+        keep = [
+            _in_class_pool(unicodedata.name(bank.char(c), ""), unicodedata.category(bank.char(c)),
+                           name)  # fmt: skip
+            for c in pool
+        ]
+        pool = pool[np.asarray(keep, dtype=bool)]
+    if hygiene is not None:
+        pool = clean_pool(bank, pool, split.heldout, hygiene)
+    return pool
 
 
 def dataset_limits(
-    dataset: str, class_pool_name: str | None = None, data_root=None
-) -> tuple[int, int]:
+    dataset: str, class_pool_name: str | None = None, data_root=None,
+    pool_hygiene: float | None = None,
+) -> tuple[int, int]:  # fmt: skip
     """(classes in the pre-training pool, images available per class) for parameter checks.
 
     ``class_pool_name`` (a run's ``class_pool``) narrows the glyph pool to one of
-    config.CLASS_POOLS. Real data sets (``data.real``): the pool is every class of the training
+    config.CLASS_POOLS, and ``pool_hygiene`` removes classes near a downstream one. Real data sets (``data.real``): the pool is every class of the training
     split, and the cap is the size of the smallest class, read from the cached label index (made
     by one scan of the files, no decoding), so a run is checked before any image is decoded.
     """
@@ -81,7 +91,10 @@ def dataset_limits(
         bank = load_bank()
         if class_pool_name is not None and class_pool_name not in CLASS_POOLS:
             return len(glyph_split(bank.n_classes).pool), GLYPHS_MAX_PER_CLASS  # validate() names it
-        return len(class_pool(bank, class_pool_name)), GLYPHS_MAX_PER_CLASS
+        valid = isinstance(pool_hygiene, (int, float)) and not isinstance(pool_hygiene, bool)
+        if not (valid and 0 <= pool_hygiene <= MAX_DISTANCE):
+            pool_hygiene = None  # unset, or out of range: validate() names it
+        return len(class_pool(bank, class_pool_name, pool_hygiene)), GLYPHS_MAX_PER_CLASS
     if dataset in NATURAL_DATASETS:
         from pretrain_diversity.data.real.readers import real_limits
 
@@ -131,7 +144,7 @@ def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None, data_root=Non
     if cfg.dataset != "glyphs":
         raise ValueError(f"unknown dataset {cfg.dataset!r}")
     bank = bank or load_bank()
-    pool = class_pool(bank, cfg.class_pool)
+    pool = class_pool(bank, cfg.class_pool, cfg.pool_hygiene)
     parts = (
         "pretrain", DATA_VERSION, bank.fingerprint, cfg.n_classes, cfg.samples_per_class,
         cfg.image_size, cfg.seed,
@@ -142,6 +155,8 @@ def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None, data_root=Non
         for k, v in (
             ("styles_per_class", cfg.styles_per_class), ("class_pool", cfg.class_pool),
             ("class_seed", cfg.class_seed), ("image_seed", cfg.image_seed),
+            ("pool_hygiene", None if cfg.pool_hygiene is None
+             else (HYGIENE_VERSION, cfg.pool_hygiene)),
         )  # fmt: skip
         if v is not None
     )

@@ -59,7 +59,7 @@ def check(cfg: RunConfig) -> None:
         raise ConfigError(f"unknown dataset={cfg.dataset!r}; allowed: {', '.join(DATASETS)}")
     if cfg.dataset != "glyphs":
         validate(cfg)  # plain checks first: a bad parameter never waits for a scan of real data
-    pool, per_class = dataset_limits(cfg.dataset, cfg.class_pool)
+    pool, per_class = dataset_limits(cfg.dataset, cfg.class_pool, pool_hygiene=cfg.pool_hygiene)
     validate(cfg, pool_size=pool, max_per_class=per_class)
     if cfg.shots is not None:
         from pretrain_diversity.tasks.registry import TRANSFER_POOL
