@@ -21,6 +21,8 @@ import torch.nn.functional as F
 from pretrain_diversity.config import CLASS_POOLS, NATURAL_DATASETS, RunConfig
 from pretrain_diversity.data.glyphs import GlyphBank, load_bank
 from pretrain_diversity.data.hygiene import HYGIENE_VERSION, MAX_DISTANCE, clean_pool
+from pretrain_diversity.data.real.cache import gather
+from pretrain_diversity.data.real.readers import load_pretrain_split, real_limits
 from pretrain_diversity.data.sampling import DEFAULT_STYLES, ImageSet, two_step_indices, two_step_sample
 from pretrain_diversity.storage import UntrustedFile, atomic_torch_save, cache_dir, load_tensors
 
@@ -83,8 +85,8 @@ def dataset_limits(
     """(classes in the pre-training pool, images available per class) for parameter checks.
 
     ``class_pool_name`` (a run's ``class_pool``) narrows the glyph pool to one of
-    config.CLASS_POOLS, and ``pool_hygiene`` removes classes near a downstream one. Real data sets (``data.real``): the pool is every class of the training
-    split, and the cap is the size of the smallest class, read from the cached label index (made
+    config.CLASS_POOLS, and ``pool_hygiene`` removes the classes near a downstream one. Real data
+    sets (``data.real``): the pool is every class of the training split, and the cap is the size of the smallest class, read from the cached label index (made
     by one scan of the files, no decoding), so a run is checked before any image is decoded.
     """
     if dataset == "glyphs":
@@ -96,8 +98,6 @@ def dataset_limits(
             pool_hygiene = None  # unset, or out of range: validate() names it
         return len(class_pool(bank, class_pool_name, pool_hygiene)), GLYPHS_MAX_PER_CLASS
     if dataset in NATURAL_DATASETS:
-        from pretrain_diversity.data.real.readers import real_limits
-
         return real_limits(dataset, data_root)
     raise ValueError(f"unknown dataset {dataset!r}")
 
@@ -214,9 +214,6 @@ def apply_appearance(images: torch.Tensor, kind: str) -> torch.Tensor:
 def real_pretraining_set(cfg: RunConfig, data_root=None) -> ImageSet:
     """K classes x n images of a real data set: rows of its cached decoded tensor (no copies of
     files; the rows are read into memory, then the training loop moves them to the device)."""
-    from pretrain_diversity.data.real.cache import gather
-    from pretrain_diversity.data.real.readers import load_pretrain_split
-
     split = load_pretrain_split(cfg.dataset, cfg.image_size, data_root)
     index, labels, chosen = two_step_indices(
         split.labels, cfg.n_classes, cfg.samples_per_class, cfg.seed,

@@ -7,10 +7,10 @@ variation over seeds covers both the pre-training draw and the few-shot draw.
 
 - **Linear probe**: frozen features, logistic regression; C chosen on the validation split.
 - **Fine-tuning**: the pre-trained backbone plus a linear head started from the probe of the same
-  k-shot subset (LP-FT), all weights trained with SGD (Nesterov), cosine schedule, random shifts;
-  the learning rate (``FINETUNE.lrs``) and the
-  training length (``FINETUNE.checkpoints`` points along the schedule, our analogue of choosing the
-  epoch) are chosen on validation.
+  k-shot subset (LP-FT), all weights trained with SGD (Nesterov), cosine schedule, random shifts,
+  through the same loop as pre-training (``training.sgd.sgd_steps``: bf16 autocast on CUDA, fp32
+  on CPU); the learning rate (``FINETUNE.lrs``) and the training length (``FINETUNE.checkpoints``
+  points along the schedule, our analogue of choosing the epoch) are chosen on validation.
 
 Every result also records the *test-selected* score: the best test error over the same grid, as
 if the hyper-parameters had been chosen on the test set (what Entezari et al. report doing). The
