@@ -139,7 +139,8 @@ class RunConfig:
 
     @property
     def steps(self) -> int:
-        """SGD steps of pre-training: ``fixed_steps`` if set, else ceil(epochs * N / batch)."""
+        """SGD steps of pre-training: 0 if ``pretrain`` is False, else ``fixed_steps`` if set,
+        else ceil(epochs * N / batch_size)."""
         if self.pretrain is False:  # stricter-protocol knobs (core layers)
             return 0
         if self.fixed_steps is not None:
