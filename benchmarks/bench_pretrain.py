@@ -30,7 +30,8 @@ from pretrain_diversity.config import RunConfig
 from pretrain_diversity.data.pool import pretraining_set
 from pretrain_diversity.runs.experiment import run_experiment
 from pretrain_diversity.models.backbones import build_model
-from pretrain_diversity.training.loop import param_groups, pretrain
+from pretrain_diversity.training.loop import pretrain
+from pretrain_diversity.training.sgd import param_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 

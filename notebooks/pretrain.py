@@ -67,7 +67,7 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 from pretrain_diversity.config import RunConfig
-from pretrain_diversity.tasks.downstream import load_task
+from pretrain_diversity.tasks.registry import load_task
 from pretrain_diversity.runs.experiment import check, run_dir_for, run_experiment
 from pretrain_diversity.figures.run_report import probe_table, training_curve, transfer_table
 from pretrain_diversity.evaluation.probe import probe_pixels

@@ -7,7 +7,7 @@ import torch
 
 from pretrain_diversity.config import RunConfig
 from pretrain_diversity.data.pool import glyph_split, pretraining_set
-from pretrain_diversity.tasks.downstream import TASKS, load_task
+from pretrain_diversity.tasks.registry import TASKS, load_task
 from pretrain_diversity.data.glyphs import load_bank
 from pretrain_diversity.data.sampling import render, two_step_sample
 

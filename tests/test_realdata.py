@@ -18,20 +18,15 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from pretrain_diversity.data import realdata
+from pretrain_diversity.data.real import cache as real_cache
 from pretrain_diversity.config import ConfigError, RunConfig, validate
 from pretrain_diversity.data.pool import dataset_limits, pretraining_set
-from pretrain_diversity.tasks.downstream import load_task
+from pretrain_diversity.tasks.registry import load_task
 from pretrain_diversity.runs.experiment import check, run_experiment
-from pretrain_diversity.data.realdata import (
-    DATA_ENV,
-    LOCATIONS,
-    DataNotFound,
-    load_pretrain_split,
-    locate,
-)
+from pretrain_diversity.data.real.locations import DATA_ENV, LOCATIONS, DataNotFound, locate
+from pretrain_diversity.data.real.readers import load_pretrain_split
 from pretrain_diversity.data.sampling import two_step_indices
-from pretrain_diversity.training.loop import random_flip
+from pretrain_diversity.training.augment import random_flip
 
 
 def colour(c: int) -> np.ndarray:
@@ -280,7 +275,7 @@ def test_imagenet_folder_subsets_are_seeded_index_masks_of_one_decoded_tensor(da
     small = two_step_indices(split.labels, 2, 3, cfg.seed)[0]
     assert np.array_equal(small.reshape(2, 3), index.reshape(3, 4)[:2, :3])
     # decoded once: with decoding disabled the same set comes from the cache
-    monkeypatch.setattr(realdata, "decode_source", lambda *a, **k: pytest.fail("decoded twice"))
+    monkeypatch.setattr(real_cache, "decode_source", lambda *a, **k: pytest.fail("decoded twice"))
     assert torch.equal(pretraining_set(cfg).images, a.images)
 
 
@@ -296,7 +291,7 @@ def test_downsampled_imagenet_batches(data_root, side, npz, monkeypatch):
     assert np.array_equal(full.images, data) and np.array_equal(full.labels, labels)
     area = F.avg_pool2d(torch.from_numpy(data).float(), 2).round().to(torch.uint8)
     assert torch.equal(torch.from_numpy(np.array(half.images)), area)
-    monkeypatch.setattr(realdata, "decode_source", lambda *a, **k: pytest.fail("decoded twice"))
+    monkeypatch.setattr(real_cache, "decode_source", lambda *a, **k: pytest.fail("decoded twice"))
     assert np.array_equal(load_pretrain_split(name, side).images, data)
     cfg = RunConfig(dataset=name, n_classes=5, samples_per_class=3, image_size=side // 2,
                     probe_tasks=("digits",))  # fmt: skip
@@ -319,7 +314,7 @@ def test_downstream_task_in_its_real_format(data_root, task, monkeypatch):
         assert s.images.shape[1:] == (3, 8, 8) and s.images.dtype == torch.uint8
         keep = colour_coded(s.images)
         assert_colours(s.images[keep], s.labels[keep].numpy())
-    monkeypatch.setattr(realdata, "decode_source", lambda *a, **k: pytest.fail("decoded twice"))
+    monkeypatch.setattr(real_cache, "decode_source", lambda *a, **k: pytest.fail("decoded twice"))
     again = load_task(task, 8)
     assert torch.equal(again.test.images, t.test.images)
     assert torch.equal(again.train.labels, t.train.labels)

@@ -16,7 +16,9 @@ from pretrain_diversity.runs.experiment import (
     run_experiment,
 )
 from pretrain_diversity.models.backbones import build_model
-from pretrain_diversity.training.loop import batch_indices, lr_at, pretrain, random_shift
+from pretrain_diversity.training.augment import random_shift
+from pretrain_diversity.training.loop import pretrain
+from pretrain_diversity.training.schedule import batch_indices, lr_at
 
 
 def test_loss_falls_on_a_tiny_run(tiny_cfg):

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from pretrain_diversity.config import RunConfig
-from pretrain_diversity.tasks.downstream import TRANSFER_POOL, transfer_task
+from pretrain_diversity.tasks.registry import TRANSFER_POOL, transfer_task
 from pretrain_diversity.runs.experiment import run_experiment
 from pretrain_diversity.models.backbones import ConvNet
 from pretrain_diversity.analysis.tables import rows_of, summarize

@@ -23,7 +23,7 @@ from pretrain_diversity.budget import split_reason
 
 ARCHS = ("convnet", "resnet18", "resnet50")
 # Pre-training sets: the embedded glyphs (default, no download) and real ones read from disk
-# (realdata.py; where each must lie is in realdata.LOCATIONS).
+# (data/real/; where each must lie is in data.real.locations.LOCATIONS).
 NATURAL_DATASETS = ("imagenet", "imagenet32", "imagenet64", "cifar100")
 DATASETS = ("glyphs",) + NATURAL_DATASETS
 # Highest image_size each real set can give without upsampling (the folder ImageNet has none).
@@ -106,6 +106,21 @@ class RunConfig:
     seed: int = 0
     device: str = "cpu"
     compile: bool = False
+    # --- stricter-protocol knobs (core layers; every one None = exactly as before it existed) ---
+    # Separate seed streams: ``seed`` drives the class draw, the image draw, the initialisation
+    # and the batch order; ``class_seed`` / ``image_seed`` (None = derived from ``seed`` as
+    # before) reseed only which K classes / which n images of them are drawn.
+    class_seed: int | None = None
+    image_seed: int | None = None
+    # Fixed compute: this many SGD steps whatever N is (None = ceil(epochs * N / batch_size)).
+    # A field named ``steps`` would hide the ``steps`` property every caller reads.
+    fixed_steps: int | None = None
+    # No-pre-training baseline: False probes the network as initialised (same architecture and
+    # seed, zero steps), beside the raw pixels; None (or True) pre-trains as always.
+    pretrain: bool | None = None
+    # Pool hygiene (glyphs only): remove the pool classes whose shape lies within this distance
+    # (0..2, data.hygiene) of a held-out or digit class, and the digit-named classes. None = off.
+    pool_hygiene: float | None = None
 
     def __post_init__(self):
         # "supervised" is the default objective: one spelling, one run id
@@ -124,6 +139,12 @@ class RunConfig:
 
     @property
     def steps(self) -> int:
+        """SGD steps of pre-training: 0 if ``pretrain`` is False, else ``fixed_steps`` if set,
+        else ceil(epochs * N / batch_size)."""
+        if self.pretrain is False:  # stricter-protocol knobs (core layers)
+            return 0
+        if self.fixed_steps is not None:
+            return self.fixed_steps
         return max(1, math.ceil(self.epochs * self.budget / self.batch_size))
 
     @property
@@ -350,3 +371,34 @@ def validate(cfg: RunConfig, *, pool_size: int | None = None, max_per_class: int
             f"{cfg.dataset!r} from probe_tasks or pre-train on another data set"
         )
     validate_device(cfg.device)
+    validate_protocol_knobs(cfg)
+
+
+MAX_FIXED_STEPS = 10_000_000
+MAX_POOL_HYGIENE = 2.0  # the largest distance of two shapes (unit vectors; data.hygiene)
+
+
+def validate_protocol_knobs(cfg: RunConfig) -> None:
+    """Checks of the stricter-protocol fields (core layers); each None is always valid."""
+    for name in ("class_seed", "image_seed"):
+        if getattr(cfg, name) is not None:
+            _check_int(name, getattr(cfg, name), 0, 2**31 - 1,
+                       " (leave it unset (None) to derive it from seed)")  # fmt: skip
+    if cfg.fixed_steps is not None:
+        _check_int("fixed_steps", cfg.fixed_steps, 1, MAX_FIXED_STEPS,
+                   " (SGD steps whatever the budget; None = ceil(epochs * N / batch_size))")  # fmt: skip
+    if cfg.pretrain is not None:
+        if not isinstance(cfg.pretrain, bool):
+            raise ConfigError(f"pretrain must be True or False, got {cfg.pretrain!r}")
+        if cfg.pretrain is False and cfg.fixed_steps is not None:
+            raise ConfigError(
+                f"pretrain=False trains no steps, so fixed_steps={cfg.fixed_steps} has no meaning; "
+                "leave fixed_steps unset (None) for the no-pre-training baseline"
+            )
+    if cfg.pool_hygiene is not None:
+        _check_float("pool_hygiene", cfg.pool_hygiene, 0.0, MAX_POOL_HYGIENE)
+        if cfg.dataset != "glyphs":
+            raise ConfigError(
+                f"pool_hygiene measures glyph shapes against the glyph-family tasks, so it needs "
+                f"dataset='glyphs'; dataset={cfg.dataset!r} (leave pool_hygiene unset)"
+            )

@@ -1,7 +1,14 @@
-"""Atomic writes and the cache folder: a killed process never leaves a half-written file behind.
+"""Atomic writes, safe reads and the cache folder.
 
 Every file is written to a temporary name in the same folder and moved into place with
-``os.replace``, which is atomic on POSIX file systems: readers see the old file or the new one.
+``os.replace``, which is atomic on POSIX file systems: readers see the old file or the new one,
+so a killed process never leaves a half-written file behind.
+
+Nothing executable is ever loaded from an output, cache or data folder: anyone who can write
+there could otherwise run code in the next process that reads the file. Tensors are read with
+``torch.load(weights_only=True)`` and arrays with ``numpy.load(allow_pickle=False)``
+(``load_tensors``, ``load_arrays``); a file that holds pickled objects instead raises
+``UntrustedFile``, naming it and what to do, and nothing in it runs.
 """
 
 from __future__ import annotations
@@ -9,7 +16,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tempfile
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,6 +37,61 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+class UntrustedFile(RuntimeError):
+    """A file that should hold only tensors or arrays holds pickled objects; it was not loaded."""
+
+    def __init__(self, path, what: str, remedy: str, detail: str = ""):
+        self.path = Path(path)
+        super().__init__(
+            f"refused to load {self.path}: {what} should hold only tensors and plain data, but "
+            f"this file holds pickled Python objects{f' ({detail})' if detail else ''}, which "
+            f"could run code when loaded, so it was not loaded. pretrain-diversity never writes "
+            f"such a file: someone or something else put it there. {remedy}"
+        )
+
+
+def load_tensors(path: str | os.PathLike, *, what: str, remedy: str, map_location=None):
+    """``torch.load`` restricted to tensors, numbers, strings and containers of them.
+
+    Raises ``UntrustedFile`` if the file pickles anything else; other errors (a truncated or
+    damaged file) propagate unchanged, so callers can treat them as a missing file.
+    """
+    import pickle
+
+    import torch
+
+    try:
+        with warnings.catch_warnings():  # a foreign pickle's protocol is no news: it is refused
+            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "Weights only load failed" not in str(e):
+            raise
+        found = re.search(r"GLOBAL ([\w.]+)", str(e))
+        detail = f"it names {found.group(1)}" if found else ""
+        raise UntrustedFile(path, what, remedy, detail) from None
+
+
+def load_arrays(path: str | os.PathLike, *, what: str, remedy: str, mmap_mode=None):
+    """``numpy.load`` without pickles: an ``.npy`` array, or an ``.npz`` archive read whole into
+    a dict of arrays.
+
+    Raises ``UntrustedFile`` if the file is (or holds) a pickle; other errors propagate.
+    """
+    import numpy as np
+
+    try:
+        loaded = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded as z:
+                return {k: z[k] for k in z.files}
+        return loaded
+    except ValueError as e:
+        if "pickled" not in str(e) and "allow_pickle" not in str(e):
+            raise
+        raise UntrustedFile(path, what, remedy) from None
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -5,7 +5,7 @@ needs more classes than any small real data set has. The DejaVu and STIX fonts b
 matplotlib cover about 6,400 visually distinct characters (Latin, Greek, Cyrillic, Arabic, Hebrew,
 mathematical symbols, arrows, box drawing, ...). Each character is a class; each font that has it
 contributes one *base render* (a "variant"). Samples are drawn from the base renders by
-``sampling.py``.
+``data.sampling``.
 
 The base bank is rendered once (about 20 s) and cached as a compressed ``.npz`` whose name carries
 a fingerprint of the font files, so a different matplotlib with different fonts never reuses it.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pretrain_diversity.storage import atomic_save_npz, cache_dir
+from pretrain_diversity.storage import UntrustedFile, atomic_save_npz, cache_dir, load_arrays
 
 BASE_SIZE = 32  # pixels of a base render; samples at 16 px are area-downsampled from it
 FONT_PX = 22  # font size in pixels: capitals fill about 60% of the canvas
@@ -156,12 +156,24 @@ def _build(files: list[Path], fingerprint: str) -> GlyphBank:
 
 @lru_cache(maxsize=2)
 def load_bank(cache: str | os.PathLike | None = None) -> GlyphBank:
-    """The glyph bank, rendered on first use and cached on disk (atomic write)."""
+    """The glyph bank, rendered on first use and cached on disk (atomic write).
+
+    The cached file is read without pickles (``storage.load_arrays``); a damaged one is
+    rendered again, one that holds pickled objects raises ``UntrustedFile``.
+    """
     files = font_files()
     fp = _fingerprint(files)
     path = Path(cache or cache_dir()) / f"glyph-bank-{fp}.npz"
+    z = None
     if path.exists():
-        z = np.load(path, allow_pickle=False)
+        try:
+            z = load_arrays(path, what="the cached glyph bank",
+                            remedy=f"Delete it (rm {path}); it is rendered again on next use.")
+        except UntrustedFile:
+            raise
+        except Exception:  # damaged: rendered again
+            z = None
+    if z is not None:
         return GlyphBank(
             images=z["images"],
             offsets=z["offsets"],

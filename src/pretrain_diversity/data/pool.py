@@ -3,7 +3,7 @@
 The glyph classes are split once, by a fixed seed, into a pre-training pool and a held-out set
 that only downstream tasks use, so no pre-training run ever sees a downstream class.
 Generated sets are cached on disk under a key of everything that determines them.
-Real data sets (ImageNet, its downsampled forms, CIFAR-100) come from ``realdata``: their pool is
+Real data sets (ImageNet, its downsampled forms, CIFAR-100) come from ``data.real``: their pool is
 every class of the training split, and a run's set is an index mask into one decoded tensor.
 """
 
@@ -20,8 +20,11 @@ import torch.nn.functional as F
 
 from pretrain_diversity.config import CLASS_POOLS, NATURAL_DATASETS, RunConfig
 from pretrain_diversity.data.glyphs import GlyphBank, load_bank
+from pretrain_diversity.data.hygiene import HYGIENE_VERSION, MAX_DISTANCE, clean_pool
+from pretrain_diversity.data.real.cache import gather
+from pretrain_diversity.data.real.readers import load_pretrain_split, real_limits
 from pretrain_diversity.data.sampling import DEFAULT_STYLES, ImageSet, two_step_indices, two_step_sample
-from pretrain_diversity.storage import atomic_torch_save, cache_dir
+from pretrain_diversity.storage import UntrustedFile, atomic_torch_save, cache_dir, load_tensors
 
 SPLIT_SEED = 20230521  # fixed: the pool/held-out split must not move with a run's seed
 HELDOUT_CLASSES = 100  # glyph classes reserved for the held-out-glyph downstream task
@@ -53,62 +56,85 @@ def _in_class_pool(name: str, category: str, class_pool: str) -> bool:
     return name.startswith(prefix)
 
 
-def class_pool(bank: GlyphBank, name: str | None = None) -> np.ndarray:
-    """The pre-training pool (class indices), or its subset named ``name`` (config.CLASS_POOLS)."""
-    pool = glyph_split(bank.n_classes).pool
-    if name is None:
-        return pool
-    if name not in CLASS_POOLS:
-        raise ValueError(f"unknown class_pool {name!r}; allowed: {', '.join(CLASS_POOLS)}")
-    keep = [
-        _in_class_pool(unicodedata.name(bank.char(c), ""), unicodedata.category(bank.char(c)), name)
-        for c in pool
-    ]
-    return pool[np.asarray(keep, dtype=bool)]
+def class_pool(
+    bank: GlyphBank, name: str | None = None, hygiene: float | None = None
+) -> np.ndarray:
+    """The pre-training pool (class indices), or its subset named ``name`` (config.CLASS_POOLS);
+    ``hygiene`` (a run's ``pool_hygiene``) removes the classes within that shape distance of a
+    downstream class, and the digits (``data.hygiene``)."""
+    split = glyph_split(bank.n_classes)
+    pool = split.pool
+    if name is not None:
+        if name not in CLASS_POOLS:
+            raise ValueError(f"unknown class_pool {name!r}; allowed: {', '.join(CLASS_POOLS)}")
+        keep = [
+            _in_class_pool(unicodedata.name(bank.char(c), ""), unicodedata.category(bank.char(c)),
+                           name)  # fmt: skip
+            for c in pool
+        ]
+        pool = pool[np.asarray(keep, dtype=bool)]
+    if hygiene is not None:
+        pool = clean_pool(bank, pool, split.heldout, hygiene)
+    return pool
 
 
 def dataset_limits(
-    dataset: str, class_pool_name: str | None = None, data_root=None
-) -> tuple[int, int]:
+    dataset: str, class_pool_name: str | None = None, data_root=None,
+    pool_hygiene: float | None = None,
+) -> tuple[int, int]:  # fmt: skip
     """(classes in the pre-training pool, images available per class) for parameter checks.
 
     ``class_pool_name`` (a run's ``class_pool``) narrows the glyph pool to one of
-    config.CLASS_POOLS. Real data sets (``realdata``): the pool is every class of the training
-    split, and the cap is the size of the smallest class, read from the cached label index (made
+    config.CLASS_POOLS, and ``pool_hygiene`` removes the classes near a downstream one. Real data
+    sets (``data.real``): the pool is every class of the training split, and the cap is the size of the smallest class, read from the cached label index (made
     by one scan of the files, no decoding), so a run is checked before any image is decoded.
     """
     if dataset == "glyphs":
         bank = load_bank()
         if class_pool_name is not None and class_pool_name not in CLASS_POOLS:
             return len(glyph_split(bank.n_classes).pool), GLYPHS_MAX_PER_CLASS  # validate() names it
-        return len(class_pool(bank, class_pool_name)), GLYPHS_MAX_PER_CLASS
+        valid = isinstance(pool_hygiene, (int, float)) and not isinstance(pool_hygiene, bool)
+        if not (valid and 0 <= pool_hygiene <= MAX_DISTANCE):
+            pool_hygiene = None  # unset, or out of range: validate() names it
+        return len(class_pool(bank, class_pool_name, pool_hygiene)), GLYPHS_MAX_PER_CLASS
     if dataset in NATURAL_DATASETS:
-        from pretrain_diversity.data.realdata import real_limits
-
         return real_limits(dataset, data_root)
     raise ValueError(f"unknown dataset {dataset!r}")
 
 
-def _key(*parts) -> str:
+def cache_key(*parts) -> str:
+    """A short hash of everything that determines a generated set: its cache file's name."""
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
 def cached_images(key: str, make) -> ImageSet:
-    """Load an ImageSet from the disk cache, or make it and store it (atomic)."""
-    path = cache_dir() / "sets" / f"{key}.pt"
+    """Load an ImageSet from the disk cache, or make it and store it (atomic).
+
+    The file holds three tensors (class ids too, so that it loads with ``weights_only``); a
+    damaged file is regenerated, a file that pickles anything else raises ``UntrustedFile``.
+    Files of the earlier format (``{key}.pt``, class ids as a numpy array) are not read.
+    """
+    path = cache_dir() / "sets" / f"{key}.tensors.pt"
     if path.exists():
         try:
-            d = torch.load(path, weights_only=False)
-            return ImageSet(d["images"], d["labels"], d["class_ids"])
-        except Exception:  # a corrupt cache entry is regenerated, never trusted
+            d = load_tensors(
+                path, what="a cached image set",
+                remedy=f"Delete it (rm {path}); it is generated again on next use.",
+            )  # fmt: skip
+            return ImageSet(d["images"], d["labels"], d["class_ids"].numpy())
+        except UntrustedFile:
+            raise
+        except Exception:  # a damaged cache entry is regenerated, never trusted
             path.unlink(missing_ok=True)
     s = make()
-    atomic_torch_save(path, {"images": s.images, "labels": s.labels, "class_ids": s.class_ids})
+    class_ids = torch.from_numpy(np.ascontiguousarray(s.class_ids))
+    atomic_torch_save(path, {"images": s.images, "labels": s.labels, "class_ids": class_ids})
     return s
 
 
 def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None, data_root=None) -> ImageSet:
-    """The run's K classes x n images, drawn by two-step sampling under ``cfg.seed``.
+    """The run's K classes x n images, drawn by two-step sampling under ``cfg.seed`` (the classes
+    under ``cfg.class_seed`` and the images under ``cfg.image_seed`` where those are set).
 
     Glyphs are rendered (and cached per draw); a real data set is decoded once at
     ``cfg.image_size`` and the run takes an index mask of it (``two_step_indices``).
@@ -118,7 +144,7 @@ def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None, data_root=Non
     if cfg.dataset != "glyphs":
         raise ValueError(f"unknown dataset {cfg.dataset!r}")
     bank = bank or load_bank()
-    pool = class_pool(bank, cfg.class_pool)
+    pool = class_pool(bank, cfg.class_pool, cfg.pool_hygiene)
     parts = (
         "pretrain", DATA_VERSION, bank.fingerprint, cfg.n_classes, cfg.samples_per_class,
         cfg.image_size, cfg.seed,
@@ -126,16 +152,22 @@ def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None, data_root=Non
     # knobs added later join the key only when set, so sets cached before them stay valid
     extra = tuple(
         (k, v)
-        for k, v in (("styles_per_class", cfg.styles_per_class), ("class_pool", cfg.class_pool))
+        for k, v in (
+            ("styles_per_class", cfg.styles_per_class), ("class_pool", cfg.class_pool),
+            ("class_seed", cfg.class_seed), ("image_seed", cfg.image_seed),
+            ("pool_hygiene", None if cfg.pool_hygiene is None
+             else (HYGIENE_VERSION, cfg.pool_hygiene)),
+        )  # fmt: skip
         if v is not None
     )
     if extra:
         parts += (STYLE_VERSION, repr(DEFAULT_STYLES), extra)
     drawn = cached_images(
-        _key(*parts),
+        cache_key(*parts),
         lambda: two_step_sample(
             bank, pool, cfg.n_classes, cfg.samples_per_class, cfg.image_size, cfg.seed,
-            styles_per_class=cfg.styles_per_class,
+            styles_per_class=cfg.styles_per_class, class_seed=cfg.class_seed,
+            image_seed=cfg.image_seed,
         ),
     )
     return corrupt(drawn, cfg)
@@ -182,10 +214,9 @@ def apply_appearance(images: torch.Tensor, kind: str) -> torch.Tensor:
 def real_pretraining_set(cfg: RunConfig, data_root=None) -> ImageSet:
     """K classes x n images of a real data set: rows of its cached decoded tensor (no copies of
     files; the rows are read into memory, then the training loop moves them to the device)."""
-    from pretrain_diversity.data.realdata import gather, load_pretrain_split
-
     split = load_pretrain_split(cfg.dataset, cfg.image_size, data_root)
     index, labels, chosen = two_step_indices(
-        split.labels, cfg.n_classes, cfg.samples_per_class, cfg.seed
-    )
+        split.labels, cfg.n_classes, cfg.samples_per_class, cfg.seed,
+        class_seed=cfg.class_seed, image_seed=cfg.image_seed,
+    )  # fmt: skip
     return corrupt(ImageSet(gather(split.images, index), torch.from_numpy(labels), chosen), cfg)

@@ -282,6 +282,23 @@ def render_styled(
     return out
 
 
+def seed_streams(
+    pool_size: int, seed: int, class_seed: int | None, image_seed: int | None
+) -> tuple[torch.Generator, torch.Generator]:
+    """(class generator, image generator) of a two-step draw.
+
+    Before these knobs one generator, seeded by ``seed``, drew the classes (a permutation of the
+    pool) and then the images. The class generator is seeded by ``class_seed`` (else ``seed``);
+    the image generator by ``image_seed`` (else ``seed``) and then advanced past one such
+    permutation, so with both None it is exactly the old generator at the point the images
+    began, and every earlier draw is reproduced bit for bit.
+    """
+    class_g = torch.Generator().manual_seed(seed if class_seed is None else class_seed)
+    image_g = torch.Generator().manual_seed(seed if image_seed is None else image_seed)
+    torch.randperm(pool_size, generator=image_g)  # the class draw's share of the old stream
+    return class_g, image_g
+
+
 def two_step_sample(
     bank: GlyphBank,
     pool: np.ndarray,
@@ -292,30 +309,37 @@ def two_step_sample(
     nuisance: Nuisance = DEFAULT_NUISANCE,
     styles_per_class: int | None = None,
     style_ranges: StyleRanges = DEFAULT_STYLES,
+    class_seed: int | None = None,
+    image_seed: int | None = None,
 ) -> ImageSet:
     """Draw K classes from ``pool`` without replacement, then n images of each (label-major).
 
     ``styles_per_class``: None draws each image from ``render`` (a random font variant and stroke,
     then the nuisance); V >= 1 gives each class V latent styles and 0 a fresh style per image
     (``render_styled``). The classes drawn do not depend on it.
+
+    ``class_seed`` / ``image_seed`` (None = ``seed``) seed the two draws apart (``seed_streams``),
+    so a study can vary which classes are drawn and which images of them one at a time.
     """
     if not 1 <= n_classes <= len(pool):
         raise ValueError(f"n_classes={n_classes} must be in 1..{len(pool)} (the pool size)")
-    g = torch.Generator().manual_seed(seed)
-    chosen = np.asarray(pool)[torch.randperm(len(pool), generator=g)[:n_classes].numpy()]
+    class_g, g = seed_streams(len(pool), seed, class_seed, image_seed)
+    chosen = np.asarray(pool)[torch.randperm(len(pool), generator=class_g)[:n_classes].numpy()]
     labels = torch.arange(n_classes).repeat_interleave(samples_per_class)
+    style_seed = seed if image_seed is None else image_seed
     if styles_per_class is None:
         images = render(bank, chosen[labels.numpy()], size, g, nuisance)
     else:
         style = style_indices(samples_per_class, len(labels), styles_per_class)
-        images = render_styled(bank, chosen[labels.numpy()], style, size, g, seed, nuisance,
+        images = render_styled(bank, chosen[labels.numpy()], style, size, g, style_seed, nuisance,
                                style_ranges)
     return ImageSet(images, labels, chosen)
 
 
 def two_step_indices(
-    labels: np.ndarray, n_classes: int, samples_per_class: int, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    labels: np.ndarray, n_classes: int, samples_per_class: int, seed: int,
+    class_seed: int | None = None, image_seed: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Two-step sampling on a fixed data set, as an index mask (for real data: no copies).
 
     The pool is every class present in ``labels``. Draw K classes by a seeded permutation of the
@@ -324,13 +348,14 @@ def two_step_indices(
     the source class of each new label. The generator is consumed in an order that depends on
     the class sizes only, so for one seed the draws are nested: the classes of K are the first K
     of the classes of any larger K, and the images of n the first n of any larger n.
+    ``class_seed`` / ``image_seed`` seed the two draws apart, as in ``two_step_sample``.
     """
     labels = np.asarray(labels)
     pool = np.unique(labels)
     if not 1 <= n_classes <= len(pool):
         raise ValueError(f"n_classes={n_classes} must be in 1..{len(pool)} (the pool size)")
-    g = torch.Generator().manual_seed(seed)
-    chosen = pool[torch.randperm(len(pool), generator=g)[:n_classes].numpy()]
+    class_g, g = seed_streams(len(pool), seed, class_seed, image_seed)
+    chosen = pool[torch.randperm(len(pool), generator=class_g)[:n_classes].numpy()]
     order = np.argsort(labels, kind="stable")
     starts = np.searchsorted(labels[order], chosen)
     ends = np.searchsorted(labels[order], chosen, side="right")

@@ -41,7 +41,7 @@ def extract_features(model, images: torch.Tensor, device, batch_size: int = 1024
     cuda = torch.device(device).type == "cuda"
     out = []
     for s in range(0, len(images), batch_size):
-        x = to_input(images[s : s + batch_size].to(device), channels_last=True)
+        x = to_input(images[s : s + batch_size].to(device))
         with torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=cuda):
             out.append(feats(x).float().cpu())
     return torch.cat(out).numpy()

@@ -7,10 +7,10 @@ variation over seeds covers both the pre-training draw and the few-shot draw.
 
 - **Linear probe**: frozen features, logistic regression; C chosen on the validation split.
 - **Fine-tuning**: the pre-trained backbone plus a linear head started from the probe of the same
-  k-shot subset (LP-FT), all weights trained with SGD (Nesterov), cosine schedule, random shifts;
-  the learning rate (``FINETUNE.lrs``) and the
-  training length (``FINETUNE.checkpoints`` points along the schedule, our analogue of choosing the
-  epoch) are chosen on validation.
+  k-shot subset (LP-FT), all weights trained with SGD (Nesterov), cosine schedule, random shifts,
+  through the same loop as pre-training (``training.sgd.sgd_steps``: bf16 autocast on CUDA, fp32
+  on CPU); the learning rate (``FINETUNE.lrs``) and the training length (``FINETUNE.checkpoints``
+  points along the schedule, our analogue of choosing the epoch) are chosen on validation.
 
 Every result also records the *test-selected* score: the best test error over the same grid, as
 if the hyper-parameters had been chosen on the test set (what Entezari et al. report doing). The
@@ -28,10 +28,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from pretrain_diversity.models.backbones import to_input
-from pretrain_diversity.evaluation.probe import extract_features, fit_logistic
 from pretrain_diversity.data.sampling import ImageSet
-from pretrain_diversity.training.loop import _seeded, batch_indices, lr_at, param_groups, random_shift
+from pretrain_diversity.evaluation.probe import extract_features, fit_logistic
+from pretrain_diversity.models.backbones import to_input
+from pretrain_diversity.training.schedule import FINETUNE_SHIFT_STREAM
+from pretrain_diversity.training.sgd import StepPlan, nesterov_sgd, place, sgd_steps
 
 
 @dataclass(frozen=True)
@@ -114,13 +115,13 @@ def _errors(net: nn.Module, s: ImageSet, device) -> float:
     net.eval()
     wrong = 0
     for i in range(0, len(s), 1024):
-        x = to_input(s.images[i : i + 1024].to(device), channels_last=True)
+        x = to_input(s.images[i : i + 1024].to(device))
         wrong += int((net(x).argmax(1).cpu() != s.labels[i : i + 1024]).sum())
     return wrong / len(s)
 
 
 def finetune_once(backbone: nn.Module, task, train: ImageSet, lr: float, seed: int, device,
-                  settings: FinetuneSettings = FINETUNE,
+                  settings: FinetuneSettings | None = None,
                   head_init: tuple | None = None) -> list[tuple[int, float, float]]:
     """Fine-tune a copy of ``backbone`` + a head; (step, val error, test error) per checkpoint.
 
@@ -128,41 +129,44 @@ def finetune_once(backbone: nn.Module, task, train: ImageSet, lr: float, seed: i
     2022): a random head on features it has never seen pulls the backbone around in the first
     steps, which on our small models left fine-tuning below the probe it starts from.
     """
+    settings = settings or FINETUNE
     torch.manual_seed(seed)
     head = nn.Linear(backbone.feature_dim, task.n_classes)
     if head_init is not None and np.shape(head_init[0]) == tuple(head.weight.shape):
         with torch.no_grad():
             head.weight.copy_(torch.as_tensor(head_init[0], dtype=torch.float32))
             head.bias.copy_(torch.as_tensor(head_init[1], dtype=torch.float32))
-    net = nn.Sequential(copy.deepcopy(backbone), head)
-    net.to(device).to(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(param_groups(net, settings.weight_decay), lr=lr,
-                          momentum=settings.momentum, nesterov=True)
+    net = place(nn.Sequential(copy.deepcopy(backbone), head), torch.device(device))
+    opt = nesterov_sgd(net, lr, settings.momentum, settings.weight_decay)
     images, labels = train.images.to(device), train.labels.to(device)
-    size = images.shape[-1]
     n = len(labels)
-    total = settings.steps(n)
-    marks = {round(total * (i + 1) / settings.checkpoints) for i in range(settings.checkpoints)}
-    perms: dict = {}
+    plan = StepPlan(
+        total=settings.steps(n), batch_size=settings.batch_size, seed=seed, peak_lr=lr,
+        warmup_frac=settings.warmup_frac, max_shift=max(1, images.shape[-1] // 8),
+        shift_stream=FINETUNE_SHIFT_STREAM,
+    )  # fmt: skip
+    marks = {round(plan.total * (i + 1) / settings.checkpoints) for i in range(settings.checkpoints)}
     out = []
-    for step in range(total):
-        net.train()
-        idx = batch_indices(step, settings.batch_size, n, seed, perms).to(device)
-        x = random_shift(images[idx], max(1, size // 8), _seeded(seed, 7, step))
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, total, lr, settings.warmup_frac)
-        loss = F.cross_entropy(net(to_input(x, channels_last=True)), labels[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if step + 1 in marks:
-            out.append((step + 1, _errors(net, task.val, device), _errors(net, task.test, device)))
+
+    def loss_of(x, y, idx, step):
+        return F.cross_entropy(net(x), y), None
+
+    def after_step(done, loss, correct, batch) -> bool:
+        if done in marks:
+            out.append((done, _errors(net, task.val, device), _errors(net, task.test, device)))
+        return False
+
+    sgd_steps(net, opt, images, labels, plan, loss_of, after_step=after_step)
     return out
 
 
 def finetune_shots(backbone: nn.Module, task, shots: int, seed: int, device,
-                   settings: FinetuneSettings = FINETUNE, head_init: tuple | None = None) -> dict:
-    """Fine-tune on a k-shot subset at every lr; pick (lr, length) on validation."""
+                   settings: FinetuneSettings | None = None, head_init: tuple | None = None) -> dict:
+    """Fine-tune on a k-shot subset at every lr; pick (lr, length) on validation.
+
+    ``settings`` None means the module's ``FINETUNE``, read at call time.
+    """
+    settings = settings or FINETUNE
     sub = torch.as_tensor(fewshot_indices(task.train.labels.numpy(), shots, seed, task.name))
     train = task.train.subset(sub)
     val, test = {}, {}

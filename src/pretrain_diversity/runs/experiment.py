@@ -25,9 +25,9 @@ import torch
 from pretrain_diversity import __version__
 from pretrain_diversity.config import DATASETS, REAL_PROBE_TASKS, ConfigError, RunConfig, validate
 from pretrain_diversity.data.pool import dataset_limits, pretraining_set
-from pretrain_diversity.tasks.downstream import load_task, transfer_task
+from pretrain_diversity.tasks.registry import load_task, transfer_task
 from pretrain_diversity.models.backbones import build_model, count_parameters
-from pretrain_diversity.evaluation.probe import probe_model
+from pretrain_diversity.evaluation.probe import probe_model, probe_pixels
 from pretrain_diversity.storage import atomic_torch_save, atomic_write_json
 from pretrain_diversity.training.loop import pretrain
 from pretrain_diversity.evaluation.transfer import evaluate_transfer, settings_dict
@@ -59,10 +59,10 @@ def check(cfg: RunConfig) -> None:
         raise ConfigError(f"unknown dataset={cfg.dataset!r}; allowed: {', '.join(DATASETS)}")
     if cfg.dataset != "glyphs":
         validate(cfg)  # plain checks first: a bad parameter never waits for a scan of real data
-    pool, per_class = dataset_limits(cfg.dataset, cfg.class_pool)
+    pool, per_class = dataset_limits(cfg.dataset, cfg.class_pool, pool_hygiene=cfg.pool_hygiene)
     validate(cfg, pool_size=pool, max_per_class=per_class)
     if cfg.shots is not None:
-        from pretrain_diversity.tasks.downstream import TRANSFER_POOL
+        from pretrain_diversity.tasks.registry import TRANSFER_POOL
 
         for task in cfg.probe_tasks:
             if task not in TRANSFER_POOL:
@@ -78,7 +78,7 @@ def check(cfg: RunConfig) -> None:
                 )
     for task in cfg.probe_tasks:  # real downstream data must be on disk before training starts
         if task in REAL_PROBE_TASKS:
-            from pretrain_diversity.data.realdata import locate
+            from pretrain_diversity.data.real.locations import locate
 
             locate(task)
 
@@ -158,11 +158,14 @@ def run_experiment(
         progress=progress, stop_after=stop_after,
     )  # fmt: skip
     t_train = time.perf_counter()
-    if history.step[-1:] != [cfg.steps]:
+    if cfg.steps and history.step[-1:] != [cfg.steps]:  # steps 0: the pretrain=False baseline
         raise TrainingStopped(f"stopped at step {history.step[-1]} of {cfg.steps}; checkpoint kept")
 
+    baselines = {}
     if cfg.shots is None:
         probes, transfer = {t.name: probe_model(model, t, device).as_dict() for t in tasks}, None
+        if cfg.pretrain is False:  # the no-pre-training baseline reports raw pixels beside it
+            baselines = {"probe_pixels": {t.name: probe_pixels(t).as_dict() for t in tasks}}
     else:
         probes = {}
         transfer = evaluate_transfer(model, tasks, cfg.shots, cfg.seed, device,
@@ -175,14 +178,15 @@ def run_experiment(
         "config": cfg.to_dict(),
         "metrics": {
             "pretrain": {
-                "final_loss": history.loss[-1],
-                "final_accuracy": history.accuracy[-1],
+                "final_loss": history.loss[-1] if history.loss else None,
+                "final_accuracy": history.accuracy[-1] if history.accuracy else None,
                 "steps": cfg.steps,
                 "images_seen": cfg.steps * min(cfg.batch_size, cfg.budget),
                 "budget": cfg.budget,
                 "parameters": count_parameters(model),
             },
             "probe": probes,
+            **baselines,
             **({"transfer": transfer, "finetune_settings": settings_dict()} if transfer else {}),
         },
         "history": history.as_dict(),

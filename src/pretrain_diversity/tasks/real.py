@@ -1,8 +1,8 @@
 """Real downstream tasks for linear probing: the papers' sets that torchvision can read.
 
 Each task has train / val / test splits, decoded once per resolution into the cache
-(``realdata.cached_tensor``) and returned as the same ``ProbeTask`` the glyph tasks use, so
-``probe.py`` and ``run_experiment`` need no change. Official splits are used where the data set
+(``data.real.cache.cached_tensor``) and returned as the same ``ProbeTask`` the glyph tasks use, so
+``evaluation.probe`` and ``run_experiment`` need no change. Official splits are used where the data set
 has them; where it has none, the splits are cut per class from a permutation seeded by
 ``TASK_SEED`` (fixed, so every run of a study is probed on the same images). ``SPLITS`` says
 what each task does; these are the book's choices unless marked as the paper's.
@@ -23,9 +23,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pretrain_diversity.tasks.downstream import TASK_SEED, ProbeTask
-from pretrain_diversity.data.realdata import Source, _cifar, _torchvision, cached_tensor, file_source, locate
+from pretrain_diversity.data.real.cache import cached_tensor
+from pretrain_diversity.data.real.decode import Source, file_source
+from pretrain_diversity.data.real.locations import locate
+from pretrain_diversity.data.real.readers import cifar_source, torchvision_set
 from pretrain_diversity.data.sampling import ImageSet
+from pretrain_diversity.tasks.probe_task import TASK_SEED, ProbeTask
 
 # task -> (how its splits are made, the parts cut per class where cut: fractions or counts)
 SPLITS: dict[str, tuple[str, tuple]] = {
@@ -88,8 +91,8 @@ def _cut(src: Source, names: tuple[str, ...], parts) -> dict[str, Source]:
 
 # ----------------------------------------------------------------------------- the tasks
 def _cifar_splits(root: Path, name: str) -> dict[str, Source]:
-    splits = _cut(_cifar(root, name, True), ("train", "val"), SPLITS[name][1])
-    splits["test"] = _cifar(root, name, False)
+    splits = _cut(cifar_source(root, name, True), ("train", "val"), SPLITS[name][1])
+    splits["test"] = cifar_source(root, name, False)
     return splits
 
 
@@ -107,7 +110,7 @@ def _dtd(root: Path) -> dict[str, Source]:
     from torchvision.datasets import DTD
 
     parts = {
-        s: _torchvision(lambda s=s: DTD(str(root), split=s, partition=1, download=False), "dtd")
+        s: torchvision_set(lambda s=s: DTD(str(root), split=s, partition=1, download=False), "dtd")
         for s in ("train", "val", "test")
     }
     return _by_name(parts, lambda ds: ds._labels, lambda ds: ds.classes)
@@ -118,7 +121,7 @@ def _flowers(root: Path) -> dict[str, Source]:
 
     out = {}
     for s in ("train", "val", "test"):
-        ds = _torchvision(lambda s=s: Flowers102(str(root), split=s, download=False), "flowers102")
+        ds = torchvision_set(lambda s=s: Flowers102(str(root), split=s, download=False), "flowers102")
         out[s] = file_source(ds, ds._labels, Flowers102.classes)
     return out
 
@@ -127,7 +130,7 @@ def _pets(root: Path) -> dict[str, Source]:
     from torchvision.datasets import OxfordIIITPet
 
     def make(split):
-        return _torchvision(
+        return torchvision_set(
             lambda: OxfordIIITPet(str(root), split=split, target_types="category", download=False),
             "pets",
         )
@@ -144,7 +147,7 @@ def _pets(root: Path) -> dict[str, Source]:
 def _caltech(root: Path) -> dict[str, Source]:
     from torchvision.datasets import Caltech101
 
-    ds = _torchvision(lambda: Caltech101(str(root), download=False), "caltech101")
+    ds = torchvision_set(lambda: Caltech101(str(root), download=False), "caltech101")
     return _cut(file_source(ds, ds.y, ds.categories), ("train", "val", "test"),
                 SPLITS["caltech101"][1])  # fmt: skip
 
@@ -152,7 +155,7 @@ def _caltech(root: Path) -> dict[str, Source]:
 def _eurosat(root: Path) -> dict[str, Source]:
     from torchvision.datasets import EuroSAT
 
-    ds = _torchvision(lambda: EuroSAT(str(root), download=False), "eurosat")
+    ds = torchvision_set(lambda: EuroSAT(str(root), download=False), "eurosat")
     return _cut(file_source(ds, ds.targets, ds.classes), ("train", "val", "test"),
                 SPLITS["eurosat"][1])  # fmt: skip
 
@@ -160,7 +163,7 @@ def _eurosat(root: Path) -> dict[str, Source]:
 def _places(root: Path) -> dict[str, Source]:
     from torchvision.datasets import Places365
 
-    ds = _torchvision(
+    ds = torchvision_set(
         lambda: Places365(str(root / "places365"), split="train-standard", small=True,
                           download=False),
         "places365",
