@@ -1,0 +1,1 @@
+"""One run end to end: checks, the run folder, its record."""
