@@ -1,0 +1,1 @@
+"""One run: its folder layout, validation, execution and the machine it ran on."""
