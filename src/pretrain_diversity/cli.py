@@ -169,7 +169,7 @@ def cmd_run(args) -> int:
     try:
         cfg = RunConfig.from_parameters(vars(args))
         metrics = run_experiment(cfg, args.out, force=args.force)
-    except (ConfigError, TypeError) as e:
+    except (ConfigError, TypeError, FileNotFoundError) as e:  # FileNotFoundError: real data
         print(f"error: {e}", file=sys.stderr)
         return 2
     probe = {t: round(100 * r["test_error"], 2) for t, r in metrics["metrics"]["probe"].items()}

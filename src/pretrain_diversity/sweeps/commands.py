@@ -18,7 +18,7 @@ from pretrain_diversity.runs.machine import machine, now
 from pretrain_diversity.storage import atomic_write_json
 from pretrain_diversity.sweeps import cost
 from pretrain_diversity.sweeps.records import default_records_dir, load_records, usable_record
-from pretrain_diversity.sweeps.runner import STATUSES, run_study, study_configs
+from pretrain_diversity.sweeps.runner import STATUSES, check_runs, run_study, study_configs
 from pretrain_diversity.sweeps.spec import StudyError, load_study
 
 USER_ERRORS = (StudyError, ConfigError, FileNotFoundError)
@@ -97,6 +97,7 @@ def cmd_sweep(args) -> int:
     try:
         study = load_study(args.study)
         configs, skipped, _ = study_configs(study, device=args.device)
+        check_runs(configs, study.name)
         if args.device:
             from pretrain_diversity.runs.validation import validate_device
 
@@ -242,6 +243,7 @@ def cmd_studies(args) -> int:
         todo = {}
         for n in names:
             configs = study_configs(load_study(specs[n]), device=args.device)[0]
+            check_runs(configs, n)
             rec = results_dir(n, root) / "records"
             todo[n] = [c for c in configs if not usable_record(rec, c.run_id(), lambda m: None)
                        and run_status(run_dir_for(c, runs_dir(n, root))) != "done"]

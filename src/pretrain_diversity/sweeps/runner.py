@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from pretrain_diversity.config import RunConfig
+from pretrain_diversity.config import ConfigError, RunConfig
 from pretrain_diversity.runs.layout import (
     FAILED,
     DamagedFile,
@@ -35,6 +35,7 @@ from pretrain_diversity.runs.layout import (
     read_json,
     set_aside,
 )
+from pretrain_diversity.runs.validation import check
 from pretrain_diversity.storage import atomic_write_json
 from pretrain_diversity.sweeps import launchers as L
 from pretrain_diversity.sweeps.jobs import (
@@ -146,6 +147,17 @@ def study_configs(study, *, device: str | None = None) -> tuple[list[RunConfig],
     return configs, skipped, name
 
 
+def check_runs(configs: Iterable[RunConfig], name: str = "runs") -> None:
+    """Every run's parameters against the data sets (limits, real data on disk), before any run
+    starts: StudyError naming the parameter and the run, or DataNotFound naming the missing data.
+    The device is checked where each run executes (a driver may have no GPU)."""
+    for c in configs:
+        try:
+            check(c.with_(device="cpu"))
+        except ConfigError as e:
+            raise StudyError(f"study {name!r}: {e} (in the run {c.short_name()})") from None
+
+
 def run_study(
     study: Study | str | os.PathLike | Iterable[RunConfig],
     output_dir: str | os.PathLike,
@@ -176,6 +188,7 @@ def run_study(
     if isinstance(study, (str, os.PathLike)):
         study = load_study(study)
     configs, skipped, name = study_configs(study, device=device)
+    check_runs(configs, name)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     damaged: list[str] = []
