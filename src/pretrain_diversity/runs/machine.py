@@ -60,9 +60,18 @@ def versions() -> dict:
     }
 
 
+def speed_key(hw: dict) -> tuple:
+    """What decides how fast a machine trains: OS, processor, cores, device kind, GPU model
+    (not the kernel build in ``platform``, which changes under a running VM)."""
+    return (str(hw.get("platform", "")).split("-")[0], hw.get("processor"), hw.get("cpu_count"),
+            str(hw.get("device", "cpu")).split(":")[0], hw.get("gpu"))
+
+
 def same_machine(hw: dict, *, device: str = "cpu") -> bool:
-    """Whether a run's ``hardware`` block was measured on this machine and this kind of device."""
-    here = machine()
-    kind = str(device).split(":")[0]
-    return (all(hw.get(k) == v for k, v in here.items())
-            and str(hw.get("device", "cpu")).split(":")[0] == kind)
+    """Whether a run's ``hardware`` block was measured on a machine like this one, on ``device``."""
+    here = {**machine(), "device": device}
+    if str(device).startswith("cuda"):
+        import torch
+
+        here["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return speed_key(hw) == speed_key(here)

@@ -198,7 +198,9 @@ def cmd_plan(args) -> int:
     except USER_ERRORS as e:
         return fail(e)
     if args.images_per_s:
-        rate = cost.Rate(args.images_per_s, cost.DEFAULT_RATE.overhead_s, "given")
+        d = cost.DEFAULT_RATE
+        rate = cost.Rate(args.images_per_s, d.data_s_per_image, d.probe_s_per_unit,
+                         "training rate given, the rest assumed")
     else:
         rate = calibrated_rate(all_records_dirs(repo_root()), device=args.device)
     print(f"at {rate.describe()}, {args.workers} worker(s):")

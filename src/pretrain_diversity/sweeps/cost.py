@@ -1,20 +1,25 @@
-"""The one cost model: what a run costs, at what rate this machine trains, and what a study or a
-full-scale grid will take. The sweep's progress bar, ``pretrain-diversity plan``, the sweep's dry
-run and the book's full-scale page all use it.
+"""The one cost model: what a run costs, at what rate this machine works, and what a study or a
+full-scale grid will take. The sweep's progress bar, ``pretrain-diversity plan`` and ``studies``,
+the sweep's dry run and the book's full-scale page all use it.
 
-A run trains ``RunConfig.steps`` steps of ``min(batch, N)`` images; its *work* is those images,
-weighted by what an image costs relative to the default model (a width-w convnet costs
-(w / 8) ** 1.2 as much: measured, width 16 trains 2.3x slower than width 8 at one thread, batch
-128, 16 px; SimCLR passes two views), plus its few-shot transfer fits. Its time is
-``work / images_per_s + overhead_s`` (loading its subset, probing). The ``Rate`` comes from the
-runs already recorded on this machine (``calibrate``), from a short probe run, or, for a quick
-look, from a stated default.
+A run's time is the sum of its three timed phases (``metrics.json`` ``timing``):
+
+- training: ``RunConfig.steps`` steps of ``min(batch, N)`` images, weighted by what an image
+  costs relative to the default model (a width-w convnet costs (w / 8) ** 1.2 as much: measured,
+  width 16 trains 2.3x slower than width 8 at one thread, batch 128, 16 px; SimCLR passes two
+  views), at ``images_per_s``;
+- data: drawing and rendering its N images, at ``data_s_per_image``;
+- evaluation: one *unit* per probe task, or per (task, k) of few-shot transfer, times
+  ``FINETUNE_UNITS`` with fine-tuning and the width factor (features cost what the model costs),
+  at ``probe_s_per_unit``.
+
+The ``Rate`` comes from the runs already recorded on this machine (``calibrate``), else from a
+short probe run, else (a quick look only) from the stated defaults.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -24,26 +29,29 @@ from pretrain_diversity.runs.machine import same_machine
 
 REFERENCE_WIDTH = 8  # the default convnet's width: its images cost 1
 WIDTH_COST_EXPONENT = 1.2
-TRANSFER_PROBE_IMAGES = 10_000  # one few-shot linear probe (features and 6 logistic fits), roughly
-MIN_CALIBRATION_RUNS = 1
+# Few-shot fine-tuning (lr and length chosen on validation) costs about this many probe units per
+# (task, k): 4.5-5.7 s against ~1 s per probe-only unit in the committed Entezari records.
+FINETUNE_UNITS = 5.0
 
 
 @dataclass(frozen=True)
 class Rate:
-    """Training speed of one worker, and the seconds each run spends outside training."""
+    """How fast one worker trains, draws data and evaluates on this machine."""
 
     images_per_s: float
-    overhead_s: float
+    data_s_per_image: float
+    probe_s_per_unit: float
     source: str  # where the numbers come from, for the planner's output
 
     def describe(self) -> str:
-        return (f"{self.images_per_s:,.0f} images/s per worker + {self.overhead_s:.1f} s per run "
-                f"({self.source})")
+        return (f"{self.images_per_s:,.0f} training images/s per worker, "
+                f"{1e3 * self.data_s_per_image:.2f} ms per image drawn, "
+                f"{self.probe_s_per_unit:.2f} s per probe ({self.source})")
 
 
-# The default model on one quiet CPU core (5-8k images/s measured), a few seconds of data and
-# probing per run: the assumption when nothing has been measured here.
-DEFAULT_RATE = Rate(6_000.0, 5.0, "assumed: the default model on one CPU core")
+# Medians of the committed records (2 CPU cores, one thread per worker): the assumption when
+# nothing has been measured on this machine.
+DEFAULT_RATE = Rate(6_000.0, 3e-4, 1.0, "assumed: the committed runs on 2 CPU cores")
 
 
 def run_images(budget: int, epochs: float, batch_size: int) -> int:
@@ -52,63 +60,68 @@ def run_images(budget: int, epochs: float, batch_size: int) -> int:
     return steps * min(batch_size, budget)
 
 
-def run_work(cfg: RunConfig) -> float:
-    """A run's work in default-model training images (see the module docstring)."""
-    work = float(run_images(cfg.budget, cfg.epochs, cfg.batch_size))
-    if cfg.arch == "convnet":
-        work *= (cfg.width / REFERENCE_WIDTH) ** WIDTH_COST_EXPONENT
-    if cfg.method == "simclr":
-        work *= 2
-    if cfg.shots:  # few-shot transfer: probes, plus a fine-tuning run per (task, k, lr)
-        from pretrain_diversity.evaluation.transfer import FINETUNE
+def model_factor(cfg: RunConfig) -> float:
+    if cfg.arch != "convnet":
+        return 1.0
+    return (cfg.width / REFERENCE_WIDTH) ** WIDTH_COST_EXPONENT
 
-        fits = len(cfg.shots) * len(cfg.probe_tasks)
-        work += fits * TRANSFER_PROBE_IMAGES
-        if cfg.finetune:
-            work += fits * len(FINETUNE.lrs) * FINETUNE.max_steps * FINETUNE.batch_size // 2
-    return work
+
+def train_work(cfg: RunConfig) -> float:
+    """Training work in default-model images."""
+    views = 2 if cfg.method == "simclr" else 1
+    return run_images(cfg.budget, cfg.epochs, cfg.batch_size) * model_factor(cfg) * views
+
+
+def probe_units(cfg: RunConfig) -> float:
+    per_task = len(cfg.shots) * (FINETUNE_UNITS if cfg.finetune else 1.0) if cfg.shots else 1.0
+    return len(cfg.probe_tasks) * per_task * model_factor(cfg)
 
 
 def estimate_s(cfg: RunConfig, rate: Rate = DEFAULT_RATE) -> float:
-    return run_work(cfg) / rate.images_per_s + rate.overhead_s
+    return (train_work(cfg) / rate.images_per_s + cfg.budget * rate.data_s_per_image
+            + probe_units(cfg) * rate.probe_s_per_unit)
 
 
 def calibrate(records: Iterable[dict], *, device: str = "cpu") -> Rate | None:
     """The rate measured by finished runs on this machine (None if none ran here).
 
     Each run's metrics (or record) hold its config, its timings and its ``hardware`` block; only
-    runs whose hardware matches this machine and device count. Training images per second is
-    total work over total training time; the overhead is the median time outside training.
+    runs whose hardware matches this machine and device count. Each phase's rate is its total
+    work over its total time, so large runs weigh as much as their share of a study.
     """
-    work = train = 0.0
-    overheads = []
+    work = train = images = data = units = probe = 0.0
+    n = 0
     for r in records:
         if not same_machine(r.get("hardware") or {}, device=device):
             continue
         t = r.get("timing") or {}
-        if not (t.get("train_s", 0) > 0 and t.get("total_s", 0) > 0):
+        if not all(isinstance(t.get(k), (int, float)) and t[k] > 0
+                   for k in ("train_s", "data_s", "probe_s")):
             continue
-        work += run_work(RunConfig.from_dict(r["config"]))
-        train += t["train_s"]
-        overheads.append(max(0.0, t["total_s"] - t["train_s"]))
-    if len(overheads) < MIN_CALIBRATION_RUNS:
+        cfg = RunConfig.from_dict(r["config"])
+        work, train = work + train_work(cfg), train + t["train_s"]
+        images, data = images + cfg.budget, data + t["data_s"]
+        units, probe = units + probe_units(cfg), probe + t["probe_s"]
+        n += 1
+    if not n:
         return None
-    return Rate(work / train, statistics.median(overheads),
-                f"measured: {len(overheads)} recorded run(s) on this machine")
+    return Rate(work / train, data / images, probe / units,
+                f"measured: {n} recorded run(s) on this machine")
 
 
 def probe_rate(*, device: str = "cpu") -> Rate:
-    """Measure the rate with one short real run (a few seconds), in a scratch folder."""
+    """Measure the rate with one short real run (seconds), in a scratch folder."""
     import tempfile
 
     from pretrain_diversity.runs.experiment import run_experiment
 
-    cfg = RunConfig(n_classes=16, samples_per_class=16, epochs=4.0, image_size=16,
-                    probe_tasks=("digits",), device=device)
+    cfg = RunConfig(n_classes=64, samples_per_class=32, epochs=4.0, probe_tasks=("digits",),
+                    device=device)
     with tempfile.TemporaryDirectory() as tmp:
         m = run_experiment(cfg, tmp, progress=False)
-    rate = calibrate([m], device=device)
-    return Rate(rate.images_per_s, rate.overhead_s, "measured: a short probe run on this machine")
+    r = calibrate([m], device=device)
+    return Rate(r.images_per_s, r.data_s_per_image, r.probe_s_per_unit,
+                "measured: a short probe run on this machine")
 
 
 @dataclass(frozen=True)
