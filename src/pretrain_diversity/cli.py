@@ -210,6 +210,12 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def simulate_argv(argv: list[str]) -> int:
+    """``simulate`` hands every option to the simulation's own parser (argparse cannot pass
+    options that start with ``--`` through a subcommand's REMAINDER)."""
+    return cmd_simulate(argparse.Namespace(args=argv))
+
+
 def _add_migration(sub) -> None:
     p = sub.add_parser("records-from-table",
                        help="rebuild the run records of a committed results table (one per run)")
@@ -263,6 +269,9 @@ def cmd_results(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["simulate"]:
+        return simulate_argv(argv[1:])
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -20,6 +20,7 @@ short probe run, else (a quick look only) from the stated defaults.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -86,11 +87,11 @@ def calibrate(records: Iterable[dict], *, device: str = "cpu") -> Rate | None:
     """The rate measured by finished runs on this machine (None if none ran here).
 
     Each run's metrics (or record) hold its config, its timings and its ``hardware`` block; only
-    runs whose hardware matches this machine and device count. Each phase's rate is its total
-    work over its total time, so large runs weigh as much as their share of a study.
+    runs whose hardware matches this machine and device count. Each phase's rate is the median
+    over runs, so the first run of a session, which also loads the glyph bank and builds the
+    probe tasks' caches, does not set the pace of the others.
     """
-    work = train = images = data = units = probe = 0.0
-    n = 0
+    ips, per_image, per_unit = [], [], []
     for r in records:
         if not same_machine(r.get("hardware") or {}, device=device):
             continue
@@ -99,14 +100,13 @@ def calibrate(records: Iterable[dict], *, device: str = "cpu") -> Rate | None:
                    for k in ("train_s", "data_s", "probe_s")):
             continue
         cfg = RunConfig.from_dict(r["config"])
-        work, train = work + train_work(cfg), train + t["train_s"]
-        images, data = images + cfg.budget, data + t["data_s"]
-        units, probe = units + probe_units(cfg), probe + t["probe_s"]
-        n += 1
-    if not n:
+        ips.append(train_work(cfg) / t["train_s"])
+        per_image.append(t["data_s"] / cfg.budget)
+        per_unit.append(t["probe_s"] / probe_units(cfg))
+    if not ips:
         return None
-    return Rate(work / train, data / images, probe / units,
-                f"measured: {n} recorded run(s) on this machine")
+    return Rate(statistics.median(ips), statistics.median(per_image), statistics.median(per_unit),
+                f"measured: {len(ips)} recorded run(s) on this machine")
 
 
 def probe_rate(*, device: str = "cpu") -> Rate:
