@@ -100,7 +100,7 @@ def test_studies_trains_nothing_once_every_run_is_recorded(tmp_path, capsys):
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
     assert time.perf_counter() - t0 < 20
-    assert "0 runs to train" in out and "2 cached" in out and "0 done" in out
+    assert "0 of    2 runs to train" in out and "2 cached" in out and "0 done" in out
     assert not [p for p in (root / "runs" / "tiny").iterdir() if p.is_dir()]
     assert table.read_text() == before
     assert cli.main(["studies", "--root", str(root), "--study", "nope"]) == 2

@@ -150,9 +150,8 @@ def sweep_command(args) -> list[str]:
     return argv + ["--csv", str(args.csv)]
 
 
-def write_table(report, run_ids, records, csv, argv, started, *, sweep_record=True) -> Path | None:
-    """The study's table, derived from its records, and a sweep record (sweep.json) beside it
-    (unless ``sweep_record`` is False: a sweep that trained nothing keeps the last one)."""
+def write_table(report, run_ids, records, csv, argv, started) -> Path | None:
+    """The study's table, derived from its records, and a sweep record (sweep.json) beside it."""
     from pretrain_diversity.analysis.tables import collect_records, write_results
 
     try:
@@ -161,8 +160,6 @@ def write_table(report, run_ids, records, csv, argv, started, *, sweep_record=Tr
         return None
     path = write_results(df, csv)
     print(f"wrote {len(df)} rows ({df['run_id'].nunique()} runs) to {path}")
-    if not sweep_record:
-        return path
     counts = {s: report.count(s) for s in STATUSES}
     atomic_write_json(Path(path).with_name("sweep.json"), {
         "command": shlex.join(argv),
@@ -242,24 +239,26 @@ def cmd_studies(args) -> int:
             from pretrain_diversity.runs.validation import validate_device
 
             validate_device(args.device)
-        todo = {}
+        todo, full = {}, {}
         for n in names:
             configs = study_configs(load_study(specs[n]), device=args.device)[0]
             check_runs(configs, n)
+            full[n] = configs
             rec = results_dir(n, root) / "records"
             todo[n] = [c for c in configs if not usable_record(rec, c.run_id(), lambda m: None)
                        and run_status(run_dir_for(c, runs_dir(n, root))) != "done"]
     except USER_ERRORS as e:
         return fail(e)
     workers = args.workers or 1
-    need_rate = any(todo.values())
-    rate = (calibrated_rate(all_records_dirs(root), device=device) if need_rate
-            else cost.DEFAULT_RATE)
+    # a probe run only when something is to be trained and nothing was measured here
+    rate = calibrated_rate(all_records_dirs(root), device=device, probe=any(todo.values()))
     print(f"plan at {rate.describe()}, {workers} worker(s):")
     planned = {}
     for n in names:
         planned[n] = cost.plan_configs(n, todo[n], rate, workers=workers)
-        print(f"  {n:22s} {len(todo[n]):4d} runs to train  ~{planned[n].minutes:6.1f} min")
+        whole = cost.plan_configs(n, full[n], rate, workers=workers)
+        print(f"  {n:22s} {len(todo[n]):4d} of {whole.runs:4d} runs to train  "
+              f"~{planned[n].minutes:6.1f} min (the whole study: ~{whole.minutes:.1f} min)")
     measured, ok = {}, True
     for n in names:
         out, res = runs_dir(n, root), results_dir(n, root)
@@ -275,8 +274,9 @@ def cmd_studies(args) -> int:
                                 **{k: getattr(args, k) for k in ("launcher", "workers", "threads",
                                                                  "address", "device")})
         runs = [c.run_id() for c in study_configs(load_study(specs[n]))[0]]
-        write_table(report, runs, res / "records", res / "runs.csv", sweep_command(ns), started,
-                    sweep_record=report.count("done") > 0)
+        if report.count("done") or not (res / "runs.csv").exists():  # else: nothing new to add
+            write_table(report, runs, res / "records", res / "runs.csv", sweep_command(ns),
+                        started)
     print("planned vs measured wall time:")
     for n in names:
         print(f"  {n:22s} planned {planned[n].minutes:7.1f} min   measured "

@@ -315,7 +315,7 @@ def write_manifest(study: Study, configs: list[RunConfig], output_dir: Path, *,
 def _describe(name: str, counts: dict, total: int) -> str:
     finished_ = counts["done"] + counts["cached"]
     s = f"sweep {name}: runs {finished_}/{total}"
-    extra = [f"{counts[k]} {k}" for k in ("cached", "failed") if counts.get(k)]
+    extra = [f"{counts[k]} {k}" for k in ("done", "cached", "failed") if counts.get(k)]
     return s + (f" ({', '.join(extra)})" if extra else "")
 
 
