@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast book bench study clean
+.PHONY: run test test-fast book bench study studies plan clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -32,6 +32,18 @@ book: $(STAMP)
 study: $(STAMP)
 	$(VENV)/bin/pretrain-diversity sweep studies/figure1.toml --out runs/figure1 \
 	    --launcher processes --workers 2 --threads 1 --csv results/figure1/runs.csv
+
+## Every study's data (or one: STUDY=figure1; on a GPU: DEVICE=cuda): the planner's estimate,
+## then each study, resumable; runs recorded under results/<study>/records are not retrained.
+WORKERS ?= 2
+THREADS ?= 1
+studies: $(STAMP)
+	$(VENV)/bin/pretrain-diversity studies $(if $(STUDY),--study $(STUDY)) \
+	    $(if $(DEVICE),--device $(DEVICE)) --launcher processes --workers $(WORKERS) --threads $(THREADS)
+
+## The planner alone: runs, training images and minutes per study at this machine's rate.
+plan: $(STAMP)
+	$(VENV)/bin/pretrain-diversity plan studies/*.toml --workers $(WORKERS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_pretrain.py

@@ -10,7 +10,7 @@ uint8 images at the data's resolution, so no data set is needed. Prints:
   * achieved FLOP/s, the matmul peak measured here and now (bf16 on CUDA, fp32 on CPU) and
     MFU = achieved / measured peak (and, on GPUs whose datasheet bf16 peak is listed below,
     against that too);
-  * the predicted wall time of the Figure-1 grid on ImageNet-32 (fullscale.IMAGENET32_GRID
+  * the predicted wall time of the Figure-1 grid on ImageNet-32 (cost.IMAGENET32_GRID
     unless overridden): its training images / measured images/s, plus a stated per-run overhead.
 
 Usage (GPU):  python benchmarks/bench_gpu.py --device cuda --compile --json results/benchmarks/h100.json
@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from pretrain_diversity.config import RunConfig
-from pretrain_diversity.sweeps.fullscale import IMAGENET32_GRID, predict
+from pretrain_diversity.sweeps.cost import IMAGENET32_GRID, predict
 from pretrain_diversity.models.backbones import build_model
 from pretrain_diversity.data.sampling import ImageSet
 from pretrain_diversity.training.loop import pretrain

@@ -7,7 +7,8 @@ import torch
 
 from pretrain_diversity.config import ConfigError, RunConfig
 from pretrain_diversity.data.pool import dataset_limits
-from pretrain_diversity.runs.experiment import check, run_experiment
+from pretrain_diversity.runs.experiment import run_experiment
+from pretrain_diversity.runs.validation import check
 
 POOL, PER_CLASS = dataset_limits("glyphs")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import papermill as pm
+import pytest
 
 from pretrain_diversity.config import RunConfig
 
@@ -46,6 +47,7 @@ def test_paired_script_is_in_sync():
     assert [c.source for c in script.cells] == [c.source for c in nb.cells]
 
 
+@pytest.mark.slow  # papermill starts a kernel
 def test_notebook_runs_with_tiny_parameters_and_records_metrics(tmp_path):
     out_dir = tmp_path / "runs"
     params = dict(
@@ -67,6 +69,7 @@ def test_notebook_runs_with_tiny_parameters_and_records_metrics(tmp_path):
     assert "metrics written to" in text and "test error (%)" in text
 
 
+@pytest.mark.slow  # papermill starts a kernel
 def test_bad_parameter_fails_before_training(tmp_path):
     out_dir = tmp_path / "runs"
     proc = subprocess.run(
@@ -79,6 +82,7 @@ def test_bad_parameter_fails_before_training(tmp_path):
     assert not out_dir.exists()
 
 
+@pytest.mark.slow  # papermill starts a kernel
 def test_notebook_switches_to_few_shot_transfer_and_another_objective(tmp_path):
     """The same notebook runs Entezari et al.'s protocols: -p shots 1,0 -p finetune True ..."""
     out_dir = tmp_path / "runs"

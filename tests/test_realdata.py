@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from pretrain_diversity.data.real import cache as real_cache
-from pretrain_diversity.config import ConfigError, RunConfig, validate
+from pretrain_diversity.config import ConfigError, RunConfig
+from pretrain_diversity.runs.validation import validate
 from pretrain_diversity.data.pool import dataset_limits, pretraining_set
 from pretrain_diversity.tasks.registry import load_task
 from pretrain_diversity.runs.experiment import check, run_experiment

@@ -17,7 +17,8 @@ import pytest
 import sweep_helpers as H
 
 from pretrain_diversity import cli
-from pretrain_diversity.runs.experiment import CHECKPOINT, load_metrics
+from pretrain_diversity.runs.layout import CHECKPOINT, FAILED, load_metrics, run_status
+from pretrain_diversity.runs.locks import RunLock
 from pretrain_diversity.analysis.tables import (
     collect,
     collect_failures,
@@ -25,17 +26,9 @@ from pretrain_diversity.analysis.tables import (
     summarize,
     write_results,
 )
-from pretrain_diversity.sweeps.runner import (
-    FAILED,
-    Job,
-    RunLock,
-    Study,
-    StudyError,
-    execute_job,
-    load_study,
-    run_status,
-    run_study,
-)
+from pretrain_diversity.sweeps.jobs import Job, execute_job
+from pretrain_diversity.sweeps.runner import run_study
+from pretrain_diversity.sweeps.spec import Study, StudyError, load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -75,9 +68,9 @@ def test_expand_skips_invalid_combinations_with_a_message():
         s.expand()
     with pytest.raises(StudyError, match="does not divide"):
         s.expand(strict=True)
-    # a value RunConfig rejects is skipped too, naming the parameter
-    cfgs, skipped = Study(name="s", budgets=(64,), n_classes=(4,), base={"lr": -1.0}).plan()
-    assert not cfgs and "lr" in skipped[0]
+    # a value RunConfig rejects is the spec's mistake: refused, naming the parameter and range
+    with pytest.raises(StudyError, match=r"lr=-1.0 is out of range: need 0.0 < lr <= 100.0"):
+        Study(name="s", budgets=(64,), n_classes=(4,), base={"lr": -1.0}).plan()
 
 
 def test_expand_by_ratio_and_per_budget_classes():
@@ -177,6 +170,7 @@ def test_failed_run_is_recorded_never_shown_and_rerun(tmp_path, monkeypatch):
     assert set(collect(out)["seed"]) == {0, 1} and collect_failures(out).empty
 
 
+@pytest.mark.slow  # launches worker processes / Ray / papermill
 def test_run_killed_mid_training_resumes_to_the_same_metrics(tmp_path, workers_see_tests,
                                                              monkeypatch):
     cfg = H.tiny()
@@ -250,6 +244,7 @@ def test_two_workers_at_once_train_each_run_once_and_lose_nothing(tmp_path, work
 
 
 # ------------------------------------------------------------------------------ launchers
+@pytest.mark.slow  # launches worker processes / Ray / papermill
 def test_processes_and_ray_launchers_match_serial(tmp_path, workers_see_tests):
     pytest.importorskip("ray")
     study = tiny_study(n_classes=(4, 8))
@@ -267,8 +262,9 @@ def test_processes_and_ray_launchers_match_serial(tmp_path, workers_see_tests):
     assert (tmp_path / "procs" / study.expand()[0].run_id() / "worker.log").exists()
 
 
+@pytest.mark.slow  # launches worker processes / Ray / papermill
 def test_notebook_and_function_give_identical_metrics(tmp_path):
-    from pretrain_diversity.sweeps.runner import default_notebook
+    from pretrain_diversity.sweeps.jobs import default_notebook
 
     if not default_notebook().exists():
         pytest.skip(f"{default_notebook()} not in this checkout yet")
@@ -352,7 +348,7 @@ def test_cli_sweep_dry_run_then_sweep_then_results(tmp_path, capsys):
 
 
 def test_variants_cross_the_grid_and_are_named_back():
-    from pretrain_diversity.sweeps.runner import variant_of
+    from pretrain_diversity.sweeps.spec import variant_of
 
     spec = {
         "name": "sources", "budgets": [64], "n_classes": [8], "seeds": [0, 1],

@@ -10,6 +10,9 @@ left out of the run's identity so a study can move between machines without retr
 
 Fields added after the first studies default to None, meaning "as before this field existed";
 ``identity`` leaves None-valued fields out, so adding one changes no earlier run's id.
+
+The allowed values live here as constants; the checks that apply them (and the data set's
+limits) live in ``runs.validation``.
 """
 
 from __future__ import annotations
@@ -35,14 +38,14 @@ REAL_PROBE_TASKS = (
 PROBE_TASKS = GLYPH_PROBE_TASKS + REAL_PROBE_TASKS
 IMAGE_SIZES = (8, 16, 32, 64)
 MAX_STYLES = 1_000_000  # styles_per_class above this is indistinguishable from unbounded (0)
-# Subsets of the glyph pre-training pool (data.class_pool), by Unicode name or category: classes
+# Subsets of the glyph pre-training pool (data.pool.class_pool), by Unicode name or category: classes
 # within one script look more alike than classes drawn across all scripts.
 CLASS_POOLS = ("latin", "greek", "cyrillic", "math", "letters", "symbols")
-# How the pre-training images look (data.apply_appearance): a style shift away from the downstream
+# How the pre-training images look (data.pool.apply_appearance): a style shift away from the downstream
 # tasks, whose glyphs are bright ink on a dark ground. "negative" inverts the image; "outline"
 # keeps only the edges of each stroke.
 APPEARANCES = ("negative", "outline")
-# Pre-training objectives on the same images (objectives.py). None is supervised cross-entropy.
+# Pre-training objectives on the same images (models/objectives.py). None is supervised cross-entropy.
 METHODS = ("supervised", "simclr", "clip")
 MAX_LABEL_NOISE = 0.95  # at 1.0 no label carries information
 MAX_SHOTS = 1000
@@ -64,7 +67,7 @@ class RunConfig:
     n_classes: int = 500
     samples_per_class: int = 32
     image_size: int = 16
-    # intra-class variety V (sampling.render_styled): each class owns V latent styles (font
+    # intra-class variety V (data.sampling.render_styled): each class owns V latent styles (font
     # variant, stroke weight, slant, aspect, elastic warp); 0 = unbounded (a fresh style per
     # image); None = the original sampler (a random font variant and stroke per image).
     styles_per_class: int | None = None
@@ -72,7 +75,7 @@ class RunConfig:
     # (between-class similarity: e.g. "latin" draws only Latin letters)
     class_pool: str | None = None
     # fraction of pre-training images whose label is replaced by one of the other K - 1 classes,
-    # drawn uniformly (data.noisy_labels; exact count, seeded); for ``method="clip"`` the caption
+    # drawn uniformly (data.pool.noisy_labels; exact count, seeded); for ``method="clip"`` the caption
     # follows the label, so it is the fraction of wrong captions. None = clean labels.
     label_noise: float | None = None
     # how the pre-training images look: None = as rendered, or one of APPEARANCES
@@ -96,7 +99,7 @@ class RunConfig:
     augment: bool = True  # random shifts during pre-training (flips only for natural images)
     # --- evaluation ---
     probe_tasks: tuple[str, ...] = GLYPH_PROBE_TASKS
-    # Few-shot transfer (transfer.py, Entezari et al.): None = the standard linear probe on each
+    # Few-shot transfer (evaluation/transfer.py, Entezari et al.): None = the standard linear probe on each
     # task's fixed splits. A tuple of k (images per class; 0 = the whole train pool) instead
     # evaluates each task at every k, with subsets drawn per seed, by linear probe and, if
     # ``finetune``, by end-to-end fine-tuning too (lr and length chosen on validation).
@@ -243,162 +246,3 @@ class RunConfig:
 
     def short_name(self) -> str:
         return f"{self.dataset}-K{self.n_classes}-n{self.samples_per_class}-{self.arch}-s{self.seed}"
-
-
-def _check_int(name: str, value, lo: int, hi: int | None = None, why: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
-    if value < lo or (hi is not None and value > hi):
-        rng = f"{lo} <= {name} <= {hi}" if hi is not None else f"{name} >= {lo}"
-        raise ConfigError(f"{name}={value} is out of range: need {rng}{why}")
-
-
-def _check_float(name: str, value, lo: float, hi: float, lo_open: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a finite number, got {value!r}")
-    if (value <= lo if lo_open else value < lo) or value > hi:
-        op = "<" if lo_open else "<="
-        raise ConfigError(f"{name}={value} is out of range: need {lo} {op} {name} <= {hi}")
-
-
-def _check_choice(name: str, value, choices) -> None:
-    if value not in choices:
-        raise ConfigError(f"unknown {name}={value!r}; allowed: {', '.join(map(str, choices))}")
-
-
-def validate_device(device: str) -> None:
-    """Reject devices this machine does not have, before anything is trained."""
-    import torch
-
-    if not isinstance(device, str):
-        raise ConfigError(f"device must be a string such as 'cpu' or 'cuda', got {device!r}")
-    kind, _, index = device.partition(":")
-    _check_choice("device", kind, ("cpu", "cuda", "mps"))
-    if kind == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(
-                f"device={device!r} but this machine has no CUDA GPU visible to torch "
-                f"(torch {torch.__version__}); use device='cpu'"
-            )
-        if index:
-            if not index.isdigit() or int(index) >= torch.cuda.device_count():
-                raise ConfigError(
-                    f"device={device!r}: allowed cuda indices are 0..{torch.cuda.device_count() - 1}"
-                )
-    if kind == "mps" and not (
-        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
-    ):
-        raise ConfigError(f"device={device!r} but MPS is not available here; use device='cpu'")
-    if kind == "cpu" and index:
-        raise ConfigError(f"device={device!r}: the cpu device takes no index; use 'cpu'")
-
-
-def validate(cfg: RunConfig, *, pool_size: int | None = None, max_per_class: int | None = None):
-    """Check every parameter; ``pool_size``/``max_per_class`` come from the data set.
-
-    Raises ConfigError naming the parameter and its allowed values.
-    """
-    _check_choice("dataset", cfg.dataset, DATASETS)
-    _check_choice("arch", cfg.arch, ARCHS)
-    which = f" {cfg.class_pool!r}" if cfg.class_pool is not None else ""
-    why_pool = (f" (the {cfg.dataset} pre-training pool{which} has {pool_size} classes)"
-                if pool_size else "")
-    _check_int("n_classes", cfg.n_classes, 1, pool_size, why_pool)
-    why_n = f" (the {cfg.dataset} data set holds {max_per_class} per class)" if max_per_class else ""
-    _check_int("samples_per_class", cfg.samples_per_class, 1, max_per_class, why_n)
-    _check_choice("image_size", cfg.image_size, IMAGE_SIZES)
-    if cfg.styles_per_class is not None:
-        _check_int(
-            "styles_per_class", cfg.styles_per_class, 0, MAX_STYLES,
-            " (V latent styles per class; 0 means unbounded, a fresh style per image; leave it "
-            "unset (None) for the original sampler)",
-        )  # fmt: skip
-    if cfg.class_pool is not None:
-        _check_choice("class_pool", cfg.class_pool, CLASS_POOLS)
-    if cfg.label_noise is not None:
-        _check_float("label_noise", cfg.label_noise, 0.0, MAX_LABEL_NOISE)
-        if cfg.label_noise > 0 and cfg.n_classes < 2:
-            raise ConfigError("label_noise > 0 needs n_classes >= 2 (a wrong label must exist)")
-    if cfg.appearance is not None:
-        _check_choice("appearance", cfg.appearance, APPEARANCES)
-    if cfg.method is not None:
-        _check_choice("method", cfg.method, METHODS)
-        if cfg.method == "clip" and cfg.dataset != "glyphs":
-            raise ConfigError(
-                f"method='clip' needs captions, and only dataset='glyphs' has them (the Unicode "
-                f"names of its characters); dataset={cfg.dataset!r} has none"
-            )
-    if cfg.shots is not None:
-        if isinstance(cfg.shots, (str, int)) or not cfg.shots:
-            raise ConfigError("shots must be a non-empty list of images per class, e.g. [1, 5, 0]")
-        for k in cfg.shots:
-            _check_int("shots entry", k, 0, MAX_SHOTS, " (images per class; 0 = the whole pool)")
-        if len(set(cfg.shots)) != len(cfg.shots):
-            raise ConfigError(f"shots has duplicates: {list(cfg.shots)}")
-    if cfg.finetune is not None:
-        if not isinstance(cfg.finetune, bool):
-            raise ConfigError(f"finetune must be True or False, got {cfg.finetune!r}")
-        if cfg.finetune and cfg.shots is None:
-            raise ConfigError("finetune=True needs shots (the few-shot protocol it belongs to)")
-    native = NATIVE_SIZE.get(cfg.dataset)
-    if native and cfg.image_size > native:
-        raise ConfigError(
-            f"image_size={cfg.image_size} is out of range for dataset={cfg.dataset!r}: its images "
-            f"are {native}x{native}, so image_size <= {native} (smaller sizes are area-downsampled)"
-        )
-    _check_int("width", cfg.width, 1, 1024)
-    _check_int("depth", cfg.depth, 1, 16)
-    _check_float("epochs", cfg.epochs, 0.0, 10_000.0, lo_open=True)
-    _check_int("batch_size", cfg.batch_size, 1, 1 << 16)
-    _check_float("lr", cfg.lr, 0.0, 100.0, lo_open=True)
-    _check_float("momentum", cfg.momentum, 0.0, 0.9999)
-    _check_float("weight_decay", cfg.weight_decay, 0.0, 1.0)
-    _check_float("warmup_frac", cfg.warmup_frac, 0.0, 0.5)
-    _check_int("seed", cfg.seed, 0, 2**31 - 1)
-    if not isinstance(cfg.augment, bool):
-        raise ConfigError(f"augment must be True or False, got {cfg.augment!r}")
-    tasks = cfg.probe_tasks
-    if isinstance(tasks, str) or not tasks:
-        raise ConfigError(f"probe_tasks must be a non-empty list drawn from {PROBE_TASKS}")
-    for t in tasks:
-        _check_choice("probe_tasks entry", t, PROBE_TASKS)
-    if len(set(tasks)) != len(tasks):
-        raise ConfigError(f"probe_tasks has duplicates: {list(tasks)}")
-    if cfg.dataset in tasks:  # only cifar100 is both a pre-training set and a probe task
-        raise ConfigError(
-            f"probe_tasks contains {cfg.dataset!r}, the pre-training data set itself: its classes "
-            f"are the pre-training classes, so the probe would not measure transfer; drop "
-            f"{cfg.dataset!r} from probe_tasks or pre-train on another data set"
-        )
-    validate_device(cfg.device)
-    validate_protocol_knobs(cfg)
-
-
-MAX_FIXED_STEPS = 10_000_000
-MAX_POOL_HYGIENE = 2.0  # the largest distance of two shapes (unit vectors; data.hygiene)
-
-
-def validate_protocol_knobs(cfg: RunConfig) -> None:
-    """Checks of the stricter-protocol fields (core layers); each None is always valid."""
-    for name in ("class_seed", "image_seed"):
-        if getattr(cfg, name) is not None:
-            _check_int(name, getattr(cfg, name), 0, 2**31 - 1,
-                       " (leave it unset (None) to derive it from seed)")  # fmt: skip
-    if cfg.fixed_steps is not None:
-        _check_int("fixed_steps", cfg.fixed_steps, 1, MAX_FIXED_STEPS,
-                   " (SGD steps whatever the budget; None = ceil(epochs * N / batch_size))")  # fmt: skip
-    if cfg.pretrain is not None:
-        if not isinstance(cfg.pretrain, bool):
-            raise ConfigError(f"pretrain must be True or False, got {cfg.pretrain!r}")
-        if cfg.pretrain is False and cfg.fixed_steps is not None:
-            raise ConfigError(
-                f"pretrain=False trains no steps, so fixed_steps={cfg.fixed_steps} has no meaning; "
-                "leave fixed_steps unset (None) for the no-pre-training baseline"
-            )
-    if cfg.pool_hygiene is not None:
-        _check_float("pool_hygiene", cfg.pool_hygiene, 0.0, MAX_POOL_HYGIENE)
-        if cfg.dataset != "glyphs":
-            raise ConfigError(
-                f"pool_hygiene measures glyph shapes against the glyph-family tasks, so it needs "
-                f"dataset='glyphs'; dataset={cfg.dataset!r} (leave pool_hygiene unset)"
-            )

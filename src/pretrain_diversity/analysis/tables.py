@@ -5,6 +5,8 @@ Columns: the run's identity (``run_id``, ``name``), every RunConfig field except
 ``test_error``/``val_error``/``C``, the pre-training metrics (``pretrain_*``), the timings
 (``total_s``, ``data_s``, ...) and the hardware and versions (``hardware_*``, ``versions_*``).
 Only runs with a ``done`` marker are read: a failed or half-finished run never shows as a result.
+The same rows come from a run folder's metrics.json or from the run's record (``sweeps.records``):
+a study's committed table is ``table_of`` its records.
 
 CSV is the format kept in the repository (small, diffable); parquet is written when the path ends
 in ``.parquet``.
@@ -14,16 +16,18 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from pretrain_diversity.config import RunConfig
-from pretrain_diversity.sweeps.runner import DONE, FAILED, METRICS, study_run_ids
+from pretrain_diversity.runs.layout import DONE, FAILED, DamagedFile, load_metrics, read_json, study_run_ids
+from pretrain_diversity.storage import atomic_write_bytes
+from pretrain_diversity.sweeps.records import load_records
 
 # Columns that say which experiment a row belongs to (everything but the seed and bookkeeping).
 KEY = ("task", "budget", "n_classes", "samples_per_class")
-PER_RUN = ("run_id", "name", "seed")
 METRIC_COLUMNS = ("test_error", "val_error", "test_error_testselected")
 
 
@@ -79,14 +83,33 @@ def collect(output_dir: str | os.PathLike, *, study: str | None = None) -> pd.Da
         dirs = [output_dir / rid for rid in study_run_ids(output_dir, study)]
     else:
         dirs = sorted(p.parent for p in output_dir.glob(f"*/{DONE}"))
-    rows = []
+    metrics = []
     for d in dirs:
         if (d / DONE).exists():
-            rows.extend(rows_of(json.loads((d / METRICS).read_text())))
-    if not rows:
+            try:
+                metrics.append(load_metrics(d))
+            except DamagedFile as e:  # the next sweep sets it aside and trains the run again
+                print(f"damaged {e}; left out of the table", file=sys.stderr)
+    if not metrics:
         raise FileNotFoundError(f"no finished run under {output_dir}" + (
             f" for study {study!r}" if study else ""))
+    return table_of(metrics)
+
+
+def table_of(runs: list[dict]) -> pd.DataFrame:
+    """The table of runs given as metrics dicts or records (one row per run x task)."""
+    rows = [row for m in runs for row in rows_of(m)]
+    if not rows:
+        raise FileNotFoundError("no finished run to tabulate")
     return tidy(pd.DataFrame(rows))
+
+
+def collect_records(records_dir: str | os.PathLike, run_ids: list[str] | None = None) -> pd.DataFrame:
+    """The table of the records in ``records_dir`` (only ``run_ids`` if given, e.g. a study's)."""
+    records = load_records(records_dir, run_ids)
+    if not records:
+        raise FileNotFoundError(f"no run record in {records_dir}")
+    return table_of(records)
 
 
 def tidy(df: pd.DataFrame) -> pd.DataFrame:
@@ -105,7 +128,10 @@ def collect_failures(output_dir: str | os.PathLike) -> pd.DataFrame:
     for p in sorted(Path(output_dir).glob(f"*/{FAILED}")):
         if (p.parent / DONE).exists():
             continue
-        f = json.loads(p.read_text())
+        try:
+            f = read_json(p)
+        except DamagedFile:
+            f = {"run_id": p.parent.name, "error_type": "damaged", "message": f"{p} is unreadable"}
         rows.append({k: f.get(k) for k in ("run_id", "name", "error_type", "message", "attempt",
                                            "time", "host")} | {"path": str(p)})
     return pd.DataFrame(rows, columns=["run_id", "name", "error_type", "message", "attempt",
@@ -114,8 +140,6 @@ def collect_failures(output_dir: str | os.PathLike) -> pd.DataFrame:
 
 def write_results(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write the table atomically: CSV (6 significant digits) or parquet by the file suffix."""
-    from pretrain_diversity.storage import atomic_write_bytes
-
     path = Path(path)
     if path.suffix == ".parquet":
         import io

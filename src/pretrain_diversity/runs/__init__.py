@@ -1,1 +1,1 @@
-"""One run end to end: checks, the run folder, its record."""
+"""One run: its folder layout, validation, execution and the machine it ran on."""

@@ -1,86 +1,44 @@
 """One run end to end: check, draw data, pre-train (resumable), probe, record.
 
-Layout of a run's folder ``output_dir / run_id``::
-
-    checkpoint.pt   while training (atomic, periodic); removed when the run is done
-    model.pt        final weights
-    metrics.json    config, metrics, training curve, timings, hardware, versions (atomic)
-    done            written last: a folder without it is not a result
-
-A second call with the same config finds ``done`` and returns the stored metrics without
-training; a call after a kill resumes from ``checkpoint.pt``.
+The run folder's layout is in ``runs.layout``. A second call with the same config finds ``done``
+and returns the stored metrics without training; a call after a kill resumes from
+``checkpoint.pt``; a finished run whose metrics.json cannot be read is set aside and run again.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import platform
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 
 import torch
 
-from pretrain_diversity import __version__
-from pretrain_diversity.config import DATASETS, REAL_PROBE_TASKS, ConfigError, RunConfig, validate
-from pretrain_diversity.data.pool import dataset_limits, pretraining_set
-from pretrain_diversity.tasks.registry import load_task, transfer_task
-from pretrain_diversity.models.backbones import build_model, count_parameters
+from pretrain_diversity.config import RunConfig
+from pretrain_diversity.data.pool import pretraining_set
 from pretrain_diversity.evaluation.probe import probe_model, probe_pixels
-from pretrain_diversity.storage import atomic_torch_save, atomic_write_json
-from pretrain_diversity.training.loop import pretrain
 from pretrain_diversity.evaluation.transfer import evaluate_transfer, settings_dict
+from pretrain_diversity.models.backbones import build_model, count_parameters
+from pretrain_diversity.runs.layout import (
+    CHECKPOINT,
+    DONE,
+    METRICS,
+    MODEL,
+    is_done,
+    load_metrics,
+    read_finished,
+    run_dir_for,
+)
+from pretrain_diversity.runs.machine import hardware, now, versions
+from pretrain_diversity.runs.validation import check
+from pretrain_diversity.storage import atomic_torch_save, atomic_write_bytes, atomic_write_json
+from pretrain_diversity.tasks.registry import load_task, transfer_task
+from pretrain_diversity.training.loop import pretrain
 
-DONE = "done"
-METRICS = "metrics.json"
-CHECKPOINT = "checkpoint.pt"
+# Callers that still import these from here (the notebook, the book) keep working.
+__all__ = ["run_experiment", "check", "run_dir_for", "is_done", "load_metrics", "DONE", "METRICS",
+           "CHECKPOINT", "TrainingStopped"]
 
 
 class TrainingStopped(RuntimeError):
     """Training ended before its last step (``stop_after``); the checkpoint lets it resume."""
-
-
-def run_dir_for(cfg: RunConfig, output_dir) -> Path:
-    return Path(output_dir) / cfg.run_id()
-
-
-def is_done(run_dir) -> bool:
-    return (Path(run_dir) / DONE).exists() and (Path(run_dir) / METRICS).exists()
-
-
-def load_metrics(run_dir) -> dict:
-    return json.loads((Path(run_dir) / METRICS).read_text())
-
-
-def check(cfg: RunConfig) -> None:
-    """Validate every parameter against this machine and the data set, before any work."""
-    if cfg.dataset not in DATASETS:  # the limits below are per data set
-        raise ConfigError(f"unknown dataset={cfg.dataset!r}; allowed: {', '.join(DATASETS)}")
-    if cfg.dataset != "glyphs":
-        validate(cfg)  # plain checks first: a bad parameter never waits for a scan of real data
-    pool, per_class = dataset_limits(cfg.dataset, cfg.class_pool, pool_hygiene=cfg.pool_hygiene)
-    validate(cfg, pool_size=pool, max_per_class=per_class)
-    if cfg.shots is not None:
-        from pretrain_diversity.tasks.registry import TRANSFER_POOL
-
-        for task in cfg.probe_tasks:
-            if task not in TRANSFER_POOL:
-                raise ConfigError(
-                    f"probe_tasks entry {task!r} has no few-shot train pool; with shots set, "
-                    f"probe_tasks must be drawn from {', '.join(TRANSFER_POOL)}"
-                )
-            if max(cfg.shots) > TRANSFER_POOL[task]:
-                raise ConfigError(
-                    f"shots entry {max(cfg.shots)} is out of range for {task!r}: its pool holds "
-                    f"{TRANSFER_POOL[task]} images per class, so 0 <= k <= {TRANSFER_POOL[task]} "
-                    f"(0 = the whole pool)"
-                )
-    for task in cfg.probe_tasks:  # real downstream data must be on disk before training starts
-        if task in REAL_PROBE_TASKS:
-            from pretrain_diversity.data.real.locations import locate
-
-            locate(task)
 
 
 def captions_of(cfg: RunConfig, data) -> list[str] | None:
@@ -91,34 +49,6 @@ def captions_of(cfg: RunConfig, data) -> list[str] | None:
 
     bank = load_bank()
     return [bank.name(int(c)) for c in data.class_ids]
-
-
-def hardware(device: torch.device) -> dict:
-    info = {
-        "device": str(device),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-    }
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
-
-
-def versions() -> dict:
-    import numpy
-    import sklearn
-    import torchvision
-
-    return {
-        "pretrain_diversity": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "numpy": numpy.__version__,
-        "scikit-learn": sklearn.__version__,
-    }
 
 
 def run_experiment(
@@ -136,8 +66,8 @@ def run_experiment(
     """
     check(cfg)
     run_dir = run_dir_for(cfg, output_dir)
-    if is_done(run_dir) and not force:
-        return load_metrics(run_dir)
+    if not force and (stored := read_finished(run_dir)) is not None:
+        return stored
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / DONE).unlink(missing_ok=True)
     device = torch.device(cfg.device)
@@ -199,10 +129,10 @@ def run_experiment(
         },
         "hardware": hardware(device),
         "versions": versions(),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished": now(),
     }
-    atomic_torch_save(run_dir / "model.pt", model.state_dict())
+    atomic_torch_save(run_dir / MODEL, model.state_dict())
     atomic_write_json(run_dir / METRICS, metrics)
-    (run_dir / DONE).write_text(metrics["finished"] + "\n")
+    atomic_write_bytes(run_dir / DONE, (metrics["finished"] + "\n").encode())
     (run_dir / CHECKPOINT).unlink(missing_ok=True)
     return metrics

@@ -1,4 +1,4 @@
-"""Launchers: three ways to execute one list of jobs, all through ``sweep.execute_job``.
+"""Launchers: three ways to execute one list of jobs, all through ``jobs.execute_job``.
 
 - ``serial``: one run after another in this process (the default, and the reference).
 - ``processes``: a fresh ``python -m pretrain_diversity.sweeps.launchers`` subprocess per run, up to
@@ -7,7 +7,9 @@
 - ``ray``: one Ray task per run on a local Ray instance or a cluster (``address``), with a fresh
   worker process per run (``max_calls=1``) so memory, GPU memory included, is given back, and one
   GPU per run when the run's device is a GPU. On a cluster the output folder must be on a file
-  system every node shares, and every node needs this package installed.
+  system every node shares, and every node needs this package installed. Jobs go to workers and
+results come back as JSON text: a worker never unpickles anything, least of all from the shared
+output folder.
 
 Each launcher calls ``on_result(job, result)`` as runs finish, in completion order.
 """
@@ -22,12 +24,20 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from pretrain_diversity.runs.layout import WORKER_LOG
 from pretrain_diversity.storage import atomic_write_bytes
-from pretrain_diversity.sweeps.runner import Job, JobResult, execute_job, fn_spec, record_failure
+from pretrain_diversity.sweeps.jobs import (
+    Job,
+    JobResult,
+    execute_job,
+    first_line,
+    for_another_process,
+    record_failure,
+)
 
 OnResult = Callable[[Job, JobResult], None]
 BUSY_EXIT = 75  # EX_TEMPFAIL: the run is claimed by another worker
-LOG = "worker.log"
+LAUNCHERS = ("serial", "processes", "ray")
 
 
 def serial(jobs: list[Job], on_result: OnResult, *, run_fn: Callable | None = None) -> None:
@@ -53,21 +63,11 @@ def child_env() -> dict:
 # ------------------------------------------------------------------------------------ processes
 def processes(jobs: list[Job], on_result: OnResult, *, workers: int | None = None) -> None:
     workers = workers or os.cpu_count() or 1
-    jobs = [_with_defaults(j, workers) for j in jobs]
+    jobs = [for_another_process(j, default_threads(workers)) for j in jobs]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(_run_subprocess, j): j for j in jobs}
         for fut in as_completed(futures):
             on_result(futures[fut], fut.result())
-
-
-def _with_defaults(job: Job, workers: int) -> Job:
-    d = job.to_dict()
-    d["run_fn"] = fn_spec(job.run_fn) if job.via == "function" else job.run_fn
-    if d["run_fn"] == "<in-process>":
-        raise ValueError("a run function defined in-process needs the serial launcher")
-    if d["threads"] is None:
-        d["threads"] = default_threads(workers)
-    return Job.from_dict(d)
 
 
 def _run_subprocess(job: Job) -> JobResult:
@@ -86,7 +86,7 @@ def _run_subprocess(job: Job) -> JobResult:
     # Keep the worker's output beside its results (written after the fact: a busy worker
     # must not truncate the log of the one that owns the run).
     log = f"$ exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
-    atomic_write_bytes(job.run_dir / LOG, log.encode())
+    atomic_write_bytes(job.run_dir / WORKER_LOG, log.encode())
     if proc.returncode == 0 and out:
         return JobResult(**json.loads(out[-1]))
     tail = "\n".join(proc.stderr.strip().splitlines()[-40:])
@@ -106,8 +106,8 @@ def _worker_main() -> int:
 
 
 # ------------------------------------------------------------------------------------------ ray
-def _ray_task(job_dict: dict) -> dict:
-    return execute_job(Job.from_dict(job_dict)).to_dict()
+def _ray_task(job_json: str) -> str:
+    return json.dumps(execute_job(Job.from_dict(json.loads(job_json))).to_dict())
 
 
 def ray(
@@ -146,26 +146,20 @@ def ray(
         task = _ray.remote(max_calls=1, max_retries=0)(_ray_task)
         refs = {}
         for job in jobs:
-            d = job.to_dict()
-            if job.via == "function":
-                d["run_fn"] = fn_spec(job.run_fn)
-            if d["run_fn"] == "<in-process>":
-                raise ValueError("a run function defined in-process needs the serial launcher")
-            d["threads"] = d["threads"] or threads_default
+            job = for_another_process(job, threads_default)
             gpu = str(job.config.get("device", "cpu")).startswith("cuda")
             ref = task.options(
-                num_cpus=d["threads"], num_gpus=1 if gpu else 0, name=job.cfg.short_name()
-            ).remote(d)
-            refs[ref] = Job.from_dict(d)
+                num_cpus=job.threads, num_gpus=1 if gpu else 0, name=job.cfg.short_name()
+            ).remote(json.dumps(job.to_dict()))
+            refs[ref] = job
         while refs:
             done, _ = _ray.wait(list(refs), num_returns=1)
             job = refs.pop(done[0])
             try:
-                res = JobResult(**_ray.get(done[0]))
+                res = JobResult(**json.loads(_ray.get(done[0])))
             except Exception as e:  # the worker died or Ray lost the task
-                record_failure(
-                    job, error_type=type(e).__name__, message=str(e).splitlines()[0], tb=str(e)
-                )
+                record_failure(job, error_type=type(e).__name__, message=first_line(str(e)),
+                               tb=str(e))
                 cfg = job.cfg
                 res = JobResult(cfg.run_id(), cfg.short_name(), "failed", error=type(e).__name__)
             on_result(job, res)
