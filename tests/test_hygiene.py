@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from pretrain_diversity.config import ConfigError, RunConfig, validate
+from pretrain_diversity.config import ConfigError, RunConfig
+from pretrain_diversity.runs.validation import validate
 from pretrain_diversity.data.glyphs import load_bank
 from pretrain_diversity.data.hygiene import (
     MAX_DISTANCE, hygiene_report, nearest, pool_distances, shape_vectors,

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from pretrain_diversity.config import ConfigError, RunConfig, validate
+from pretrain_diversity.config import ConfigError, RunConfig
+from pretrain_diversity.runs.validation import validate
 from pretrain_diversity.data.glyphs import load_bank
 from pretrain_diversity.data.pool import class_pool, pretraining_set
 from pretrain_diversity.data.sampling import two_step_indices, two_step_sample

@@ -70,8 +70,28 @@ def load_tensors(path: str | os.PathLike, *, what: str, remedy: str, map_locatio
         if "Weights only load failed" not in str(e):
             raise
         found = re.search(r"GLOBAL ([\w.]+)", str(e))
-        detail = f"it names {found.group(1)}" if found else ""
+        detail = f"it names {found.group(1)}" if found else pickled_code(path)
+        if not detail:
+            raise  # no pickle that names code (garbage, a truncated file): damage, not a threat
         raise UntrustedFile(path, what, remedy, detail) from None
+
+
+CODE_OPCODES = frozenset({"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX"})
+
+
+def pickled_code(path: str | os.PathLike) -> str:
+    """What a plain pickle file would import or call ("" if it is no readable pickle, or names no
+    code): torch's refusal of a plain pickle does not say whether it was garbage or a threat."""
+    import pickletools
+
+    try:
+        with open(path, "rb") as f:
+            for op, arg, _ in pickletools.genops(f):
+                if op.name in CODE_OPCODES:
+                    return f"it names {arg}" if isinstance(arg, str) else f"it uses {op.name}"
+    except Exception:  # not a pickle stream at all
+        return ""
+    return ""
 
 
 def load_arrays(path: str | os.PathLike, *, what: str, remedy: str, mmap_mode=None):
