@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pretrain_diversity.config import REAL_IMAGE_PROBE_TASKS
 from pretrain_diversity.data.pool import DATA_VERSION, _key, cached_images, glyph_split
 from pretrain_diversity.data.glyphs import load_bank
 from pretrain_diversity.data.sampling import ImageSet, render
@@ -250,11 +251,15 @@ def load_task(name: str, size: int, *, channels: int | None = None, data_root=No
     match a model pre-trained on grey (1) or colour (3) images."""
     if name in TASKS:
         task = TASKS[name](size)
+    elif name in REAL_IMAGE_PROBE_TASKS:
+        from pretrain_diversity.tasks.real_images import load_real_image_task
+
+        task = load_real_image_task(name, size)
     else:
         from pretrain_diversity.tasks.real import REAL_TASKS, load_real_task
 
         if name not in REAL_TASKS:
-            allowed = ", ".join([*TASKS, *REAL_TASKS])
+            allowed = ", ".join([*TASKS, *REAL_IMAGE_PROBE_TASKS, *REAL_TASKS])
             raise ValueError(f"unknown probe task {name!r}; allowed: {allowed}")
         task = load_real_task(name, size, data_root)
     return task.with_channels(channels) if channels else task
