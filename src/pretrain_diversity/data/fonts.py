@@ -187,7 +187,7 @@ def small(images: np.ndarray) -> np.ndarray:
     ).astype(np.float32) / 255
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: arrays have no hash
 class FontBank:
     """Cleaned renders grouped by class: renders of class c are rows offsets[c]:offsets[c+1].
 
@@ -222,7 +222,7 @@ class FontBank:
                         self.codepoints, self.faces, self.fingerprint)  # fmt: skip
 
 
-def _placeholders(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def placeholder_flags(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per render of one face (code points ascending): (is a placeholder, is identical to the
     render of a smaller code point of the same face, i.e. a lookalike of an earlier class)."""
     groups: dict[bytes, list[int]] = {}
@@ -280,7 +280,7 @@ def build_bank(faces: list[Face], covered: list[np.ndarray], charset: np.ndarray
         except OSError:  # a face FreeType cannot open is skipped, like an unreadable file
             continue
         ok = (r >= 128).sum(axis=(1, 2)) >= MIN_INK
-        placeholder, twin = _placeholders(r[ok])
+        placeholder, twin = placeholder_flags(r[ok])
         keep = ~placeholder
         imgs.append(r[ok][keep])
         cps.append(cov[ok][keep])
@@ -328,16 +328,20 @@ def fingerprint(faces: list[Face], charset: np.ndarray) -> str:
     return h.hexdigest()[:12]
 
 
-@lru_cache(maxsize=2)
 def load_font_bank(dirs: tuple[str, ...] | None = None) -> FontBank:
     """The cleaned font renders, built on first use and cached on disk (atomic write).
 
-    ``dirs`` defaults to ``font_dirs()`` (read once per process: set the environment before).
+    ``dirs`` defaults to ``font_dirs()``, read at each call, so a changed environment is seen.
     """
+    return _load_font_bank(tuple(str(d) for d in (dirs if dirs is not None else font_dirs())))
+
+
+@lru_cache(maxsize=4)
+def _load_font_bank(dirs: tuple[str, ...]) -> FontBank:
     from pretrain_diversity.data.fonts_charset import charset
 
     chars = charset()
-    faces, covered = discover_faces(chars, [Path(d) for d in dirs] if dirs is not None else None)
+    faces, covered = discover_faces(chars, [Path(d) for d in dirs])
     fp = fingerprint(faces, chars)
     path = cache_dir() / f"font-bank-{fp}.npz"
     if path.exists():

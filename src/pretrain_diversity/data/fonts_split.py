@@ -32,7 +32,7 @@ from pretrain_diversity.data.realdata import resize_uint8
 from pretrain_diversity.data.sampling import ImageSet
 
 FONT_SPLIT_SEED = 20231201  # fixed: the face and character splits never move with a run's seed
-HELDOUT_FACE_FRAC = 0.25  # of the families, in each stratum (Han-drawing or not)
+HELDOUT_FACE_FRAC = 0.25  # of the families in each stratum (Han-drawing or not); at least one
 HELDOUT_CHARS = 100
 MIN_HELDOUT_FACES = 2
 HAN_FACE_MIN = 500  # a face drawing this many Han characters counts as a Han face
@@ -57,7 +57,9 @@ def split_faces(bank: FontBank, seed: int = FONT_SPLIT_SEED) -> np.ndarray:
     for han in (False, True):
         members = [f for f in range(len(bank.faces)) if drawn[f] and (han_renders[f] >= HAN_FACE_MIN) == han]
         families = sorted({bank.faces[f].family for f in members})
-        n_held = int(round(HELDOUT_FACE_FRAC * len(families)))
+        # round half up, and hold out one family of any stratum that has two or more
+        n_held = int(np.floor(HELDOUT_FACE_FRAC * len(families) + 0.5))
+        n_held = max(n_held, 1) if len(families) >= 2 else 0
         chosen = {families[i] for i in rng.permutation(len(families))[:n_held]}
         held[[f for f in members if bank.faces[f].family in chosen]] = True
     return held
@@ -80,9 +82,13 @@ def font_split(bank: FontBank, seed: int = FONT_SPLIT_SEED) -> FontSplit:
     return FontSplit(held_face, pool, heldout)
 
 
-@lru_cache(maxsize=2)
 def fonts_and_split(dirs: tuple[str, ...] | None = None) -> tuple[FontBank, FontSplit]:
-    bank = load_font_bank(dirs)
+    """The font bank of ``dirs`` (default ``fonts.font_dirs()``, read now) and its split."""
+    return _split_of(load_font_bank(dirs))
+
+
+@lru_cache(maxsize=4)
+def _split_of(bank: FontBank) -> tuple[FontBank, FontSplit]:
     return bank, font_split(bank)
 
 
