@@ -238,7 +238,7 @@ def placeholder_flags(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return placeholder, copies_earlier
 
 
-def _near_copies(cls: np.ndarray, face: np.ndarray, feats: np.ndarray, n_faces: int, alive):
+def _near_copies(cls: np.ndarray, face: np.ndarray, images: np.ndarray, n_faces: int, alive):
     """Greedy per class, faces in order: which renders near-copy an earlier face's kept render,
     and ``pairs[f, g]``: how many of face f's renders near-copy face g's (alive faces only)."""
     dup = np.zeros(len(cls), bool)
@@ -249,8 +249,8 @@ def _near_copies(cls: np.ndarray, face: np.ndarray, feats: np.ndarray, n_faces: 
         rows = rows[alive[face[rows]]]
         if len(rows) < 2:
             continue
-        x = feats[rows]
-        d = np.abs(x[:, None, :] - x[None, :, :]).mean(-1) if len(rows) <= 64 else _l1(x)
+        x = small(images[rows])  # per class: the 16 px copies of all renders never coexist
+        d = _l1(x)
         close = np.triu(d < NEAR_DUP_TOL, 1)
         i, j = np.nonzero(close)
         np.add.at(pairs, (face[rows[j]], face[rows[i]]), 1)
@@ -295,16 +295,15 @@ def build_bank(faces: list[Face], covered: list[np.ndarray], charset: np.ndarray
     lookalike = (n_twin > 0) & (n_twin >= LOOKALIKE_FRAC * n_renders)
     keep = ~lookalike[cls_all]
     images, cls_all, face = images[keep], cls_all[keep], face[keep]
-    feats = small(images)
     # 4. duplicate faces, then 5. near copies within a class
     alive = np.ones(len(faces), bool)
-    _, pairs = _near_copies(cls_all, face, feats, len(faces), alive)
+    _, pairs = _near_copies(cls_all, face, images, len(faces), alive)
     drawn = np.bincount(face, minlength=len(faces))
     for f in range(len(faces)):
         earlier = pairs[f, :f] * alive[:f]
         if drawn[f] and earlier.size and earlier.max() >= FACE_DUP_FRAC * drawn[f]:
             alive[f] = False
-    dup, _ = _near_copies(cls_all, face, feats, len(faces), alive)
+    dup, _ = _near_copies(cls_all, face, images, len(faces), alive)
     keep = alive[face] & ~dup
     images, cls_all, face = images[keep], cls_all[keep], face[keep]
     present = np.unique(cls_all)
@@ -317,14 +316,15 @@ def build_bank(faces: list[Face], covered: list[np.ndarray], charset: np.ndarray
                     np.asarray(charset, np.int32)[present], tuple(faces), fp)  # fmt: skip
 
 
-def fingerprint(faces: list[Face], charset: np.ndarray) -> str:
+def fingerprint(files: list[Path], charset: np.ndarray) -> str:
+    """Names the cache file: the font files (path and size), the character set, the settings."""
     h = hashlib.sha256(
         f"v{FONTS_VERSION}-{BASE_SIZE}-{FONT_PX}-{MARGIN}-{MIN_INK}-{MIN_CHARS}-{PLACEHOLDER_MIN}-"
         f"{LOOKALIKE_FRAC}-{NEAR_DUP_TOL}-{FACE_DUP_FRAC}".encode()
     )
     h.update(np.asarray(charset, np.int32).tobytes())
-    for f in faces:
-        h.update(f"{f.path}|{f.index}|{os.path.getsize(f.path)}".encode())
+    for f in files:
+        h.update(f"{f}|{f.stat().st_size}".encode())
     return h.hexdigest()[:12]
 
 
@@ -332,6 +332,7 @@ def load_font_bank(dirs: tuple[str, ...] | None = None) -> FontBank:
     """The cleaned font renders, built on first use and cached on disk (atomic write).
 
     ``dirs`` defaults to ``font_dirs()``, read at each call, so a changed environment is seen.
+    A cached bank is found from the file list alone (no font is opened).
     """
     return _load_font_bank(tuple(str(d) for d in (dirs if dirs is not None else font_dirs())))
 
@@ -341,17 +342,29 @@ def _load_font_bank(dirs: tuple[str, ...]) -> FontBank:
     from pretrain_diversity.data.fonts_charset import charset
 
     chars = charset()
-    faces, covered = discover_faces(chars, [Path(d) for d in dirs])
-    fp = fingerprint(faces, chars)
+    folders = [Path(d) for d in dirs]
+    files = font_files(folders)
+    if not files:
+        raise FontsNotFound(f"no font files under {', '.join(dirs) or '(no folder)'}: {INSTALL_HINT}")
+    fp = fingerprint(files, chars)
     path = cache_dir() / f"font-bank-{fp}.npz"
     if path.exists():
         try:
             z = np.load(path, allow_pickle=False)
-            return FontBank(z["images"], z["offsets"], z["render_face"], z["codepoints"],
-                            tuple(faces), fp)  # fmt: skip
+            faces = tuple(
+                Face(str(p), int(i), str(fam), str(sty))
+                for p, i, fam, sty in zip(z["face_path"], z["face_index"], z["face_family"],
+                                          z["face_style"])
+            )  # fmt: skip
+            return FontBank(z["images"], z["offsets"], z["render_face"], z["codepoints"], faces, fp)
         except Exception:  # a corrupt cache entry is rebuilt, never trusted
             path.unlink(missing_ok=True)
+    faces, covered = discover_faces(chars, folders)
     bank = build_bank(faces, covered, chars, fp)
-    atomic_save_npz(path, images=bank.images, offsets=bank.offsets,
-                    render_face=bank.render_face, codepoints=bank.codepoints)  # fmt: skip
+    atomic_save_npz(
+        path, images=bank.images, offsets=bank.offsets, render_face=bank.render_face,
+        codepoints=bank.codepoints, face_path=np.array([f.path for f in faces]),
+        face_index=np.array([f.index for f in faces], np.int32),
+        face_family=np.array([f.family for f in faces]), face_style=np.array([f.style for f in faces]),
+    )  # fmt: skip
     return bank
