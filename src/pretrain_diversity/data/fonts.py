@@ -1,4 +1,4 @@
-"""A second pre-training source: characters rendered from the human-designed fonts installed on disk.
+"""A second pre-training source: characters rendered in the human-designed fonts on this disk.
 
 The glyph bank (``glyphs.py``) has about 18 font renders per class, all from matplotlib, and its
 variety comes mostly from our own random warps. Here a class is a character and an image is that
@@ -38,7 +38,10 @@ import numpy as np
 from pretrain_diversity.storage import atomic_save_npz, cache_dir
 
 FONT_DIRS_ENV = "PRETRAIN_DIVERSITY_FONT_DIRS"
-DEFAULT_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/usr/share/texmf/fonts/opentype")
+# Debian's font folders; TeX Gyre (fonts-texgyre) installs under texmf, which fontconfig also reads
+DEFAULT_FONT_DIRS = (
+    "/usr/share/fonts", "/usr/local/share/fonts", "/usr/share/texmf/fonts/opentype",
+)  # fmt: skip
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
 BASE_SIZE = 32  # the glyph bank's base size: the same image sizes serve both sources
 FONT_PX = 26  # em size in pixels: a Han character fills most of the canvas, a Latin capital ~60%
@@ -117,7 +120,7 @@ def _symbol_face(tt, cmap: dict) -> bool:
 
 
 def discover_faces(charset: np.ndarray, dirs: list[Path] | None = None):
-    """Every face drawing at least MIN_CHARS characters of ``charset``, with the code points it maps.
+    """Every face drawing at least MIN_CHARS characters of ``charset``, and the code points it maps.
 
     Returns ``(faces, covered)``; ``covered[i]`` is the sorted array of ``charset`` code points
     face i maps. Raises FontsNotFound when there is none.
@@ -170,11 +173,13 @@ def render_face(face: Face, codepoints: np.ndarray) -> np.ndarray:
         if w <= 0 or h <= 0:
             continue
         if max(w, h) > room:
-            f = ImageFont.truetype(face.path, max(4, int(FONT_PX * room / max(w, h))), index=face.index)
+            px = max(4, int(FONT_PX * room / max(w, h)))
+            f = ImageFont.truetype(face.path, px, index=face.index)
             left, top, right, bottom = f.getbbox(ch)
             w, h = right - left, bottom - top
         img = Image.new("L", (BASE_SIZE, BASE_SIZE), 0)
-        ImageDraw.Draw(img).text(((BASE_SIZE - w) / 2 - left, (BASE_SIZE - h) / 2 - top), ch, 255, f)
+        origin = ((BASE_SIZE - w) / 2 - left, (BASE_SIZE - h) / 2 - top)
+        ImageDraw.Draw(img).text(origin, ch, 255, f)
         out[i] = np.asarray(img)
     return out
 
@@ -271,7 +276,9 @@ def _l1(x: np.ndarray, block: int = 64) -> np.ndarray:
     return out
 
 
-def build_bank(faces: list[Face], covered: list[np.ndarray], charset: np.ndarray, fp: str) -> FontBank:
+def build_bank(
+    faces: list[Face], covered: list[np.ndarray], charset: np.ndarray, fp: str
+) -> FontBank:
     """Render every face and clean the renders (the module docstring's steps 1-5)."""
     imgs, cps, fidx, twin_of = [], [], [], []
     for fi, (face, cov) in enumerate(zip(faces, covered)):
@@ -345,7 +352,8 @@ def _load_font_bank(dirs: tuple[str, ...]) -> FontBank:
     folders = [Path(d) for d in dirs]
     files = font_files(folders)
     if not files:
-        raise FontsNotFound(f"no font files under {', '.join(dirs) or '(no folder)'}: {INSTALL_HINT}")
+        where = ", ".join(dirs) or "(no folder)"
+        raise FontsNotFound(f"no font files under {where}: {INSTALL_HINT}")
     fp = fingerprint(files, chars)
     path = cache_dir() / f"font-bank-{fp}.npz"
     if path.exists():
@@ -365,6 +373,7 @@ def _load_font_bank(dirs: tuple[str, ...]) -> FontBank:
         path, images=bank.images, offsets=bank.offsets, render_face=bank.render_face,
         codepoints=bank.codepoints, face_path=np.array([f.path for f in faces]),
         face_index=np.array([f.index for f in faces], np.int32),
-        face_family=np.array([f.family for f in faces]), face_style=np.array([f.style for f in faces]),
+        face_family=np.array([f.family for f in faces]),
+        face_style=np.array([f.style for f in faces]),
     )  # fmt: skip
     return bank

@@ -18,7 +18,8 @@ import numpy as np
 
 CONFUSABLE_LATIN = "lI1O0"
 GREEK = "ΓΔΘΛΞΠΣΦΨΩαβγδεζηθικλμνξπρσςτυφχψω"  # capitals that are Latin letters left out
-CYRILLIC = "БДЖИЙЛЦЧШЩЪЫЬЭЮЯбгджзийлмнптцчшщъыьэюя"  # Latin/Greek lookalikes (А, Г=Γ, П=Π, Ф=Φ, к, ...) left out
+# Cyrillic without the Latin or Greek lookalikes (А, В, Г=Γ, П=Π, Ф=Φ, З=3, к, о, ...)
+CYRILLIC = "БДЖИЙЛЦЧШЩЪЫЬЭЮЯбгджзийлмнптцчшщъыьэюя"
 
 
 def _double_byte(codec: str, lead: range, trail: range = range(0xA1, 0xFF)) -> set[str]:

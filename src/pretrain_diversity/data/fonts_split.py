@@ -55,7 +55,8 @@ def split_faces(bank: FontBank, seed: int = FONT_SPLIT_SEED) -> np.ndarray:
     held = np.zeros(len(bank.faces), bool)
     rng = np.random.default_rng(seed)
     for han in (False, True):
-        members = [f for f in range(len(bank.faces)) if drawn[f] and (han_renders[f] >= HAN_FACE_MIN) == han]
+        members = [f for f in range(len(bank.faces))
+                   if drawn[f] and (han_renders[f] >= HAN_FACE_MIN) == han]
         families = sorted({bank.faces[f].family for f in members})
         # round half up, and hold out one family of any stratum that has two or more
         n_held = int(np.floor(HELDOUT_FACE_FRAC * len(families) + 0.5))

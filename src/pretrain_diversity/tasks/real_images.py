@@ -52,7 +52,7 @@ class RealImagesNotFound(FileNotFoundError):
 
 
 def read_idx(path: Path, offset: int) -> np.ndarray:
-    """The payload of a gzipped idx file: uint8 after ``offset`` header bytes (16 images, 8 labels)."""
+    """The payload of a gzipped idx file: uint8 after ``offset`` bytes (16 for images, 8 labels)."""
     with gzip.open(path, "rb") as f:
         return np.frombuffer(f.read(), np.uint8, offset=offset)
 
@@ -165,7 +165,8 @@ def chars_heldout_faces(size: int) -> ProbeTask:
     images = render(held, classes[labels.numpy()], size, g)
     within = torch.arange(len(labels)) % per
     edges = np.cumsum([0, *counts])
-    parts = [torch.nonzero((within >= a) & (within < b)).squeeze(1) for a, b in zip(edges, edges[1:])]
+    parts = [torch.nonzero((within >= a) & (within < b)).squeeze(1)
+             for a, b in zip(edges, edges[1:])]
     train, val, test = (ImageSet(images[p], labels[p], classes) for p in parts)
     faces = int(split.heldout_face.sum())
     return ProbeTask(
