@@ -293,6 +293,8 @@ def build_bank(
         cps.append(cov[ok][keep])
         fidx.append(np.full(keep.sum(), fi, np.int32))
         twin_of.append(twin[keep])
+    if not imgs:
+        raise FontsNotFound(f"FreeType could open none of the {len(faces)} faces: {INSTALL_HINT}")
     images, cp, face, twin = (np.concatenate(a) for a in (imgs, cps, fidx, twin_of))
     # 3. lookalike classes: the smallest code point of a lookalike group is kept
     index_of = {int(c): k for k, c in enumerate(charset)}
