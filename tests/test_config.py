@@ -28,7 +28,7 @@ POOL, PER_CLASS = dataset_limits("glyphs")
         ({"image_size": 20}, ["image_size=20", "16"]),
         ({"epochs": 0}, ["epochs=0"]),
         ({"lr": -1.0}, ["lr=-1.0"]),
-        ({"probe_tasks": ("digits", "mnist")}, ["'mnist'", "glyphs-heldout"]),
+        ({"probe_tasks": ("digits", "emnist")}, ["'emnist'", "glyphs-heldout"]),
         ({"probe_tasks": ()}, ["probe_tasks"]),
         ({"seed": -1}, ["seed=-1"]),
         ({"label_noise": 1.0}, ["label_noise=1.0", "0.95"]),

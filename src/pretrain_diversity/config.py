@@ -29,13 +29,19 @@ ARCHS = ("convnet", "resnet18", "resnet50")
 # (data/real/; where each must lie is in data.real.locations.LOCATIONS).
 NATURAL_DATASETS = ("imagenet", "imagenet32", "imagenet64", "cifar100")
 DATASETS = ("glyphs",) + NATURAL_DATASETS
+# Characters rendered from the font faces installed on disk (data/fonts.py; scripts/ensure-data).
+FONT_DATASETS = ("fonts",)
+DATASETS += FONT_DATASETS
 # Highest image_size each real set can give without upsampling (the folder ImageNet has none).
 NATIVE_SIZE = {"imagenet32": 32, "imagenet64": 64, "cifar100": 32}
 GLYPH_PROBE_TASKS = ("glyphs-heldout", "digits", "shapes")
 REAL_PROBE_TASKS = (
     "cifar10", "cifar100", "dtd", "flowers102", "pets", "caltech101", "eurosat", "places365",
 )  # fmt: skip
-PROBE_TASKS = GLYPH_PROBE_TASKS + REAL_PROBE_TASKS
+# Real images shipped by package registries, and font characters in held-out faces
+# (tasks/real_images.py; scripts/ensure-data installs them).
+REAL_IMAGE_PROBE_TASKS = ("fashion-mnist", "mnist", "chars-heldout-faces")
+PROBE_TASKS = GLYPH_PROBE_TASKS + REAL_PROBE_TASKS + REAL_IMAGE_PROBE_TASKS
 IMAGE_SIZES = (8, 16, 32, 64)
 MAX_STYLES = 1_000_000  # styles_per_class above this is indistinguishable from unbounded (0)
 # Subsets of the glyph pre-training pool (data.pool.class_pool), by Unicode name or category: classes

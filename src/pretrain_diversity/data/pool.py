@@ -99,6 +99,10 @@ def dataset_limits(
         return len(class_pool(bank, class_pool_name, pool_hygiene)), GLYPHS_MAX_PER_CLASS
     if dataset in NATURAL_DATASETS:
         return real_limits(dataset, data_root)
+    if dataset == "fonts":
+        from pretrain_diversity.data.fonts_split import font_limits
+
+        return font_limits(class_pool_name)
     raise ValueError(f"unknown dataset {dataset!r}")
 
 
@@ -141,6 +145,10 @@ def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None, data_root=Non
     """
     if cfg.dataset in NATURAL_DATASETS:
         return real_pretraining_set(cfg, data_root)
+    if cfg.dataset == "fonts":
+        from pretrain_diversity.data.fonts_split import fonts_pretraining_set
+
+        return corrupt(fonts_pretraining_set(cfg), cfg)
     if cfg.dataset != "glyphs":
         raise ValueError(f"unknown dataset {cfg.dataset!r}")
     bank = bank or load_bank()

