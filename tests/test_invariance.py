@@ -277,7 +277,7 @@ def test_conditions_are_labelled_and_matched(table, inv):
 
 
 def test_slopes_recover_drift_and_invariance(inv):
-    from pretrain_diversity.studies import tradeoff as F
+    from pretrain_diversity.analysis import optimum
     from pretrain_diversity.studies import invariance as I
 
     true = (0.7 - 0.3) / (0.7 + 0.3)
@@ -298,7 +298,7 @@ def test_slopes_recover_drift_and_invariance(inv):
         assert np.percentile(d, 2.5) == pytest.approx(t.slope_lo)
         assert np.percentile(d, 97.5) == pytest.approx(t.slope_hi)
     sub = inv.data[inv.data.condition == "V = 1"]
-    opt = F.optima(sub, n_boot=500)
+    opt = optimum.optima(sub, n_boot=500)
     ours = inv.optima[inv.optima.condition == "V = 1"].reset_index(drop=True)
     assert np.allclose(ours.log2_r_star, opt.log2_r_star)
 
