@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from pretrain_diversity.analysis.formatting import ratio_grouped
 from pretrain_diversity.config import ConfigError
 from pretrain_diversity.analysis.optimum import optima, ratio_trend
 
@@ -106,14 +107,14 @@ class RatioEstimate:
         pct = f"{self.level:.0%}"
         lo, hi = self.interval
         lines = [
-            f"r* = K*/n* = {_fmt(self.r_star)} ({pct} bootstrap interval {_fmt(lo)} to {_fmt(hi)}) "
+            f"r* = K*/n* = {ratio_grouped(self.r_star)} ({pct} bootstrap interval {ratio_grouped(lo)} to {ratio_grouped(hi)}) "
             f"for {self.task}, selected on {self.metric}, from N = "
             f"{', '.join(f'{n:,}' for n in self.budgets)} ({self.n_seeds} seeds)",
         ]
         for r in self.per_budget.itertuples():
             lines.append(
-                f"  N = {r.budget:>7,}: r* = {_fmt(r.r_star)} [{_fmt(2 ** r.log2_r_lo)}, "
-                f"{_fmt(2 ** r.log2_r_hi)}]  (K* = {r.K_star:.0f}, n* = {r.n_star:.0f}"
+                f"  N = {r.budget:>7,}: r* = {ratio_grouped(r.r_star)} [{ratio_grouped(2 ** r.log2_r_lo)}, "
+                f"{ratio_grouped(2 ** r.log2_r_hi)}]  (K* = {r.K_star:.0f}, n* = {r.n_star:.0f}"
                 f"{'' if r.interior else '; AT THE GRID EDGE'})"
             )
         lines.append(f"pooling: {self.method}")
@@ -196,12 +197,6 @@ def estimate_ratio(
         warnings=warnings,
         method=method,
     )
-
-
-def _fmt(r: float) -> str:
-    if not np.isfinite(r):
-        return "nan"
-    return f"{r:.2g}" if r < 10 else f"{r:,.0f}"
 
 
 # ------------------------------------------------------------------------------------ recommend
@@ -307,22 +302,18 @@ class Recommendation:
     def ratio(self) -> float:
         return self.K / self.n
 
-    @property
-    def n_exact(self) -> float:
-        return self.budget / self.K_exact
-
     def describe(self) -> str:
         lines = [
             f"budget N = {self.budget:,}: K* = {self.K:,} classes x n* = {self.n:,} images per "
-            f"class (K/n = {_fmt(self.ratio)})",
-            f"  from r* = {_fmt(self.r_star)}: sqrt(r* N) = {self.K_exact:,.1f}, rounded to the "
+            f"class (K/n = {ratio_grouped(self.ratio)})",
+            f"  from r* = {ratio_grouped(self.r_star)}: sqrt(r* N) = {self.K_exact:,.1f}, rounded to the "
             f"nearest {'power of two' if self.grid == 'powers_of_two' else 'divisor of N'} in log K",
         ]
         if self.K_interval is not None:
             lo, hi = self.K_interval
             glo, ghi = self.K_interval_grid
             lines.append(
-                f"  r* interval {_fmt(self.r_interval[0])} to {_fmt(self.r_interval[1])} -> "
+                f"  r* interval {ratio_grouped(self.r_interval[0])} to {ratio_grouped(self.r_interval[1])} -> "
                 f"K from {lo:,.0f} to {hi:,.0f} (on the grid: {glo:,} to {ghi:,})"
             )
         if self.limited_by:
