@@ -4,7 +4,7 @@ budget from cheap small-budget runs.
 If the optimal class-to-sample ratio r* = K*/n* does not depend on the budget N, it can be
 measured where runs are cheap and carried to the real budget: K* = sqrt(r* N), n* = N / K*.
 
-- ``estimate_ratio``: r* with a bootstrap interval from a results table (``results.collect``),
+- ``estimate_ratio``: r* with a bootstrap interval from a results table (``analysis.tables.collect``),
   from the budgets up to ``max_budget`` only. Each budget's optimum comes from
   ``optimum.optima`` (the parabola through the best grid point and its neighbours, in log K);
   the budgets are pooled by the **geometric mean** of their r* (the mean of log2 r*, every budget
@@ -22,7 +22,7 @@ measured where runs are cheap and carried to the real budget: K* = sqrt(r* N), n
 
 The selection metric defaults to the probe's **validation** error: choosing K is choosing a
 hyper-parameter of the pre-training set, so no test error enters it. Test errors are for judging
-the choice afterwards (``application_study``).
+the choice afterwards (``studies.application``).
 """
 
 from __future__ import annotations

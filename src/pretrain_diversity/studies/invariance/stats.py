@@ -30,8 +30,8 @@ MARGIN = 0.2
 class Invariance:
     """Per condition and task: optima per budget, slope of log2 r* on log2 N, its draws."""
 
-    optima: pd.DataFrame  # figure1.optima rows + condition
-    trend: pd.DataFrame  # figure1.ratio_trend rows + condition
+    optima: pd.DataFrame  # optimum.optima rows + condition
+    trend: pd.DataFrame  # optimum.ratio_trend rows + condition
     draws: dict = field(repr=False)  # (condition, task) -> bootstrap slope draws
     conditions: list[str] = field(default_factory=list)
     level: float = 0.95
@@ -48,7 +48,7 @@ def analyse(
     seed: int = 0,
     metric: str = METRIC,
 ) -> Invariance:
-    """Optimum per budget and ratio trend for every condition (``figure1.optima``/``ratio_trend``).
+    """Optimum per budget and ratio trend for every condition (``optimum.optima``/``ratio_trend``).
 
     With ``match`` the conditions are compared on their common (N, K) points; with
     ``full_grid_check`` the original sampler is also analysed on all its points (condition
@@ -88,7 +88,7 @@ def contrasts(inv: Invariance, reference: str | None = None, pairs=None) -> pd.D
 
     ``pairs``: (condition, reference) tuples; default: every condition against ``reference``
     (default: the original sampler if present, else the first condition). The draws of two
-    conditions come from the same resamples of seeds (``figure1.optima`` draws them from one RNG
+    conditions come from the same resamples of seeds (``optimum.optima`` draws them from one RNG
     seed in the same order), so the difference is a paired bootstrap when both conditions have the
     same seeds and budgets, as the invariance studies do.
     """

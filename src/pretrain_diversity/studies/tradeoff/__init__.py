@@ -1,6 +1,6 @@
 """Figure 1 of Zhang et al. from a sweep's results table: where is the best K at each budget N?
 
-Inputs are the tidy rows of ``results.collect`` (one per run and downstream task). All logs are
+Inputs are the tidy rows of ``analysis.tables.collect`` (one per run and downstream task). All logs are
 base 2. At budget N a run with K classes has n = N / K images per class and class-to-sample ratio
 r = K / n = K^2 / N, so along a fixed-budget diagonal log2 r = 2 log2 K - log2 N.
 
