@@ -29,7 +29,8 @@ from pretrain_diversity.studies.pretraining_data.stats import (
     selection_inflation, size_gains, source_spread, spread_shrinkage,
 )
 from pretrain_diversity.studies.pretraining_data.verdicts import (
-    METHOD_CONTRASTS, best_and_worst, curation_verdict, factor_table, factor_text,
+    METHOD_CONTRASTS, METHOD_ORDER, SOURCE_ORDER, best_and_worst, gains_table, method_order,
+    methods_table, source_order, spread_table, curation_verdict, factor_table, factor_text,
     inflation_summary, inflation_table, leave_one_out, methods_verdict, short_task_name,
     size_verdict, task_name, top_gains, verdict_label, verdict_sources, wall_time_summary,
 )

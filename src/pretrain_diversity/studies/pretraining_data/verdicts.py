@@ -238,3 +238,61 @@ def wall_time_summary(walls: pd.DataFrame, commands: list[str]) -> str:
     lines.append(f"- **all four: {total:.1f} min** of wall time on {walls.cpus.dropna().max():.0f} CPU "
                  f"cores, run one after the other (the chapter's budget is 45 minutes)")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------- the pages' tables
+SOURCE_ORDER = ("all-scripts", "latin", "symbols", "noisy-labels", "negative")
+METHOD_ORDER = ("supervised", "simclr", "clip", "clip-noisy-captions")
+
+
+def source_order(df: pd.DataFrame) -> list[str]:
+    """The sources study's variants in the pages' order, any others after them by name."""
+    order = [v for v in SOURCE_ORDER if v in set(df.variant)]
+    return order + sorted(set(df.variant) - set(SOURCE_ORDER))
+
+
+def method_order(df: pd.DataFrame) -> list[str]:
+    return [m for m in METHOD_ORDER if m in set(df.variant)]
+
+
+def spread_table(spread: pd.DataFrame) -> pd.DataFrame:
+    """Per task, protocol and k: the spread between sources with its interval, best and worst."""
+    return spread.assign(
+        task=spread.task.map(task_name),
+        protocol=spread.protocol.map(PROTOCOL_NAMES),
+        k=spread.k.map(k_label),
+        spread=[f"{s:.1f} [{lo:.1f}, {hi:.1f}]"
+                for s, lo, hi in zip(spread.spread, spread.spread_lo, spread.spread_hi)],
+        best=[f"{b} ({a:.1f}%)" for b, a in zip(spread.best, spread.best_accuracy)],
+        worst=[f"{w} ({a:.1f}%)" for w, a in zip(spread.worst, spread.worst_accuracy)],
+    )[["task", "protocol", "k", "spread", "best", "worst"]]
+
+
+def gains_table(gains: pd.DataFrame) -> pd.DataFrame:
+    """Per task and k: accuracy at the smallest and largest N and the gain with its interval."""
+    t = gains.assign(
+        task=gains.task.map(task_name),
+        k=gains.k.map(k_label),
+        **{"N small → large": [f"{a:.1f}% → {b:.1f}%"
+                               for a, b in zip(gains.acc_small, gains.acc_large)],
+           "gain (points) [95%]": [f"{g:+.1f} [{lo:+.1f}, {hi:+.1f}]"
+                                   for g, lo, hi in zip(gains.gain, gains.gain_lo, gains.gain_hi)]},
+    )
+    t["_o"] = gains.k.replace(0, 10**9)
+    return t.sort_values(["task", "_o"])[["task", "k", "N small → large", "gain (points) [95%]"]]
+
+
+def methods_table(df: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Per task, protocol and k: each method's accuracy, mean ± seed spread."""
+    from pretrain_diversity.studies.pretraining_data.stats import seed_summary
+
+    s = seed_summary(df, ["task", "protocol", "k", "variant"])
+    s["cell"] = [f"{m:.1f} ± {sd:.1f}" for m, sd in zip(s["mean"], s["std"].fillna(0))]
+    wide = s.pivot_table(index=["task", "protocol", "k"], columns="variant", values="cell",
+                         aggfunc="first")
+    wide = wide[order].reset_index()
+    wide["_o"] = wide.k.replace(0, 10**9)
+    wide = wide.sort_values(["task", "protocol", "_o"]).drop(columns="_o")
+    wide["k"] = wide.k.map(k_label)
+    wide["protocol"] = wide.protocol.map(PROTOCOL_NAMES)
+    return wide

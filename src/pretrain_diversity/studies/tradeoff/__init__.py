@@ -29,8 +29,8 @@ from pretrain_diversity.studies.tradeoff.load import (
     COMMAND, LEVEL, METRIC, RESULTS, RUNS_DIR, STUDY, load_figure1, provenance,
 )
 from pretrain_diversity.studies.tradeoff.stats import optima_and_trend
-from pretrain_diversity.studies.tradeoff.verdicts import verdict
+from pretrain_diversity.studies.tradeoff.verdicts import optima_table, verdict
 
 __all__ = ["COMMAND", "LEVEL", "METRIC", "RESULTS", "RUNS_DIR", "STUDY", "iso_n_frames",
-           "iso_n_widget", "load_figure1", "optima_and_trend", "provenance", "plot_contours", "plot_ucurves",
-           "verdict"]
+           "iso_n_widget", "load_figure1", "optima_and_trend", "optima_table", "plot_contours",
+           "plot_ucurves", "provenance", "verdict"]

@@ -65,3 +65,20 @@ def verdict(opt: pd.DataFrame, trend: pd.DataFrame, *, level: float | None = Non
                 )
         parts.append(f"**{task}**: {where}. Optima: {opt_txt}. {move}")
     return "\n\n".join(parts)
+
+
+def optima_table(opt: pd.DataFrame) -> pd.DataFrame:
+    """The page's table of optima: per task and budget, the best grid point, K*, n*, the ratio
+    with its interval, and whether the minimum is interior (and how often across draws)."""
+    return pd.DataFrame({
+        "task": opt.task,
+        "N": opt.budget,
+        "best K (grid)": opt.K_grid,
+        "its n": opt.n_grid,
+        "error ± std": [f"{e:.1%} ± {s:.1%}" for e, s in zip(opt.err_grid, opt.err_std)],
+        "K*": opt.K_star.round().astype(int),
+        "n*": opt.n_star.round().astype(int),
+        "K*/n* [95% interval]": [f"{r:.2g} [{2 ** lo:.2g}, {2 ** hi:.2g}]"
+                                 for r, lo, hi in zip(opt.r_star, opt.log2_r_lo, opt.log2_r_hi)],
+        "interior": [f"{'yes' if i else 'NO'} ({p:.0%})" for i, p in zip(opt.interior, opt.p_interior)],
+    })
