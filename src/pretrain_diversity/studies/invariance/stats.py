@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pretrain_diversity.analysis import optimum
-from pretrain_diversity.analysis.bootstrap import percentiles, slope_draws
+from pretrain_diversity.analysis.bootstrap import interval, percentiles, slope_draws
 from pretrain_diversity.studies.invariance.conditions import (
     BASELINE, FULL_GRID, conditions_in_order, label_conditions, match_grid,
 )
@@ -181,7 +181,6 @@ def fit_exponents(inv_or_df, *, window: int | None = 5, n_boot: int = 100, level
     data = inv_or_df.data if isinstance(inv_or_df, Invariance) else label_conditions(inv_or_df)
     order = (inv_or_df.conditions if isinstance(inv_or_df, Invariance)
              else conditions_in_order(data))
-    q = (1 - level) / 2
     rows = []
     for cond in order:
         sub = data[data["condition"] == cond]
@@ -195,7 +194,7 @@ def fit_exponents(inv_or_df, *, window: int | None = 5, n_boot: int = 100, level
                 vals = np.array([getattr(p, name) for p in f.boot], float)
                 row[name] = getattr(f.params, name)
                 row[f"{name}_lo"], row[f"{name}_hi"] = (
-                    (float(np.quantile(vals, q)), float(np.quantile(vals, 1 - q)))
+                    interval(vals, level)
                     if len(vals) else (np.nan, np.nan)
                 )
             rows.append(row)
