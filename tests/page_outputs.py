@@ -28,8 +28,7 @@ import pandas as pd  # noqa: E402
 import figure_fingerprint as fp  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-# The pages whose code the restructuring touched; data.md is left out only of its glyph renders'
-# cost, which is small, so it is in too.
+# Every page with code cells (intro.md has none).
 PAGES = (
     "figure1.md", "application.md", "invariance.md", "data.md", "example-run.md", "full-scale.md",
     "entezari/index.md", "entezari/sources.md", "entezari/size.md", "entezari/curation.md",
@@ -170,15 +169,3 @@ def run_page(page: Path) -> list[dict]:
 def capture(pages=PAGES, root: Path = ROOT) -> dict[str, list[dict]]:
     return {p: run_page(root / "book" / p) for p in pages}
 
-
-if __name__ == "__main__":  # the snapshot: python tests/page_outputs.py OUT.json [PAGE...]
-    import sys
-    import time
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    result = {}
-    for p in sys.argv[2:] or PAGES:
-        t = time.time()
-        result[p] = run_page(ROOT / "book" / p)
-        print(f"{p}: {len(result[p])} outputs, {time.time() - t:.1f} s", file=sys.stderr)
-    Path(sys.argv[1]).write_text(json.dumps(result, indent=1, sort_keys=True, ensure_ascii=False))

@@ -1,7 +1,7 @@
 """The restructured package shows every page exactly what the code of commit f5dea64 showed.
 
-``tests/data/page_outputs.json`` was written once by ``tests/page_outputs.py`` run against that
-commit (its pages and its package): every Markdown verdict and summary, every table and every
+``tests/data/page_outputs.json`` was written once with ``page_outputs.capture()`` run in a
+checkout of that commit (its pages and its package): every Markdown verdict and summary, every table and every
 figure (as a fingerprint: titles, labels, scales, limits, line and marker data, texts) each page
 displays, from the committed results tables. Here the current pages run against the current package
 and must display the same, value for value. A page whose output is meant to change must update the
