@@ -270,6 +270,7 @@ def test_validation_refuses_a_choice_that_was_not_run():
 def test_missing_target_results_fail_with_the_command(tmp_path):
     (tmp_path / "studies").mkdir()
     (tmp_path / "studies" / "figure1.toml").write_text("")
+    (tmp_path / "pyproject.toml").write_text("")  # a repository root (paths.repo_root)
     with pytest.raises(FileNotFoundError, match="pretrain-diversity sweep studies/application.toml"):
         S.load_application(tmp_path)
 

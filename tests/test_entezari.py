@@ -107,6 +107,7 @@ def test_missing_results_fail_loudly_with_the_command(tmp_path):
     (tmp_path / "studies").mkdir()
     for s in E.STUDIES:
         (tmp_path / E.SPECS[s]).write_text("")
+    (tmp_path / "pyproject.toml").write_text("")  # a repository root (paths.repo_root)
     with pytest.raises(FileNotFoundError, match="pretrain-diversity sweep studies/entezari-size.toml"):
         E.load("size", tmp_path)
 
@@ -122,6 +123,7 @@ def synthetic_root(root):
     here = Path(__file__).resolve().parents[1]
     (root / "studies").mkdir(parents=True)
     (root / "book").mkdir()
+    (root / "pyproject.toml").write_text("")  # marks the repository root (paths.repo_root)
     for s in E.STUDIES:
         shutil.copy(here / E.SPECS[s], root / "studies")
     rng = np.random.default_rng(5)

@@ -113,5 +113,6 @@ def test_plots_and_widget_frames_render():
 def test_missing_results_fail_loudly_with_the_command(tmp_path):
     (tmp_path / "studies").mkdir()
     (tmp_path / "studies" / "figure1.toml").write_text("")
+    (tmp_path / "pyproject.toml").write_text("")  # a repository root (paths.repo_root)
     with pytest.raises(FileNotFoundError, match="pretrain-diversity sweep studies/figure1.toml"):
         F.load_figure1(tmp_path)

@@ -34,6 +34,7 @@ def _synthetic_root(root: Path) -> Path:
     """A scratch repository: the study specs and synthetic results for every table the page reads."""
     (root / "studies").mkdir(parents=True)
     (root / "book").mkdir()
+    (root / "pyproject.toml").write_text("")  # marks the repository root (paths.repo_root)
     for f in (ROOT / "studies").glob("*.toml"):
         shutil.copy(f, root / "studies")
     rng = np.random.default_rng(3)

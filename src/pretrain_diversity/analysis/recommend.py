@@ -4,7 +4,7 @@ budget from cheap small-budget runs.
 If the optimal class-to-sample ratio r* = K*/n* does not depend on the budget N, it can be
 measured where runs are cheap and carried to the real budget: K* = sqrt(r* N), n* = N / K*.
 
-- ``estimate_ratio``: r* with a bootstrap interval from a results table (``results.collect``),
+- ``estimate_ratio``: r* with a bootstrap interval from a results table (``analysis.tables.collect``),
   from the budgets up to ``max_budget`` only. Each budget's optimum comes from
   ``optimum.optima`` (the parabola through the best grid point and its neighbours, in log K);
   the budgets are pooled by the **geometric mean** of their r* (the mean of log2 r*, every budget
@@ -22,7 +22,7 @@ measured where runs are cheap and carried to the real budget: K* = sqrt(r* N), n
 
 The selection metric defaults to the probe's **validation** error: choosing K is choosing a
 hyper-parameter of the pre-training set, so no test error enters it. Test errors are for judging
-the choice afterwards (``application_study``).
+the choice afterwards (``studies.application``).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from pretrain_diversity.analysis.formatting import ratio_grouped
 from pretrain_diversity.config import ConfigError
 from pretrain_diversity.analysis.optimum import optima, ratio_trend
 
@@ -106,14 +107,14 @@ class RatioEstimate:
         pct = f"{self.level:.0%}"
         lo, hi = self.interval
         lines = [
-            f"r* = K*/n* = {_fmt(self.r_star)} ({pct} bootstrap interval {_fmt(lo)} to {_fmt(hi)}) "
+            f"r* = K*/n* = {ratio_grouped(self.r_star)} ({pct} bootstrap interval {ratio_grouped(lo)} to {ratio_grouped(hi)}) "
             f"for {self.task}, selected on {self.metric}, from N = "
             f"{', '.join(f'{n:,}' for n in self.budgets)} ({self.n_seeds} seeds)",
         ]
         for r in self.per_budget.itertuples():
             lines.append(
-                f"  N = {r.budget:>7,}: r* = {_fmt(r.r_star)} [{_fmt(2 ** r.log2_r_lo)}, "
-                f"{_fmt(2 ** r.log2_r_hi)}]  (K* = {r.K_star:.0f}, n* = {r.n_star:.0f}"
+                f"  N = {r.budget:>7,}: r* = {ratio_grouped(r.r_star)} [{ratio_grouped(2 ** r.log2_r_lo)}, "
+                f"{ratio_grouped(2 ** r.log2_r_hi)}]  (K* = {r.K_star:.0f}, n* = {r.n_star:.0f}"
                 f"{'' if r.interior else '; AT THE GRID EDGE'})"
             )
         lines.append(f"pooling: {self.method}")
@@ -196,12 +197,6 @@ def estimate_ratio(
         warnings=warnings,
         method=method,
     )
-
-
-def _fmt(r: float) -> str:
-    if not np.isfinite(r):
-        return "nan"
-    return f"{r:.2g}" if r < 10 else f"{r:,.0f}"
 
 
 # ------------------------------------------------------------------------------------ recommend
@@ -307,22 +302,18 @@ class Recommendation:
     def ratio(self) -> float:
         return self.K / self.n
 
-    @property
-    def n_exact(self) -> float:
-        return self.budget / self.K_exact
-
     def describe(self) -> str:
         lines = [
             f"budget N = {self.budget:,}: K* = {self.K:,} classes x n* = {self.n:,} images per "
-            f"class (K/n = {_fmt(self.ratio)})",
-            f"  from r* = {_fmt(self.r_star)}: sqrt(r* N) = {self.K_exact:,.1f}, rounded to the "
+            f"class (K/n = {ratio_grouped(self.ratio)})",
+            f"  from r* = {ratio_grouped(self.r_star)}: sqrt(r* N) = {self.K_exact:,.1f}, rounded to the "
             f"nearest {'power of two' if self.grid == 'powers_of_two' else 'divisor of N'} in log K",
         ]
         if self.K_interval is not None:
             lo, hi = self.K_interval
             glo, ghi = self.K_interval_grid
             lines.append(
-                f"  r* interval {_fmt(self.r_interval[0])} to {_fmt(self.r_interval[1])} -> "
+                f"  r* interval {ratio_grouped(self.r_interval[0])} to {ratio_grouped(self.r_interval[1])} -> "
                 f"K from {lo:,.0f} to {hi:,.0f} (on the grid: {glo:,} to {ghi:,})"
             )
         if self.limited_by:

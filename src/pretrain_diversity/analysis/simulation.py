@@ -34,6 +34,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from pretrain_diversity.budget import power_of_two_splits
+
 TASK = "simulation"
 
 
@@ -79,14 +81,8 @@ class SimulationConfig:
         """(K, n) pairs with K n = budget, both powers of two within the minimums."""
         if budget & (budget - 1):
             raise ValueError(f"budgets must be powers of two, got {budget}")
-        out = []
-        K = 1
-        while K <= budget:
-            n = budget // K
-            if K >= self.min_classes and n >= self.min_samples:
-                out.append((K, n))
-            K *= 2
-        return out
+        return power_of_two_splits(budget, min_classes=self.min_classes,
+                                   min_samples=self.min_samples)
 
     def to_dict(self) -> dict:
         d = asdict(self)

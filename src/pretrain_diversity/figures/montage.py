@@ -25,12 +25,3 @@ def draw_by_class(images: torch.Tensor, labels: torch.Tensor, n_classes: int, pe
     ncols = int(np.ceil(np.sqrt(len(labels))))
     return tile(images[order], ncols=ncols)
 
-
-def budget_splits(budget: int, max_ratio: float | None = None) -> list[tuple[int, int]]:
-    """Every (K, n) with K * n = budget and K a power of two."""
-    out, k = [], 1
-    while k <= budget:
-        if budget % k == 0 and (max_ratio is None or k / (budget // k) <= max_ratio):
-            out.append((k, budget // k))
-        k *= 2
-    return out

@@ -1,134 +1,18 @@
-"""Figure 1 of Zhang et al. from a sweep's results table: where is the best K at each budget N?
-
-Inputs are the tidy rows of ``results.collect`` (one per run and downstream task). All logs are
-base 2. At budget N a run with K classes has n = N / K images per class and class-to-sample ratio
-r = K / n = K^2 / N, so along a fixed-budget diagonal log2 r = 2 log2 K - log2 N.
-
-The optimum per budget and its trend over budgets come from ``optimum`` (the one implementation
-the Figure 1, theory and application pages share):
-
-- ``optimum.optima``: per (task, N), the K with the lowest seed-mean test error, refined between
-  grid points by the parabola through it and its two neighbours (in log2 K), with a bootstrap
-  interval over seeds (the same draw for every K of a budget, budgets drawn independently),
-  whether the grid minimum is interior, and how often it is interior across bootstrap draws.
-- ``optimum.ratio_trend``: the slope b of log2 r* against log2 N, with a bootstrap interval.
-  b = 0 is the paper's claim (optimal ratio independent of N); then K* and n* both grow as
-  sqrt(N). In general K* ~ N^((1+b)/2) and n* ~ N^((1-b)/2).
-
-This module adds:
-
-- ``verdict``: the two answers in words, computed from the above.
-- plots: contours over (log2 K, log2 n) with iso-N diagonals and optima, error against
-  log2(K/n) with seed bands, and the frames of the iso-N widget.
-"""
+"""Figure 1's figures: contours over (log2 K, log2 n), U-curves per budget, the iso-N widget."""
 
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from pretrain_diversity.analysis.formatting import ratio as ratio_text
 from pretrain_diversity.analysis.optimum import add_log_columns, optima
-
-RESULTS = Path("results") / "figure1" / "runs.csv"
-STUDY = Path("studies") / "figure1.toml"
-COMMAND = (
-    "pretrain-diversity sweep studies/figure1.toml --out runs/figure1 "
-    "--csv results/figure1/runs.csv"
-)
-METRIC = "test_error"
-LEVEL = 0.95  # the page's intervals
+from pretrain_diversity.figures.style import budget_colors
+from pretrain_diversity.studies.tradeoff.load import LEVEL, METRIC
 
 
-# ------------------------------------------------------------------------------------ loading
-def find_root(start: str | os.PathLike | None = None) -> Path:
-    """The repository root: the first folder upwards from ``start`` (or cwd) holding studies/."""
-    here = Path(start or Path.cwd()).resolve()
-    for p in (here, *here.parents):
-        if (p / STUDY).exists():
-            return p
-    raise FileNotFoundError(f"no {STUDY} in {here} or any folder above it")
-
-
-def load_figure1(root: str | os.PathLike | None = None) -> pd.DataFrame:
-    """The committed Figure 1 results; a clear error with the command to make them if missing."""
-    from pretrain_diversity.analysis.tables import load_results
-
-    path = find_root(root) / RESULTS
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} is missing: the Figure 1 page draws only measured results. Regenerate them "
-            f"from the repository root with\n    {COMMAND}\n(the study is {STUDY}; about half "
-            f"an hour on 2 CPU cores) and commit results/figure1/."
-        )
-    return load_results(path)
-
-
-def verdict(opt: pd.DataFrame, trend: pd.DataFrame, *, level: float | None = None) -> str:
-    """Markdown: is the optimum interior at every N, and does the optimal ratio move with N?
-
-    ``level`` (for the wording) defaults to the one ``ratio_trend`` used."""
-    if level is None:
-        level = float(trend["level"].iloc[0]) if "level" in trend and len(trend) else LEVEL
-    pct = f"{level:.0%}"
-    parts = []
-    for task, sub in opt.groupby("task", sort=True):
-        sub = sub.sort_values("budget")
-        edge = sub[~sub["interior"]]
-        if edge.empty:
-            p = sub["p_interior"].min()
-            where = (
-                f"the best K lies strictly inside the grid at every budget "
-                f"(N = {', '.join(str(n) for n in sub['budget'])}), "
-                + ("in every bootstrap draw over seeds" if p == 1 else
-                   f"in at least {p:.0%} of the bootstrap draws over seeds at each budget")
-            )
-        else:
-            bad = "; ".join(
-                f"at N = {r.budget} the best is the grid's "
-                f"{'smallest' if r.K_grid == r.K_min else 'largest'} K = {r.K_grid}"
-                for r in edge.itertuples()
-            )
-            where = f"the best K is NOT interior everywhere ({bad}): the grid may be too narrow"
-        opt_txt = ", ".join(
-            f"N = {r.budget}: K* ≈ {r.K_star:.0f}, n* ≈ {r.n_star:.0f}, K/n ≈ {_ratio(r.r_star)} "
-            f"[{_ratio(2 ** r.log2_r_lo)}, {_ratio(2 ** r.log2_r_hi)}]"
-            for r in sub.itertuples()
-        )
-        t = trend[trend.task == task]
-        if t.empty:
-            move = "a single budget says nothing about how the optimum moves with N."
-        else:
-            t = t.iloc[0]
-            ci = f"{t.slope:+.2f} ({pct} bootstrap interval {t.slope_lo:+.2f} to {t.slope_hi:+.2f})"
-            factor = 2 ** (t.slope * math.log2(t.span))
-            if t.slope_lo > 0 or t.slope_hi < 0:
-                way = "grows" if t.slope > 0 else "shrinks"
-                move = (
-                    f"The optimal ratio moves with N: the slope of log K*/n* against log N is "
-                    f"{ci}, which excludes 0, so the best ratio {way} about {factor:.3g}-fold "
-                    f"over the study's {t.span:.0f}-fold range of budgets (K* ∝ N^{t.K_exp:.2f}, "
-                    f"n* ∝ N^{t.n_exp:.2f}). This contradicts an N-invariant optimal ratio here."
-                )
-            else:
-                move = (
-                    f"The data are consistent with an optimal ratio that does not depend on N: "
-                    f"the slope of log K*/n* against log N is {ci}, which contains 0 "
-                    f"(the point estimate would mean a {factor:.3g}-fold change over the "
-                    f"{t.span:.0f}-fold range of budgets)."
-                )
-        parts.append(f"**{task}**: {where}. Optima: {opt_txt}. {move}")
-    return "\n\n".join(parts)
-
-
-def _ratio(r: float) -> str:
-    return f"{r:.2g}" if r < 10 else f"{r:.0f}"
-
-
-# ------------------------------------------------------------------------------------ plots
 def _panels(n: int, width: float = 4.6, height: float = 4.0):
     import matplotlib.pyplot as plt
 
@@ -174,13 +58,6 @@ def plot_contours(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: 
     return fig
 
 
-def _budget_colors(budgets):
-    import matplotlib.pyplot as plt
-
-    cmap = plt.get_cmap("plasma")
-    return {n: cmap(0.1 + 0.75 * i / max(1, len(budgets) - 1)) for i, n in enumerate(budgets)}
-
-
 def plot_ucurves(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: str = METRIC):
     """One panel per task: error against log2(K/n) per budget, mean ± 1 std over seeds, optima
     with their bootstrap interval (horizontal bar)."""
@@ -188,7 +65,7 @@ def plot_ucurves(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
     opt = optima(df, metric=metric, level=LEVEL) if opt is None else opt
     tasks = sorted(df["task"].unique())
     budgets = sorted(df["budget"].unique())
-    colors = _budget_colors(budgets)
+    colors = budget_colors(budgets)
     fig, axes = _panels(len(tasks), width=5.2)
     for ax, task in zip(axes, tasks):
         for n in budgets:
@@ -228,7 +105,7 @@ def iso_n_frames(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
     opt = optima(df, metric=metric, level=LEVEL) if opt is None else opt
     tasks = sorted(df["task"].unique())
     budgets = sorted(df["budget"].unique())
-    colors = _budget_colors(budgets)
+    colors = budget_colors(budgets)
     xlim = (df["log2_r"].min() - 1, df["log2_r"].max() + 1)
     frames = {}
     for ti, task in enumerate(tasks):
@@ -251,7 +128,7 @@ def iso_n_frames(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
                 ax.plot(o.log2_r_star, o.err_star * 100, "*", color=colors[n], mec="k", ms=16,
                         label="optimum")
                 title += (f": best K ≈ {o.K_star:.0f}, n ≈ {o.n_star:.0f} "
-                          f"(K/n ≈ {_ratio(o.r_star)}); lowest measured error {o.err_grid:.1%}")
+                          f"(K/n ≈ {ratio_text(o.r_star)}); lowest measured error {o.err_grid:.1%}")
             ax.axvline(0, color="0.6", lw=0.8, ls=":")
             ax.set(xlim=xlim, ylim=ylim, xlabel="log2 (K / n)", ylabel="test error (%)")
             ax.set_title(title, fontsize=9)

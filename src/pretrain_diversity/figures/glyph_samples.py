@@ -1,0 +1,140 @@
+"""Pictures of the glyph data for the data and Entezari pages: pool classes, downstream tasks,
+the K x n splits of one budget, the intra-class variety levels and the parts of a style, and one
+image per pre-training source. Drawn here so the pages only choose what to show."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pretrain_diversity.figures.montage import draw_by_class, tile
+
+
+def pool_classes(bank, pool, n_classes: int = 12, per_class: int = 8, size: int = 32, seed: int = 1):
+    """``n_classes`` random pool classes, ``per_class`` renders each, one row per class."""
+    import matplotlib.pyplot as plt
+    import torch
+
+    from pretrain_diversity.data.sampling import render
+
+    g = torch.Generator().manual_seed(seed)
+    rows = pool[torch.randperm(len(pool), generator=g)[:n_classes].numpy()]
+    imgs = render(bank, np.repeat(rows, per_class), size, g)
+    fig, axes = plt.subplots(n_classes, 1, figsize=(7, 9.5))
+    for i, (ax, c) in enumerate(zip(axes, rows)):
+        ax.imshow(tile(imgs[i * per_class: (i + 1) * per_class], per_class), cmap="gray", vmin=0,
+                  vmax=255)
+        ax.set_axis_off()
+        ax.set_title(f"{bank.char(c)}  {bank.name(c).lower()}  ({bank.variants_per_class[c]} fonts)",
+                     fontsize=8, loc="left")
+    fig.suptitle(f"{n_classes} pool classes x {per_class} images each, at {size} px", y=0.995)
+    fig.tight_layout()
+    return fig
+
+
+def task_strips(tasks: dict, per_task: int = 24):
+    """``per_task`` test images of every downstream task, evenly spaced through its test set."""
+    import matplotlib.pyplot as plt
+    import torch
+
+    fig, axes = plt.subplots(len(tasks), 1, figsize=(8, 3.2))
+    for ax, t in zip(axes, tasks.values()):
+        pick = torch.linspace(0, len(t.test) - 1, per_task).long()
+        ax.imshow(tile(t.test.images[pick], per_task), cmap="gray", vmin=0, vmax=255)
+        ax.set_title(t.name, fontsize=9, loc="left")
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def split_slider(budget: int = 256, image_size: int = 16, width: str = "420px"):
+    """A slider over the power-of-two splits K x n of one budget, each frame its pre-training set
+    drawn one class per block."""
+    import matplotlib.pyplot as plt
+
+    from pretrain_diversity.budget import power_of_two_splits
+    from pretrain_diversity.config import RunConfig
+    from pretrain_diversity.data.pool import pretraining_set
+    from pretrain_diversity.figures.widgets import figure_png, frame_slider
+
+    splits = power_of_two_splits(budget)
+    frames, labels = [], []
+    for k, n in splits:
+        s = pretraining_set(RunConfig(n_classes=k, samples_per_class=n, image_size=image_size,
+                                      seed=0))
+        fig, ax = plt.subplots(figsize=(4.2, 4.4))
+        ax.imshow(draw_by_class(s.images, s.labels, k, n), cmap="gray", vmin=0, vmax=255)
+        ax.set_axis_off()
+        ax.set_title(f"K = {k} classes x n = {n} images   (K/n = {k / n:g})", fontsize=10)
+        frames.append(figure_png(fig, dpi=72))
+        labels.append(f"K={k}, n={n}")
+    return frame_slider(frames, labels, description=f"N = {budget}:", start=len(splits) // 2,
+                        width=width)
+
+
+VARIETY_SHOWN = ((1, "V = 1"), (4, "V = 4"), (16, "V = 16"), (0, "V = ∞ (styles_per_class = 0)"),
+                 (None, "original sampler (unset)"))
+
+
+def variety_levels(bank, pool, levels=VARIETY_SHOWN, n_classes: int = 5, per_class: int = 24):
+    """One row of images per class, for each level of intra-class variety V."""
+    import matplotlib.pyplot as plt
+
+    from pretrain_diversity.data.sampling import two_step_sample
+
+    fig, axes = plt.subplots(len(levels), 1, figsize=(9, 2.05 * len(levels)))
+    for ax, (v, name) in zip(axes, levels):
+        s = two_step_sample(bank, pool, n_classes, per_class, 32, seed=2, styles_per_class=v)
+        ax.imshow(tile(s.images, per_class), cmap="gray", vmin=0, vmax=255)
+        ax.set_title(f"{name}: {n_classes} classes x {per_class} images (one row per class)",
+                     fontsize=9, loc="left")
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def style_parts(bank, letter: str = "g", per_row: int = 10):
+    """What each part of a style adds, on one letter with the nuisances switched off."""
+    import matplotlib.pyplot as plt
+
+    from pretrain_diversity.data.sampling import DEFAULT_STYLES, Nuisance, StyleRanges, two_step_sample
+
+    still = Nuisance(rotation_deg=0, log_scale=0, shear=0, translate=0, contrast=(1, 1),
+                     background=(0, 0), noise_std=(0, 0))
+    d = DEFAULT_STYLES
+    parts = [
+        ("font variant", StyleRanges(stroke=(0, 0), slant=0, log_aspect=0, warp=0)),
+        ("+ stroke weight", StyleRanges(stroke=d.stroke, slant=0, log_aspect=0, warp=0)),
+        ("+ slant and aspect", StyleRanges(stroke=d.stroke, slant=d.slant, log_aspect=d.log_aspect,
+                                           warp=0)),
+        ("+ elastic warp (a full style)", d),
+    ]
+    one_class = np.flatnonzero(bank.codepoints == ord(letter))[:1]  # a pool of one class
+    fig, axes = plt.subplots(len(parts), 1, figsize=(7, 1.15 * len(parts)))
+    for ax, (name, ranges) in zip(axes, parts):
+        s = two_step_sample(bank, one_class, 1, per_row, 32, seed=0, nuisance=still,
+                            styles_per_class=0, style_ranges=ranges)
+        ax.imshow(tile(s.images, per_row), cmap="gray", vmin=0, vmax=255)
+        ax.set_title(name, fontsize=9, loc="left")
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def source_samples(spec):
+    """One image of each of 16 classes per pre-training source (variant) of a study spec."""
+    import matplotlib.pyplot as plt
+
+    from pretrain_diversity.config import RunConfig
+    from pretrain_diversity.data.pool import pretraining_set
+
+    base = RunConfig.from_budget(8192, 256, **spec.base)
+    fig, axes = plt.subplots(1, len(spec.variants), figsize=(2.3 * len(spec.variants), 2.6))
+    for ax, (name, fields) in zip(axes, spec.variants.items()):
+        data = pretraining_set(base.with_(n_classes=16, samples_per_class=2, **fields))
+        grid = data.images[::2][:16, 0].reshape(4, 4, 16, 16).permute(0, 2, 1, 3).reshape(64, 64)
+        ax.imshow(grid, cmap="gray", vmin=0, vmax=255)
+        ax.set_title(name, fontsize=9)
+        ax.axis("off")
+    fig.suptitle("one image of each of 16 classes, per pre-training source (labels not shown)",
+                 fontsize=9)
+    return fig

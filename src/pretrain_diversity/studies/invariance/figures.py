@@ -1,0 +1,231 @@
+"""The invariance page's figures: slopes per condition, optima against N, U-curves, fitted
+exponents, and the frames of the condition x budget widget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pretrain_diversity.analysis import optimum
+from pretrain_diversity.analysis.formatting import ratio as ratio_text
+from pretrain_diversity.figures.style import budget_colors
+from pretrain_diversity.studies.invariance.conditions import BASELINE, FULL_GRID, knob_groups
+from pretrain_diversity.studies.invariance.load import METRIC
+from pretrain_diversity.studies.invariance.stats import Invariance
+
+
+KNOB_COLORS = {"variety": "C0", "capacity": "C2", "training budget": "C3", "baseline": "k",
+               "grid check": "0.6"}
+
+
+def _knob_of(cond: str, groups: dict) -> str:
+    if cond == FULL_GRID:
+        return "grid check"
+    if cond == BASELINE:
+        return "baseline"
+    for k, members in groups.items():
+        if cond in members:
+            return k
+    return "baseline"
+
+
+def plot_slopes(inv: Invariance):
+    """One panel per task: the slope of log2 r* on log2 N per condition, with its interval."""
+    import matplotlib.pyplot as plt
+
+    tasks = sorted(inv.trend["task"].unique())
+    conds = inv.conditions
+    groups = knob_groups([c for c in conds if c != FULL_GRID])
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 0.45 * len(conds) + 1.6),
+                             squeeze=False, sharey=True)
+    for ax, task in zip(axes[0], tasks):
+        for i, cond in enumerate(conds):
+            t = inv.trend[(inv.trend.condition == cond) & (inv.trend.task == task)]
+            if t.empty:
+                continue
+            t = t.iloc[0]
+            col = KNOB_COLORS[_knob_of(cond, groups)]
+            ax.errorbar(t.slope, i, xerr=[[t.slope - t.slope_lo], [t.slope_hi - t.slope]],
+                        fmt="o", color=col, capsize=3, ms=6)
+        ax.axvline(0, color="0.5", lw=1, ls="--")
+        ax.set_yticks(range(len(conds)), conds)
+        ax.set_xlabel("slope of log2 K*/n* against log2 N  (0 = invariant)")
+        ax.set_title(task)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].invert_yaxis()  # shared: once for all panels; first condition on top
+    fig.suptitle(f"Drift of the optimal ratio per condition ({inv.level:.0%} bootstrap intervals "
+                 "over seeds)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_optima(inv: Invariance):
+    """One panel per task: log2 r* against log2 N per condition (interval bars, fitted line)."""
+    import matplotlib.pyplot as plt
+
+    tasks = sorted(inv.optima["task"].unique())
+    conds = [c for c in inv.conditions if c != FULL_GRID]
+    cmap = plt.get_cmap("tab10")
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 4.0), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        for i, cond in enumerate(conds):
+            o = inv.optima[(inv.optima.condition == cond) & (inv.optima.task == task)]
+            o = o.sort_values("budget")
+            x = np.log2(o.budget.to_numpy(float)) + (i - len(conds) / 2) * 0.04
+            y = o.log2_r_star.to_numpy()
+            ax.errorbar(x, y, yerr=[y - o.log2_r_lo, o.log2_r_hi - y], fmt="o", color=cmap(i),
+                        capsize=2, ms=4, label=cond)
+            if len(x) >= 2:
+                b, a = np.polyfit(x, y, 1)
+                ax.plot(x, a + b * x, "-", color=cmap(i), lw=1)
+        ax.set(xlabel="log2 N", ylabel="log2 K*/n*", title=task)
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def plot_ucurves(inv: Invariance, metric: str = METRIC):
+    """Rows: conditions; columns: tasks. Error against log2(K/n) per budget (mean ± std over
+    seeds), the optimum of each budget as a star with its interval. Axes are shared per task."""
+    import matplotlib.pyplot as plt
+
+    df = optimum.add_log_columns(inv.data, metric)
+    tasks = sorted(df["task"].unique())
+    conds = inv.conditions
+    budgets = sorted(df["budget"].unique())
+    colors = budget_colors(budgets)
+    fig, axes = plt.subplots(len(conds), len(tasks), figsize=(4.6 * len(tasks), 2.3 * len(conds)),
+                             squeeze=False, sharex=True, sharey="col")
+    for ti, task in enumerate(tasks):
+        dt = df[df.task == task]
+        for ci, cond in enumerate(conds):
+            ax = axes[ci][ti]
+            for n in budgets:
+                s = dt[(dt.condition == cond) & (dt.budget == n)].groupby("log2_r")[metric]
+                s = s.agg(["mean", "std"])
+                if s.empty:
+                    continue
+                x, mu = s.index.to_numpy(), s["mean"].to_numpy() * 100
+                sd = s["std"].fillna(0).to_numpy() * 100
+                ax.plot(x, mu, "o-", color=colors[n], ms=3, lw=1.2, label=f"N = {n}")
+                ax.fill_between(x, mu - sd, mu + sd, color=colors[n], alpha=0.2, lw=0)
+                o = inv.optima[(inv.optima.condition == cond) & (inv.optima.task == task)
+                               & (inv.optima.budget == n)]
+                if len(o):
+                    o = o.iloc[0]
+                    ax.errorbar(o.log2_r_star, o.err_star * 100,
+                                xerr=[[o.log2_r_star - o.log2_r_lo], [o.log2_r_hi - o.log2_r_star]],
+                                fmt="*", color=colors[n], mec="k", ms=10, capsize=2)
+            ax.axvline(0, color="0.6", lw=0.8, ls=":")
+            ax.set_title(f"{cond} — {task}", fontsize=8)
+            ax.set_ylabel("test error (%)", fontsize=8)
+            if ci == len(conds) - 1:
+                ax.set_xlabel("log2 (K / n)", fontsize=8)
+            ax.tick_params(labelsize=7)
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_exponents(fits: pd.DataFrame):
+    """One panel per task: fitted alpha (class term) and beta (per-class sample term) with their
+    intervals per condition; their gap sets the drift (beta - alpha)/(alpha + beta)."""
+    import matplotlib.pyplot as plt
+
+    tasks = sorted(fits["task"].unique())
+    conds = list(dict.fromkeys(fits["condition"]))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 0.45 * len(conds) + 1.6),
+                             squeeze=False, sharey=True)
+    for ax, task in zip(axes[0], tasks):
+        f = fits[fits.task == task].set_index("condition")
+        for name, sym, col, off in (("alpha", "α (classes)", "C0", -0.12),
+                                    ("beta", "β (images per class)", "C1", 0.12)):
+            ys, xs, lo, hi = [], [], [], []
+            for i, c in enumerate(conds):
+                if c in f.index:
+                    r = f.loc[c]
+                    ys.append(i + off)
+                    xs.append(r[name])
+                    lo.append(r[name] - r[f"{name}_lo"])
+                    hi.append(r[f"{name}_hi"] - r[name])
+            ax.errorbar(xs, ys, xerr=[lo, hi], fmt="o", color=col, capsize=3, ms=5, label=sym)
+        ax.set_yticks(range(len(conds)), conds)
+        ax.set_xlabel("fitted exponent")
+        ax.set_title(task)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].invert_yaxis()  # shared: once for all panels; first condition on top
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def condition_frames(inv: Invariance, *, metric: str = METRIC, dpi: int = 70,
+                     conditions: list[str] | None = None):
+    """PNG frames (condition index, budget index) -> the U-curve of every task at that N.
+
+    Each frame shows, per task, the error along the chosen budget (seeds as dots, their mean as a
+    line, the optimum as a star with its interval) over faint curves of the other budgets, and a
+    tick per budget at its optimum, so sliding N shows the optimum moving or staying. Axes are
+    fixed per task across all frames.
+    """
+    import matplotlib.pyplot as plt
+
+    from pretrain_diversity.figures.widgets import figure_png
+
+    df = optimum.add_log_columns(inv.data, metric)
+    conds = conditions or [c for c in inv.conditions if c != FULL_GRID]
+    tasks = sorted(df["task"].unique())
+    budgets = sorted(df["budget"].unique())
+    colors = budget_colors(budgets)
+    xlim = (df["log2_r"].min() - 1, df["log2_r"].max() + 1)
+    ylims = {t: (df[df.task == t][metric].min() * 100 - 2, df[df.task == t][metric].max() * 100 + 2)
+             for t in tasks}
+    frames = {}
+    for ci, cond in enumerate(conds):
+        dc = df[df.condition == cond]
+        for bi, n in enumerate(budgets):
+            fig, axes = plt.subplots(1, len(tasks), figsize=(4.4 * len(tasks), 3.3), squeeze=False)
+            for ax, task in zip(axes[0], tasks):
+                dt = dc[dc.task == task]
+                for m in budgets:
+                    g = dt[dt.budget == m].groupby("log2_r")[metric].mean()
+                    if m != n and len(g):
+                        ax.plot(g.index, g.to_numpy() * 100, "-", color=colors[m], lw=0.8,
+                                alpha=0.35)
+                    o = inv.optima[(inv.optima.condition == cond) & (inv.optima.task == task)
+                                   & (inv.optima.budget == m)]
+                    if len(o):  # the optimum of every budget, as a marker on the floor
+                        ax.plot(o.iloc[0].log2_r_star, ylims[task][0], "^", color=colors[m],
+                                mec="k", mew=0.5, ms=9, clip_on=False, zorder=5)
+                s = dt[dt.budget == n]
+                g = s.groupby("log2_r")[metric].mean()
+                ax.scatter(s["log2_r"], s[metric] * 100, s=10, color=colors[n], alpha=0.5)
+                ax.plot(g.index, g.to_numpy() * 100, "-", color=colors[n], lw=2)
+                o = inv.optima[(inv.optima.condition == cond) & (inv.optima.task == task)
+                               & (inv.optima.budget == n)]
+                title = f"{task}, N = {n}"
+                if len(o):
+                    o = o.iloc[0]
+                    ax.axvspan(o.log2_r_lo, o.log2_r_hi, color=colors[n], alpha=0.12)
+                    ax.plot(o.log2_r_star, o.err_star * 100, "*", color=colors[n], mec="k", ms=14)
+                    title += f": K*/n* ≈ {ratio_text(o.r_star)}"
+                ax.axvline(0, color="0.6", lw=0.8, ls=":")
+                ax.set(xlim=xlim, ylim=ylims[task], xlabel="log2 (K / n)",
+                       ylabel="test error (%)")
+                ax.set_title(title, fontsize=9)
+                ax.tick_params(labelsize=7)
+            fig.suptitle(f"{cond}   (▲ on the floor: the optimum at each N; faint: other N)",
+                         fontsize=9)
+            fig.tight_layout()
+            frames[(ci, bi)] = figure_png(fig, dpi=dpi)
+    return frames, conds, [f"N = {n}" for n in budgets]
+
+
+def condition_widget(inv: Invariance, *, metric: str = METRIC, dpi: int = 70,
+                     width: str = "640px", conditions: list[str] | None = None):
+    """Condition dropdown x budget slider over pre-rendered frames; works in the static book."""
+    from pretrain_diversity.figures.widgets import frame_grid
+
+    frames, conds, budgets = condition_frames(inv, metric=metric, dpi=dpi, conditions=conditions)
+    return frame_grid(frames, conds, budgets, "condition", "budget", width=width)

@@ -1,0 +1,69 @@
+"""The invariance studies' tables: where they are, how to remake them, reading them together."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from pretrain_diversity.paths import repo_root
+from pretrain_diversity.studies import tradeoff as F
+from pretrain_diversity.sweeps import provenance as prov
+
+
+RESULTS_DIR = Path("results") / "invariance"
+KNOBS = ("variety", "capacity", "epochs")
+SPECS = {k: Path("studies") / f"invariance-{k}.toml" for k in KNOBS}
+RUNS_DIR = "runs/invariance"
+METRIC = F.METRIC
+
+
+def results_path(knob: str) -> Path:
+    return RESULTS_DIR / knob / "runs.csv"
+
+
+def command(knob: str) -> str:
+    """The command (from the repository root) that regenerates one knob's results."""
+    return prov.sweep_command(SPECS[knob], results_path(knob), RUNS_DIR)
+
+
+def load_invariance(root: str | os.PathLike | None = None, knobs=KNOBS) -> pd.DataFrame:
+    """The Figure 1 table plus each knob's table, one frame, only the tasks all of them probed.
+
+    Raises FileNotFoundError naming every missing table and the command that makes it.
+    """
+    from pretrain_diversity.analysis.tables import load_results
+
+    root = repo_root(root)
+    wanted = {"figure1": (root / F.RESULTS, F.COMMAND)}
+    wanted.update({k: (root / results_path(k), command(k)) for k in knobs})
+    missing = {k: (p, c) for k, (p, c) in wanted.items() if not p.exists()}
+    if missing:
+        lines = "\n".join(f"  {p.relative_to(root)}: regenerate with\n      {c}"
+                          for p, c in missing.values())
+        raise FileNotFoundError(
+            "The invariance page draws only measured results, and these tables are missing:\n"
+            f"{lines}\n(run from the repository root; `pretrain-diversity plan "
+            "studies/invariance-<knob>.toml` estimates their cost) and commit results/."
+        )
+    frames = [load_results(p).assign(source=k) for k, (p, _) in wanted.items()]
+    tasks = set.intersection(*(set(f["task"]) for f in frames))
+    return pd.concat([f[f["task"].isin(tasks)] for f in frames], ignore_index=True)
+
+
+def provenance(root: str | os.PathLike | None = None) -> str:
+    """Markdown: per table (the Figure 1 study and each knob's), where it is, its measured wall
+    time and the command that regenerates it."""
+    root = repo_root(root)
+    lines = []
+    for name, path, spec, runs_dir in [("Figure 1 (original sampler)", F.RESULTS, F.STUDY,
+                                        F.RUNS_DIR)] + [
+        (k, results_path(k), SPECS[k], RUNS_DIR) for k in KNOBS
+    ]:
+        rec = prov.read_record(path, root)
+        when = prov.wall_time(rec, label="measured wall time", missing=(
+            f"wall time not recorded (no `{prov.record_path(path).as_posix()}`)"))
+        cmd = prov.shown_command(rec, spec, path, runs_dir)
+        lines.append(f"- **{name}**: `{path.as_posix()}`, {when}:\n\n  ```\n  {cmd}\n  ```")
+    return "\n".join(lines)

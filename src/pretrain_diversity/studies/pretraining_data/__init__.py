@@ -1,0 +1,36 @@
+"""Entezari et al. 2023, "The Role of Pre-training Data in Transfer Learning", in miniature.
+
+Four studies (``studies/entezari-*.toml``), each a table of few-shot transfer results (one row per
+run, downstream task, protocol and k; ``analysis.tables``), and one analysis per finding:
+
+- (a) ``sources``: does the pre-training source matter most with few downstream images? The
+  spread between the best and the worst source at each k, and how much it shrinks from 1 shot to
+  the whole pool (paper, CIFAR-100: 12.6 points at 1 shot, 2.1 with all data).
+- (b) ``size``: how much does more pre-training data help, and at which k?
+- (c) ``curation``: how many times more noisy-label data matches clean data (paper: 15x to 2000x
+  more LAION than ImageNet)?
+- (d) ``methods``: supervised against SimCLR and CLIP-style pre-training on the same images.
+
+Accuracies are in points (100 x (1 - test error)), as the paper reports them. Intervals are
+bootstrap intervals over seeds (each group's seeds resampled independently); "seed spread" is the
+standard deviation over seeds. With 3 seeds per cell the bootstrap is coarse: the pages say so.
+"""
+
+from pretrain_diversity.studies.pretraining_data.figures import (
+    plot_by_k, plot_curation, plot_size, plot_spread, shots_frames, shots_widget,
+)
+from pretrain_diversity.studies.pretraining_data.load import (
+    FULL, PAPER, PROTOCOL_NAMES, PROTOCOLS, RESULTS, RUNS_DIR, SPECS, STUDIES, TASK_NAMES, command,
+    k_label,
+    k_order, load, provenance, wall_times, with_accuracy,
+)
+from pretrain_diversity.studies.pretraining_data.stats import (
+    LEVEL, N_BOOT, gain_contrast, matching_factors, method_differences, seed_summary,
+    selection_inflation, size_gains, source_spread, spread_shrinkage,
+)
+from pretrain_diversity.studies.pretraining_data.verdicts import (
+    METHOD_CONTRASTS, METHOD_ORDER, SOURCE_ORDER, best_and_worst, gains_table, method_order,
+    methods_table, source_order, spread_table, curation_verdict, factor_table, factor_text,
+    inflation_summary, inflation_table, leave_one_out, methods_verdict, short_task_name,
+    size_verdict, task_name, top_gains, verdict_label, verdict_sources, wall_time_summary,
+)

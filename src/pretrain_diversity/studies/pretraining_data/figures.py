@@ -1,0 +1,178 @@
+"""The chapter's figures: accuracy against k per source or method, the spread between sources,
+accuracy against the pre-training budget, clean against noisy labels, and the shots widget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pretrain_diversity.studies.pretraining_data.load import (
+    FULL, PAPER, PROTOCOL_NAMES, PROTOCOLS, TASK_NAMES, k_label, k_order,
+)
+from pretrain_diversity.studies.pretraining_data.stats import seed_summary
+
+
+def _band(ax, x, line: pd.DataFrame, color, label: str) -> None:
+    """Seed mean as a line, mean +- one standard deviation over seeds as a band."""
+    sd = line["std"].fillna(0)
+    ax.plot(x, line["mean"], "o-", color=color, label=label, ms=4)
+    ax.fill_between(x, line["mean"] - sd, line["mean"] + sd, color=color, alpha=0.15)
+
+
+def _budget_axes(ax, title: str) -> None:
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("pre-training images N")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+
+
+def _x_positions(ks):
+    ks = k_order(ks)
+    return ks, {k: i for i, k in enumerate(ks)}
+
+
+def plot_by_k(df: pd.DataFrame, hue: str = "variant", *, order=None, title: str = ""):
+    """Accuracy against k (categorical axis), one line per ``hue`` value with a seed-spread band
+    (mean +- std over seeds); a panel per task and protocol."""
+    import matplotlib.pyplot as plt
+
+    tasks = sorted(df.task.unique())
+    protocols = [p for p in PROTOCOLS if p in set(df.protocol)]
+    fig, axes = plt.subplots(len(protocols), len(tasks), figsize=(4.6 * len(tasks),
+                             3.4 * len(protocols)), squeeze=False, sharex=True)  # fmt: skip
+    ks, pos = _x_positions(df.k)
+    hues = order or sorted(df[hue].dropna().unique(), key=str)
+    colors = plt.cm.tab10(np.arange(len(hues)) % 10)
+    for r, protocol in enumerate(protocols):
+        for c, task in enumerate(tasks):
+            ax = axes[r, c]
+            sub = df[(df.task == task) & (df.protocol == protocol)]
+            s = seed_summary(sub, [hue, "k"])
+            for h, col in zip(hues, colors):
+                line = s[s[hue] == h].assign(x=lambda t: t.k.map(pos)).sort_values("x")
+                if line.empty:
+                    continue
+                _band(ax, line.x, line, col, str(h))
+            ax.set_xticks(range(len(ks)), [k_label(k) for k in ks])
+            ax.set_title(f"{TASK_NAMES.get(task, task)}\n{PROTOCOL_NAMES[protocol]}", fontsize=9)
+            ax.set_ylabel("test accuracy (%)")
+            ax.grid(alpha=0.3)
+    axes[0, -1].legend(fontsize=8, loc="lower right")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_spread(spread: pd.DataFrame):
+    """Spread between sources against k, per task and protocol, with the paper's two numbers."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    ks, pos = _x_positions(spread.k)
+    for (task, protocol), sub in spread.groupby(["task", "protocol"]):
+        sub = sub.assign(x=sub.k.map(pos)).sort_values("x")
+        ls = "-" if protocol == "finetune" else "--"
+        ax.errorbar(sub.x, sub.spread, yerr=[sub.spread - sub.spread_lo, sub.spread_hi - sub.spread],
+                    fmt="o" + ls, capsize=3, ms=4,
+                    label=f"{TASK_NAMES.get(task, task).split(' (')[0]}, {PROTOCOL_NAMES[protocol]}")
+    ax.plot([0, len(ks) - 1], [PAPER["spread_1shot"], PAPER["spread_full"]], "k*", ms=12,
+            label="paper: CIFAR-100, 1-shot and all data")
+    ax.set_xticks(range(len(ks)), [k_label(k) for k in ks])
+    ax.set_ylabel("best minus worst source (points)")
+    ax.set_xlabel("downstream images per class")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_size(df: pd.DataFrame):
+    """Accuracy against pre-training N (log axis), a line per k, a panel per task and protocol."""
+    import matplotlib.pyplot as plt
+
+    tasks = sorted(df.task.unique())
+    protocols = [p for p in PROTOCOLS if p in set(df.protocol)]
+    fig, axes = plt.subplots(len(protocols), len(tasks), figsize=(4.6 * len(tasks),
+                             3.4 * len(protocols)), squeeze=False)  # fmt: skip
+    ks = k_order(df.k)
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(ks)))
+    for r, protocol in enumerate(protocols):
+        for c, task in enumerate(tasks):
+            ax = axes[r, c]
+            s = seed_summary(df[(df.task == task) & (df.protocol == protocol)], ["k", "budget"])
+            for k, col in zip(ks, colors):
+                line = s[s.k == k].sort_values("budget")
+                _band(ax, line.budget, line, col, k_label(k))
+            _budget_axes(ax, f"{TASK_NAMES.get(task, task)}\n{PROTOCOL_NAMES[protocol]}")
+    axes[0, -1].legend(fontsize=8, title="k")
+    fig.tight_layout()
+    return fig
+
+
+def plot_curation(clean: pd.DataFrame, noisy: pd.DataFrame, ks=(1, FULL)):
+    """Accuracy against N for clean and noisy labels, a panel per task and k (linear probe)."""
+    import matplotlib.pyplot as plt
+
+    both = pd.concat([clean.assign(label_noise=0.0), noisy])
+    both = both[both.protocol == "probe"]
+    tasks = sorted(both.task.unique())
+    fig, axes = plt.subplots(len(ks), len(tasks), figsize=(4.6 * len(tasks), 3.3 * len(ks)),
+                             squeeze=False)
+    rates = sorted(both.label_noise.unique())
+    colors = plt.cm.plasma(np.linspace(0, 0.8, len(rates)))
+    for r, k in enumerate(ks):
+        for c, task in enumerate(tasks):
+            ax = axes[r, c]
+            s = seed_summary(both[(both.task == task) & (both.k == k)], ["label_noise", "budget"])
+            for rate, col in zip(rates, colors):
+                line = s[s.label_noise == rate].sort_values("budget")
+                _band(ax, line.budget, line, col, "clean" if rate == 0 else f"{rate:.0%} wrong labels")
+            _budget_axes(ax, f"{TASK_NAMES.get(task, task)}, {k_label(k)} (linear probe)")
+    axes[0, -1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def shots_frames(df: pd.DataFrame, order=None) -> tuple[dict, list[str], list[str]]:
+    """Frames for the shots widget: one bar chart per (protocol, k) of every source's accuracy
+    on each task (mean, seed spread as error bars), with the spread written above."""
+    import matplotlib.pyplot as plt
+
+    from pretrain_diversity.figures.widgets import figure_png
+
+    protocols = [p for p in PROTOCOLS if p in set(df.protocol)]
+    ks = k_order(df.k)
+    tasks = sorted(df.task.unique())
+    hues = order or sorted(df.variant.unique())
+    colors = plt.cm.tab10(np.arange(len(hues)) % 10)
+    lims = {t: (max(0, df[df.task == t].accuracy.min() - 5), min(100, df[df.task == t].accuracy.max() + 5))
+            for t in tasks}  # fmt: skip
+    frames = {}
+    for r, protocol in enumerate(protocols):
+        for c, k in enumerate(ks):
+            fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.2), squeeze=False)
+            for ax, task in zip(axes[0], tasks):
+                at = df[(df.protocol == protocol) & (df.k == k) & (df.task == task)]
+                s = seed_summary(at, ["variant"]).set_index("variant").reindex(hues)
+                ax.bar(range(len(hues)), s["mean"], yerr=s["std"].fillna(0), color=colors, capsize=3)
+                ax.set_xticks(range(len(hues)), hues, rotation=30, ha="right", fontsize=8)
+                ax.set_ylim(*lims[task])
+                spread = s["mean"].max() - s["mean"].min()
+                ax.set_title(f"{TASK_NAMES.get(task, task).split(' (')[0]}: spread {spread:.1f} points",
+                             fontsize=9)
+                ax.set_ylabel("test accuracy (%)")
+                ax.grid(alpha=0.3, axis="y")
+            fig.suptitle(f"{PROTOCOL_NAMES[protocol]}, {k_label(k)}", fontsize=10)
+            fig.tight_layout()
+            frames[(r, c)] = figure_png(fig)
+    return frames, [PROTOCOL_NAMES[p] for p in protocols], [k_label(k) for k in ks]
+
+
+def shots_widget(df: pd.DataFrame, order=None, width: str = "560px"):
+    """Slide k (and pick the protocol): the sources' accuracies and their spread, offline."""
+    from pretrain_diversity.figures.widgets import frame_grid
+
+    frames, rows, cols = shots_frames(df, order)
+    return frame_grid(frames, rows, cols, "protocol", "images per class k", width=width)

@@ -1,0 +1,53 @@
+"""The Figure 1 study's table: where it is, how to remake it, reading it, and where it came from."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from pretrain_diversity.paths import repo_root
+from pretrain_diversity.sweeps import provenance as prov
+
+RESULTS = Path("results") / "figure1" / "runs.csv"
+STUDY = Path("studies") / "figure1.toml"
+RUNS_DIR = "runs/figure1"
+COMMAND = prov.sweep_command(STUDY, RESULTS, RUNS_DIR)
+METRIC = "test_error"
+LEVEL = 0.95  # the page's intervals
+
+
+def load_figure1(root: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The committed Figure 1 results; a clear error with the command to make them if missing."""
+    from pretrain_diversity.analysis.tables import load_results
+
+    path = repo_root(root) / RESULTS
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} is missing: the Figure 1 page draws only measured results. Regenerate them "
+            f"from the repository root with\n    {COMMAND}\n(the study is {STUDY}; about half "
+            f"an hour on 2 CPU cores) and commit results/figure1/."
+        )
+    return load_results(path)
+
+
+def provenance(df: pd.DataFrame, root: str | os.PathLike | None = None) -> str:
+    """Markdown: the command that made the table, the grid and model it holds, its wall time."""
+    from pretrain_diversity.sweeps.runner import load_study
+
+    root = repo_root(root)
+    study = load_study(root / STUDY)
+    record = prov.read_record(RESULTS, root)
+    runs = df.drop_duplicates("run_id")
+    cfg = runs.iloc[0]
+    details = [
+        f"- study spec: `{STUDY.as_posix()}` ({study.description})",
+        f"- {len(runs)} runs = {runs.budget.nunique()} budgets × "
+        f"{runs.groupby('budget').n_classes.nunique().max()} values of K × {runs.seed.nunique()} "
+        f"seeds; downstream tasks: {', '.join(sorted(df.task.unique()))}",
+        f"- model: {cfg.arch}, width {cfg.width}, depth {cfg.depth}, on {cfg.image_size} px images; "
+        f"{cfg.epochs:g} epochs (steps = epochs × N / {cfg.batch_size}), SGD with lr {cfg.lr}",
+    ]
+    return prov.provenance_block(record, STUDY, RESULTS, RUNS_DIR, details, after=" for the sweep",
+                                 processor=True, run_sum=True, note=True)

@@ -1,0 +1,171 @@
+"""Run a book page's code cells outside Jupyter and record what the reader would be shown.
+
+Every Markdown/table/figure/widget a page displays, in order, as plain data (floats rounded to 10
+significant digits, figures as ``figure_fingerprint`` dicts), so one code version's pages can be
+compared with another's exactly. The pages run as the book runs them: with their own folder as the
+working directory. Figures saved into widget frames are fingerprinted instead of rendered.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import json
+import math
+import os
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.figure  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import figure_fingerprint as fp  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+# Every page with code cells (intro.md has none).
+PAGES = (
+    "figure1.md", "application.md", "invariance.md", "data.md", "example-run.md", "full-scale.md",
+    "entezari/index.md", "entezari/sources.md", "entezari/size.md", "entezari/curation.md",
+    "entezari/methods.md", "theory/derivation.md", "theory/explorer.md", "theory/fit.md",
+    "theory/simulation.md",
+)
+CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```\s*$", re.S | re.M)
+
+
+def code_cells(page: Path) -> list[str]:
+    """The source of every code cell, without its ``:key: value`` option lines."""
+    cells = []
+    for body in CELL.findall(page.read_text()):
+        lines = body.splitlines()
+        while lines and (lines[0].startswith(":") or not lines[0].strip()):
+            lines.pop(0)
+        cells.append("\n".join(lines))
+    return cells
+
+
+def value(x):
+    """A table cell or scalar as JSON data."""
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return fp.rounded(x)
+    if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA or x is pd.NaT:
+        return None
+    if isinstance(x, str):
+        return x
+    return str(x)
+
+
+def frame(df: pd.DataFrame) -> dict:
+    return {"columns": [str(c) for c in df.columns], "index": [value(i) if not isinstance(i, tuple)
+            else [value(j) for j in i] for i in df.index],
+            "data": [[value(v) for v in row] for row in df.itertuples(index=False)]}
+
+
+def widget(w) -> dict:
+    """An ipywidgets tree: its controls' options and the frames (fingerprints) it stacks."""
+    out = {"type": type(w).__name__}
+    if hasattr(w, "children"):
+        out["children"] = [widget(c) for c in w.children]
+    for name in ("options", "index", "value", "description", "selected_index"):
+        if not w.has_trait(name):
+            continue
+        v = getattr(w, name)
+        if isinstance(v, (bytes, memoryview)):
+            v = json.loads(bytes(v).decode())
+        elif isinstance(v, tuple):
+            v = [str(o) for o in v]
+        out[name] = v
+    return out
+
+
+def shown(x) -> dict:
+    """What displaying ``x`` shows, as data."""
+    from pandas.io.formats.style import Styler
+
+    if hasattr(x, "_repr_markdown_") and hasattr(x, "data") and isinstance(x.data, str):
+        return {"markdown": x.data}
+    if isinstance(x, Styler):
+        return {"styler": frame(x.data), "text": x.to_string()}
+    if isinstance(x, pd.DataFrame):
+        return {"frame": frame(x)}
+    if isinstance(x, pd.Series):
+        return {"frame": frame(x.to_frame())}
+    if isinstance(x, matplotlib.figure.Figure):
+        return {"figure": fp.figure(x)}
+    if type(x).__module__.startswith("ipywidgets"):
+        return {"widget": widget(x)}
+    if isinstance(x, (str, int, float)):
+        return {"value": value(x)}
+    return {"repr": repr(x)}
+
+
+def _fingerprint_savefig(fig, fname, *args, **kwargs):
+    data = json.dumps(fp.figure(fig), sort_keys=True).encode()
+    if isinstance(fname, (str, os.PathLike)):
+        Path(fname).write_bytes(data)
+    else:
+        fname.write(data)
+
+
+def run_page(page: Path) -> list[dict]:
+    """Execute ``page``'s code cells in order and return everything they display."""
+    import IPython.display
+    import myst_nb
+
+    out: list[dict] = []
+
+    def flush():
+        for num in plt.get_fignums():
+            out.append({"figure": fp.figure(plt.figure(num))})
+        plt.close("all")
+
+    def display(*objs, **_):
+        for o in objs:
+            out.append(shown(o))
+
+    def glue(name, val, display=True):
+        out.append({"glue": name, **shown(val)})
+
+    patches = [(IPython.display, "display", display), (myst_nb, "glue", glue),
+               (plt, "show", lambda *a, **k: flush()),
+               (matplotlib.figure.Figure, "savefig", _fingerprint_savefig)]
+    saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
+    cwd = os.getcwd()
+    ns: dict = {"__name__": "__page__", "display": display}  # a builtin in Jupyter
+    try:
+        for obj, name, new in patches:
+            setattr(obj, name, new)
+        os.chdir(page.parent)
+        plt.close("all")
+        for src in code_cells(page):
+            tree = ast.parse(src)
+            last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+            with contextlib.redirect_stdout(io.StringIO()) as printed:
+                exec(compile(tree, str(page), "exec"), ns)
+                result = eval(compile(ast.Expression(last.value), str(page), "eval"), ns) \
+                    if last is not None else None
+            if printed.getvalue():
+                out.append({"stdout": printed.getvalue()})
+            if result is not None:
+                out.append(shown(result))
+            flush()
+    finally:
+        os.chdir(cwd)
+        for obj, name, old in saved:
+            setattr(obj, name, old)
+        plt.close("all")
+    return out
+
+
+def capture(pages=PAGES, root: Path = ROOT) -> dict[str, list[dict]]:
+    return {p: run_page(root / "book" / p) for p in pages}
+

@@ -1,0 +1,69 @@
+"""The one home of a page's "where the numbers come from": the regenerate command and the lines
+read from a sweep's record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pretrain_diversity.sweeps import provenance as prov
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _studies():
+    from pretrain_diversity.studies import application as A
+    from pretrain_diversity.studies import invariance as I
+    from pretrain_diversity.studies import pretraining_data as E
+    from pretrain_diversity.studies import tradeoff as F
+
+    yield F.STUDY, F.RESULTS, F.RUNS_DIR
+    yield A.STUDY, A.RESULTS, A.RUNS_DIR
+    for k in I.KNOBS:
+        yield I.SPECS[k], I.results_path(k), I.RUNS_DIR
+    for s in E.STUDIES:
+        yield E.SPECS[s], E.RESULTS[s], E.RUNS_DIR
+
+
+@pytest.mark.parametrize("spec,csv,out", list(_studies()), ids=lambda v: str(v))
+def test_the_built_command_is_the_one_the_cli_recorded(spec, csv, out):
+    """Without a record the pages print the command they build; it must be the one
+    ``pretrain-diversity sweep --csv`` wrote into the committed record."""
+    record = prov.read_record(csv, ROOT)
+    assert record is not None, f"no {prov.record_path(csv)} committed"
+    assert prov.sweep_command(spec, csv, out) == record["command"]
+    assert prov.shown_command(None, spec, csv, out) == record["command"]
+
+
+def test_wall_time_reads_the_record(tmp_path):
+    rec = {"command": "pretrain-diversity sweep x", "wall_s": 90.0, "started": "2026-01-01T00:00",
+           "runs": {"done": 3, "cached": 0, "failed": 1}, "sum_run_total_s": 300.0,
+           "machine": {"host_cpus": 2, "processor": "x86"}, "note": "rerun"}
+    csv = Path("results") / "s" / "runs.csv"
+    (tmp_path / csv.parent).mkdir(parents=True)
+    (tmp_path / csv.parent / "sweep.json").write_text(json.dumps(rec))
+    got = prov.read_record(csv, tmp_path)
+    assert got == rec
+    assert prov.run_counts(got) == "3 done, 1 failed"
+    assert prov.wall_time(got) == ("measured wall time: **1.5 min** (3 done, 1 failed runs) on 2 "
+                                   "CPU cores, started 2026-01-01T00:00")
+    full = prov.wall_time(got, after=" for the sweep", processor=True, run_sum=True, note=True)
+    assert full.endswith("on 2 CPU cores (x86), started 2026-01-01T00:00; the runs' own times "
+                         "add up to 5.0 min (rerun)")
+    block = prov.provenance_block(got, "studies/s.toml", csv, "runs/s", ["- detail"])
+    assert block.splitlines()[:4] == ["```", "pretrain-diversity sweep x", "```", "- detail"]
+    assert block.splitlines()[4].startswith("- measured wall time: **1.5 min**")
+
+
+def test_a_missing_record_says_so(tmp_path):
+    csv = Path("results") / "s" / "runs.csv"
+    assert prov.read_record(csv, tmp_path) is None
+    assert prov.wall_time(None) == "measured wall time: not recorded (no `sweep.json` beside the table)"
+    assert prov.wall_time(None, missing="nothing") == "nothing"
+    block = prov.provenance_block(None, "studies/s.toml", csv, "runs/s", [])
+    assert ("pretrain-diversity sweep studies/s.toml --out runs/s --launcher processes --workers 2 "
+            "--threads 1 --csv results/s/runs.csv") in block
+    walls = prov.wall_times({"s": csv}, tmp_path)
+    assert walls.study.tolist() == ["s"] and walls.wall_min.isna().all()
