@@ -29,7 +29,7 @@
 # where each data set goes.
 
 # %% tags=["parameters"]
-dataset = "glyphs"  # glyphs (embedded), or real: imagenet, imagenet32, imagenet64, cifar100
+dataset = "glyphs"  # glyphs (embedded), fonts (installed faces), or imagenet, imagenet32, imagenet64, cifar100
 n_classes = 500  # K: classes drawn from the pre-training pool
 samples_per_class = 32  # n: images per class
 budget = None  # N: if set, overrides samples_per_class with N / n_classes (must divide)
@@ -49,10 +49,15 @@ momentum = 0.9
 weight_decay = 5e-4
 warmup_frac = 0.03
 augment = True  # random shifts during pre-training (and flips for real, natural images)
-probe_tasks = "glyphs-heldout,digits,shapes"  # comma-separated; real: cifar10, dtd, places365, ...
+probe_tasks = "glyphs-heldout,digits,shapes"  # comma-separated; also fashion-mnist, mnist, cifar10, ...
 shots = None  # few-shot transfer instead of the standard probe, e.g. 1,5,10,20,0 (0 = all)
 finetune = None  # with shots: also fine-tune end to end (lr and length chosen on validation)
 seed = 0  # draws the classes, the images, the initialisation and the batch order
+class_seed = None  # reseeds only which classes are drawn; None = derived from seed
+image_seed = None  # reseeds only which images are drawn; None = derived from seed
+fixed_steps = None  # the same SGD steps at every budget (fixed compute); None = epochs rule
+pretrain = None  # False = no pre-training: probe the network as initialised (a baseline)
+pool_hygiene = None  # glyphs: drop pool classes within this shape distance of a task class
 device = "cpu"  # cpu, cuda, cuda:1, mps
 compile = False  # torch.compile the model (for GPUs; on a CPU it compiles slowly)
 data_root = None  # folder holding the real data sets; None: $PRETRAIN_DIVERSITY_DATA

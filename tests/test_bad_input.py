@@ -40,7 +40,7 @@ def leftovers(folder: Path) -> list[str]:
 @pytest.mark.parametrize("params, words", [
     (dict(n_classes=0), ["n_classes=0", "1 <= n_classes"]),
     (dict(n_classes=3, budget=1000), ["budget=1000 is not divisible by n_classes=3", "999"]),
-    (dict(probe_tasks="digits,mnist"), ["'mnist'", "glyphs-heldout"]),
+    (dict(probe_tasks="digits,emnist"), ["'emnist'", "glyphs-heldout"]),
     (dict(shots="1,x"), ["shots must be integers"]),
     (dict(device="tpu"), ["device='tpu'", "cpu"]),
     (dict(epochs=-2.0), ["epochs=-2.0", "0.0 < epochs"]),

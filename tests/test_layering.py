@@ -38,11 +38,8 @@ def graph() -> dict[str, set[str]]:
     return {m: imports_of(p, set(files)) - {m} for m, p in files.items()}
 
 
-# The layers checked here; a cycle elsewhere (tasks.downstream <-> tasks.real, today) belongs to
-# its layer's owner and is reported, not hidden: run with LAYERS= to see every cycle.
-LAYERS = ("pretrain_diversity.runs", "pretrain_diversity.sweeps", "pretrain_diversity.cli",
-          "pretrain_diversity.analysis.tables", "pretrain_diversity.config",
-          "pretrain_diversity.storage", "pretrain_diversity.paths", "pretrain_diversity.budget")
+# Every module of the package counts: a cycle anywhere is a defect.
+LAYERS = ("pretrain_diversity",)
 
 
 def test_no_import_cycles():
@@ -77,9 +74,11 @@ def test_the_cycle_detector_sees_function_local_imports(tmp_path):
         "pretrain_diversity.sweeps", "pretrain_diversity.sweeps.runner"}
 
 
-TORCH_FREE = sorted(module_name(p) for p in (PKG / "analysis").glob("*.py")) + [
+TORCH_FREE = sorted(module_name(p) for sub in ("analysis", "studies")
+                    for p in (PKG / sub).rglob("*.py")) + [
     "pretrain_diversity.runs.layout", "pretrain_diversity.sweeps.records",
     "pretrain_diversity.sweeps.cost", "pretrain_diversity.sweeps.spec",
+    "pretrain_diversity.sweeps.provenance",
 ]
 
 
@@ -90,3 +89,31 @@ def test_module_imports_without_torch(module):
                          env={"PYTHONPATH": str(SRC), "PATH": ""}, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False", f"{module} imports torch"
+
+
+# The import direction follows the data flow: a module imports only its own layer and the ones
+# before it (the floor - config, storage, budget, paths - is open to all).
+ORDER = ("data", "tasks", "models", "training", "evaluation", "runs", "sweeps", "analysis",
+         "figures", "studies", "cli")
+FLOOR = {"pretrain_diversity", "pretrain_diversity.config", "pretrain_diversity.storage",
+         "pretrain_diversity.budget", "pretrain_diversity.paths"}
+
+
+def layer_of(module: str) -> int:
+    if module in FLOOR:
+        return -1
+    return ORDER.index(module.split(".")[1])
+
+
+def test_imports_flow_one_way():
+    g = graph()
+    assert all(m in FLOOR or m.split(".")[1] in ORDER for m in g), sorted(
+        m for m in g if m not in FLOOR and m.split(".")[1] not in ORDER)
+    upward = [f"{m} -> {d}" for m, deps in sorted(g.items()) for d in sorted(deps)
+              if layer_of(d) > layer_of(m)]
+    assert not upward, "imports against the layer order:\n" + "\n".join(upward)
+
+
+def test_the_direction_check_sees_an_upward_import():
+    assert layer_of("pretrain_diversity.analysis.tables") > layer_of("pretrain_diversity.runs.layout")
+    assert layer_of("pretrain_diversity.config") < layer_of("pretrain_diversity.data.pool")

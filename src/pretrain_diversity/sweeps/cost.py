@@ -61,6 +61,12 @@ def run_images(budget: int, epochs: float, batch_size: int) -> int:
     return steps * min(batch_size, budget)
 
 
+def config_images(cfg: RunConfig) -> int:
+    """Training images of one configured run: its ``steps`` (fixed_steps and pretrain=False
+    included) times the batch it draws."""
+    return cfg.steps * min(cfg.batch_size, cfg.budget)
+
+
 def model_factor(cfg: RunConfig) -> float:
     if cfg.arch != "convnet":
         return 1.0
@@ -70,7 +76,7 @@ def model_factor(cfg: RunConfig) -> float:
 def train_work(cfg: RunConfig) -> float:
     """Training work in default-model images."""
     views = 2 if cfg.method == "simclr" else 1
-    return run_images(cfg.budget, cfg.epochs, cfg.batch_size) * model_factor(cfg) * views
+    return config_images(cfg) * model_factor(cfg) * views
 
 
 def probe_units(cfg: RunConfig) -> float:
@@ -139,7 +145,7 @@ class StudyPlan:
 
 def plan_configs(name: str, configs: list[RunConfig], rate: Rate = DEFAULT_RATE, *,
                  workers: int = 1) -> StudyPlan:
-    images = sum(run_images(c.budget, c.epochs, c.batch_size) for c in configs)
+    images = sum(config_images(c) for c in configs)
     seconds = sum(estimate_s(c, rate) for c in configs) / max(1, workers)
     return StudyPlan(name, len(configs), images, seconds, rate)
 

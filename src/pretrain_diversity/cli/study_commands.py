@@ -1,4 +1,4 @@
-"""The sweep-side commands of ``pretrain-diversity``: ``sweep``, ``plan`` and ``studies``.
+"""The study commands of ``pretrain-diversity``: ``sweep``, ``plan`` and ``studies``.
 
 Every error a user can cause (a spec that does not parse, a parameter out of range, a study with
 no valid run) is printed as one ``error:`` line and exits 2, before anything runs.
@@ -11,6 +11,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from pretrain_diversity.analysis.tables import collect_records, write_results
 from pretrain_diversity.config import ConfigError
 from pretrain_diversity.paths import repo_root
 from pretrain_diversity.runs.layout import run_dir_for, run_status
@@ -152,8 +153,6 @@ def sweep_command(args) -> list[str]:
 
 def write_table(report, run_ids, records, csv, argv, started) -> Path | None:
     """The study's table, derived from its records, and a sweep record (sweep.json) beside it."""
-    from pretrain_diversity.analysis.tables import collect_records, write_results
-
     try:
         df = collect_records(records, run_ids)
     except FileNotFoundError:

@@ -17,6 +17,7 @@ import math
 import os
 from dataclasses import fields
 
+from pretrain_diversity.analysis.tables import load_results
 from pretrain_diversity.config import RunConfig
 from pretrain_diversity.sweeps.records import default_records_dir, write_record
 
@@ -118,8 +119,6 @@ def record_of_rows(rows) -> dict:
 
 def records_of_table(path: str | os.PathLike) -> tuple[list[dict], list[str]]:
     """(records, problems): one record per run of the table at ``path``."""
-    from pretrain_diversity.analysis.tables import load_results
-
     df = load_results(path)
     records, problems = [], []
     for _, rows in df.groupby("run_id", sort=False):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pretrain_diversity.sweeps import commands
+from pretrain_diversity.cli import study_commands as commands
 
 
 def _add_results(sub) -> None:
@@ -226,7 +226,7 @@ def _add_migration(sub) -> None:
 
 
 def cmd_records_from_table(args) -> int:
-    from pretrain_diversity.sweeps.table_records import migrate
+    from pretrain_diversity.cli.table_records import migrate
 
     ok = True
     for t in args.tables:
