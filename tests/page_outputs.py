@@ -12,6 +12,7 @@ import ast
 import contextlib
 import io
 import json
+import sys
 import math
 import os
 import re
@@ -166,6 +167,32 @@ def run_page(page: Path) -> list[dict]:
     return out
 
 
+PINS = Path(__file__).parent / "data" / "page_outputs"
+
+
+def pin_path(page: str) -> Path:
+    """``theory/fit.md`` -> ``tests/data/page_outputs/theory__fit.json``."""
+    return PINS / (page.removesuffix(".md").replace("/", "__") + ".json")
+
+
 def capture(pages=PAGES, root: Path = ROOT) -> dict[str, list[dict]]:
     return {p: run_page(root / "book" / p) for p in pages}
+
+
+def write_pins(pages) -> None:
+    """Re-pin ``pages`` (paths under book/) to what they show now."""
+    for page in pages:
+        if page not in PAGES:
+            raise SystemExit(f"unknown page {page!r}; pinned pages: {', '.join(PAGES)}")
+        shown_now = json.dumps(run_page(ROOT / "book" / page), sort_keys=True, ensure_ascii=False)
+        pin_path(page).write_text(json.dumps(json.loads(shown_now), sort_keys=True,
+                                             ensure_ascii=False, indent=0) + "\n")
+        print("pinned", page, "->", pin_path(page).relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if not args or args[0] != "--write" or len(args) < 2:
+        raise SystemExit("usage: python tests/page_outputs.py --write PAGE [PAGE ...]")
+    write_pins(args[1:])
 
