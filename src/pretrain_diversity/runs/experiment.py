@@ -42,13 +42,19 @@ class TrainingStopped(RuntimeError):
 
 
 def captions_of(cfg: RunConfig, data) -> list[str] | None:
-    """CLIP's texts: the Unicode name of each of the run's K glyph classes (None otherwise)."""
+    """CLIP's texts: the Unicode name of each of the run's K glyph classes (None otherwise), or
+    with ``cfg.captions`` less of it, so that CLIP can be tested where its text carries little."""
     if cfg.method != "clip":
         return None
     from pretrain_diversity.data.glyphs import load_bank
 
     bank = load_bank()
-    return [bank.name(int(c)) for c in data.class_ids]
+    names = [bank.name(int(c)) for c in data.class_ids]
+    if cfg.captions == "coarse":
+        return [n.replace("-", " ").split()[0] for n in names]
+    if cfg.captions == "constant":
+        return ["CHARACTER"] * len(names)
+    return names
 
 
 def run_experiment(
