@@ -1,0 +1,163 @@
+"""The chapter's claims, fair-compute reads and caption control on synthetic tables whose answers
+are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pretrain_diversity.analysis import reference_numbers as R
+from pretrain_diversity.config import ConfigError, RunConfig
+from pretrain_diversity.studies import pretraining_data as E
+
+
+def _row(**kw):
+    base = dict(n_classes=256, samples_per_class=32, budget=8192, val_error=0.5)
+    return {**base, **kw}
+
+
+def _sources(sd_few, sd_all, noise=0.5, seeds=5):
+    """Four sources 'a'..'d' whose true offsets have sd ``sd_few`` at 1 shot, ``sd_all`` at all."""
+    rng = np.random.default_rng(1)
+    unit = np.array([-1.5, -0.5, 0.5, 1.5]) / np.std([-1.5, -0.5, 0.5, 1.5], ddof=1)
+    rows = []
+    for j, v in enumerate("abcd"):
+        for k, sd in ((1, sd_few), (0, sd_all)):
+            for s in range(seeds):
+                acc = 50 + unit[j] * sd + rng.normal(0, noise)
+                rows.append(_row(task="digits", protocol="probe", k=k, variant=v, seed=s,
+                                 run_id=f"{v}{s}", test_error=1 - acc / 100,
+                                 test_error_testselected=1 - (acc + 0.3) / 100))
+    return E.with_accuracy(pd.DataFrame(rows))
+
+
+def test_a_shrinking_source_role_is_reproduced_and_pure_noise_is_not():
+    v = E.sources_claim(_sources(6.0, 0.5))
+    assert v.label == "reproduced"
+    assert v.cells.effect.iloc[0] == pytest.approx(5.5, abs=1.0)
+    flat = E.sources_claim(_sources(0.0, 0.0, noise=3.0))
+    assert flat.label != "reproduced"
+
+
+def test_a_growing_source_role_is_reported_as_a_contradiction():
+    v = E.sources_claim(_sources(0.5, 6.0))
+    assert v.label == "contradicted" and "digits, linear probe" in v.reason
+
+
+def test_spread_null_sees_pure_noise_as_noise():
+    t = E.spread_null_table(_sources(0.0, 0.0, noise=2.0), n_perm=500)
+    assert (t.p_perm > 0.01).all()
+    assert (t.excess.abs() < t.null_hi).all()
+    real = E.spread_null_table(_sources(8.0, 8.0, noise=0.5), n_perm=500)
+    assert (real.p_perm < 0.01).all() and (real.excess > 10).all()
+
+
+def test_robustness_panel_has_test_selection_and_each_seed_left_out():
+    r = E.claim_robustness(_sources(6.0, 0.5), E.sources_claim)
+    checks = list(r.panel.check)
+    assert checks[0] == "as reported" and "optima located on accuracy_testselected" in checks
+    assert [c for c in checks if c.startswith("without seed")] == [f"without seed {s}" for s in range(5)]
+    assert r.label == "reproduced" and r.panel.agrees.all()
+    assert list(E.panel_table(r).columns) == ["check", "verdict", "weakest cell [95%]", "agrees"]
+
+
+def _size(gain_few, gain_all, task="t"):
+    rows = []
+    for k, g in ((1, gain_few), (0, gain_all)):
+        for n in (256, 32768):
+            for s in range(4):
+                acc = 40 + (g if n == 32768 else 0) + 0.2 * s
+                rows.append(_row(task=task, protocol="probe", k=k, budget=n, seed=s,
+                                 run_id=f"{n}-{s}", test_error=1 - acc / 100))
+    return rows
+
+
+def test_size_claim_names_the_contradicting_cell():
+    df = E.with_accuracy(pd.DataFrame(_size(10, 2, "digits") + _size(2, 13, "glyphs-heldout")))
+    v = E.size_claim(df)
+    assert v.label == "contradicted"
+    assert "held-out glyphs, linear probe (-11.00" in v.reason and "1 pass" in v.reason
+    ok = E.size_claim(E.with_accuracy(pd.DataFrame(_size(10, 2))))
+    assert ok.label == "reproduced"
+
+
+def _methods():
+    rows = []
+    for v, acc, val, steps in (("clip", 60, 0.40, 1280), ("simclr", 55, 0.45, 1280),
+                               ("simclr-4x", 58, 0.42, 5120)):
+        for s in range(3):
+            for k in (1, 0):
+                rows.append(_row(task="digits", protocol="probe", k=k, variant=v, seed=s,
+                                 run_id=f"{v}{s}", test_error=1 - (acc + s) / 100, val_error=val,
+                                 test_error_testselected=1 - (acc + s + (2 if v == "clip" else 0)) / 100,
+                                 method=v.split("-")[0], pretrain_final_accuracy=0.4,
+                                 pretrain_steps=steps, batch_size=128))
+    return E.with_accuracy(pd.DataFrame(rows))
+
+
+def test_methods_claim_validation_selection_and_test_selection_shift():
+    df = _methods()
+    v = E.methods_claim(df, "simclr", "clip")
+    assert v.label == "contradicted" and len(v.cells) == 2
+    chosen, table = E.select_on_validation(df, ["simclr", "simclr-4x", "missing"])
+    assert chosen == "simclr-4x" and list(table.variant) == ["simclr", "simclr-4x"]
+    shift = E.testselection_shift(df, "simclr", "clip")
+    assert shift["shift"].to_numpy() == pytest.approx([-2, -2])
+    assert "at most -2.00" in E.shift_summary(shift, "SimCLR", "CLIP", 50)
+    t = E.training_accuracy(df, ["clip", "simclr-4x"])
+    assert list(t.steps) == [1280, 5120] and (t.seeds == 3).all()
+    with pytest.raises(ValueError, match="candidates"):
+        E.select_on_validation(df, ["nope"])
+
+
+def test_curation_cells_read_censored_factors_as_lower_bounds():
+    f = pd.DataFrame([dict(task="t", protocol="probe", k=1, label_noise=0.5, n_clean=1024,
+                           factor=4.0, bound="=", factor_lo=2.0, factor_hi=8.0),
+                      dict(task="t", protocol="probe", k=0, label_noise=0.5, n_clean=1024,
+                           factor=32.0, bound=">", factor_lo=16.0, factor_hi=32.0),
+                      dict(task="t", protocol="probe", k=5, label_noise=0.5, n_clean=1024,
+                           factor=0.5, bound="=", factor_lo=0.25, factor_hi=0.7)])
+    c = E.curation_cells(f)
+    assert c.effect.tolist() == pytest.approx([2, 5, -1]) and c.lo.iloc[1] == pytest.approx(5)
+
+
+def test_reference_differences_are_theirs():
+    s = R.SUPERVISED_VS_CLIP
+    d = E.reference_difference(s["supervised_imagenet_pets"], s["clip_laion15m_pets"])
+    assert d[1] == pytest.approx(12.0 - 6.7) and d[0] == pytest.approx(92.6 - 87.5)
+    t = E.reference_table(R.CAPTIONS)
+    assert t["1-shot"].tolist() == [23.7, 11.7] and t["all"].tolist() == [85.4, 83.5]
+
+
+# ------------------------------------------------------------------------ the caption control
+def test_captions_none_leaves_run_ids_and_captions_unchanged():
+    from types import SimpleNamespace
+
+    from pretrain_diversity.runs.experiment import captions_of
+
+    clip = RunConfig.from_budget(8192, 256, method="clip")
+    assert clip.captions is None and "captions" not in clip.identity()
+    assert RunConfig.from_budget(8192, 256, method="clip", captions=None).run_id() == clip.run_id()
+    assert clip.with_(captions="coarse").run_id() != clip.run_id()
+    data = SimpleNamespace(class_ids=np.arange(40))
+    names = captions_of(clip, data)
+    assert len(set(names)) > 30  # Unicode names, distinct
+    coarse = captions_of(clip.with_(captions="coarse"), data)
+    assert all(n.replace("-", " ").split()[0] == c for n, c in zip(names, coarse))
+    assert set(captions_of(clip.with_(captions="constant"), data)) == {"CHARACTER"}
+
+
+def test_recorded_run_ids_did_not_move():
+    """A committed CLIP run of the methods study keeps its id (its record is found)."""
+    r = E.recorded("methods")
+    assert r["recorded"] == 12 and r["runs"] == 20
+
+
+def test_bad_captions_are_refused_before_training():
+    from pretrain_diversity.runs.validation import check
+
+    with pytest.raises(ConfigError, match="captions"):
+        check(RunConfig.from_budget(8192, 256, method="clip", captions="loud"))
+    with pytest.raises(ConfigError, match="needs method='clip'"):
+        check(RunConfig.from_budget(8192, 256, captions="coarse"))
