@@ -37,7 +37,7 @@ from pretrain_diversity.studies.pretraining_data.claims import (
 )
 from pretrain_diversity.studies.pretraining_data.fairness import (
     difference_text, reference_difference, reference_table, select_on_validation, shift_summary,
-    shift_table, statements_text, testselection_shift, training_accuracy,
+    shift_table, statements_text, theirs_note, testselection_shift, training_accuracy,
 )
 from pretrain_diversity.studies.pretraining_data.stats import (
     LEVEL, N_BOOT, gain_contrast, matching_factors, method_differences, seed_summary,

@@ -103,9 +103,14 @@ def reference_difference(a: R.Series, b: R.Series) -> dict:
 
 def difference_text(a: R.Series, b: R.Series, what: str) -> str:
     d = reference_difference(a, b)
-    return (f"Theirs ({R.THEIRS}): {what} on {a.task}: " + ", ".join(
+    return (f"Theirs ({theirs_note()}): {what} on {a.task}: " + ", ".join(
         f"{k_label(k)} {v:+.1f}" for k, v in sorted(d.items(), key=lambda kv: (kv[0] == 0, kv[0])))
         + " points.")
+
+
+def theirs_note() -> str:
+    """How their numbers were selected, for 'Theirs (...)' (``reference_numbers.THEIRS``)."""
+    return R.THEIRS.split(": ", 1)[-1]
 
 
 def statements_text(statements) -> str:
