@@ -111,6 +111,45 @@ def test_methods_claim_validation_selection_and_test_selection_shift():
         E.select_on_validation(df, ["nope"])
 
 
+def test_simclr_budget_is_chosen_on_validation_and_compared_with_clip():
+    df = _methods()
+    main = df[df.variant != "simclr-4x"]
+    fair = E.simclr_budget(main, df[df.variant == "simclr-4x"])
+    assert fair["chosen"] == "simclr-4x" and list(fair["candidates"].variant) == ["simclr", "simclr-4x"]
+    assert fair["claim"].label == "contradicted"  # 58 < 60 in every cell
+    assert list(fair["training"].variant) == ["clip", "simclr", "simclr-4x"]
+    assert fair["robust"].panel.check.iloc[0] == "as reported"
+    caps = df[df.variant == "clip"].assign(variant="clip-constant", accuracy=lambda t: t.accuracy - 20,
+                                           accuracy_testselected=lambda t: t.accuracy_testselected - 20)
+    out = E.caption_claims(main, caps)
+    assert list(out) == ["clip-constant"] and out["clip-constant"][0].label == "reproduced"
+
+
+def test_training_by_budget_shows_steps_and_training_accuracy():
+    df = pd.DataFrame([dict(run_id=f"{n}{s}", budget=n, pretrain_steps=n // 64, seed=s,
+                            pretrain_final_accuracy=a) for n, a in ((256, 0.1), (1024, 0.3))
+                       for s in range(2)])
+    t = E.training_by_budget(df)
+    assert t.steps.tolist() == [4, 16] and t["training accuracy (%)"].tolist() == ["10.0", "30.0"]
+
+
+def test_clean_and_noisy_one_table_one_claim():
+    ns = [1024, 4096, 32768]
+    rows = []
+    for rate, shift in ((np.nan, 1), (0.5, 4)):
+        for n in ns + ([256] if np.isnan(rate) else []):
+            for s in range(3):
+                acc = 3 * np.log2(n / shift) + 0.1 * s
+                rows.append(_row(task="t", protocol="probe", k=1, budget=n, seed=s, run_id=f"{rate}{n}{s}",
+                                 label_noise=rate, test_error=1 - acc / 100,
+                                 test_error_testselected=1 - acc / 100))
+    t = E.with_accuracy(pd.DataFrame(rows))
+    both = E.clean_and_noisy(t[t.label_noise.isna()], t[t.label_noise == 0.5])
+    assert 256 not in set(both.budget) and set(both.label_noise) == {0.0, 0.5}
+    v = E.curation_table_claim(both)
+    assert v.label == "reproduced" and v.cells.effect.iloc[0] == pytest.approx(2)  # 4x = 2^2
+
+
 def test_curation_cells_read_censored_factors_as_lower_bounds():
     f = pd.DataFrame([dict(task="t", protocol="probe", k=1, label_noise=0.5, n_clean=1024,
                            factor=4.0, bound="=", factor_lo=2.0, factor_hi=8.0),
@@ -149,9 +188,39 @@ def test_captions_none_leaves_run_ids_and_captions_unchanged():
 
 
 def test_recorded_run_ids_did_not_move():
-    """A committed CLIP run of the methods study keeps its id (its record is found)."""
-    r = E.recorded("methods")
-    assert r["recorded"] == 12 and r["runs"] == 20
+    """Every committed run of seeds 0-2 keeps its id under the 5-seed specs (its record is found),
+    CLIP's included, so only seeds 3-4 and the new variants train."""
+    from pretrain_diversity.paths import repo_root
+    from pretrain_diversity.sweeps.runner import load_study
+
+    root = repo_root()
+    have = {p.stem for p in (root / "results" / "entezari").glob("*/records/*.json")}
+    for study in E.STUDIES:
+        cfgs = load_study(root / E.SPECS[study]).expand()
+        assert sorted({c.seed for c in cfgs}) == [0, 1, 2, 3, 4]
+        old = {c.run_id() for c in cfgs if c.seed < 3}
+        assert old <= have, study
+        assert E.recorded(study)["recorded"] >= len(old)
+    assert any(c.method == "clip" for c in load_study(root / E.SPECS["methods"]).expand())
+
+
+def test_a_control_study_not_yet_run_says_so_and_a_new_variant_field_loads(tmp_path):
+    import shutil
+
+    from pretrain_diversity.paths import repo_root
+
+    root = repo_root()
+    text = E.not_yet_run("captions")
+    assert "Not yet run" in text and "of 10 runs recorded" in text and "--csv results/entezari/captions/runs.csv" in text
+    # the methods table read against a spec that gains a captions variant (no run sets it yet)
+    (tmp_path / "studies").mkdir()
+    (tmp_path / "pyproject.toml").write_text("")
+    spec = (root / E.SPECS["methods"]).read_text().replace(
+        "[base]", '[variants.clip-coarse]\nmethod = "clip"\ncaptions = "coarse"\n\n[base]', 1)
+    (tmp_path / E.SPECS["methods"]).write_text(spec)
+    shutil.copytree(root / E.RESULTS["methods"].parent, tmp_path / E.RESULTS["methods"].parent)
+    df = E.load("methods", tmp_path)
+    assert set(df.variant) == set(E.load("methods").variant) == set(E.METHOD_ORDER)
 
 
 def test_bad_captions_are_refused_before_training():

@@ -31,13 +31,14 @@ from pretrain_diversity.studies.pretraining_data.load import (
     k_order, load, not_yet_run, provenance, recorded, wall_times, with_accuracy, CONTROLS,
 )
 from pretrain_diversity.studies.pretraining_data.claims import (
-    claim_robustness, curation_claim, curation_cells, findings, methods_claim, old_label,
+    claim_robustness, clean_and_noisy, curation_claim, curation_cells, curation_table_claim, findings, methods_claim, old_label,
     panel_table, size_claim, sources_claim, spread_null_display, spread_null_table,
     verdict_markdown, verdict_table, worst_cell,
 )
 from pretrain_diversity.studies.pretraining_data.fairness import (
-    difference_text, reference_difference, reference_table, select_on_validation, shift_summary,
-    shift_table, statements_text, theirs_note, testselection_shift, training_accuracy,
+    caption_claims, difference_text, reference_difference, reference_table, select_on_validation,
+    shift_summary, shift_table, simclr_budget, statements_text, testselection_shift, theirs_note,
+    training_accuracy, training_by_budget,
 )
 from pretrain_diversity.studies.pretraining_data.stats import (
     LEVEL, N_BOOT, gain_contrast, matching_factors, method_differences, seed_summary,

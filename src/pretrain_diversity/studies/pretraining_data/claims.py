@@ -82,6 +82,20 @@ def curation_claim(clean: pd.DataFrame, noisy: pd.DataFrame, *, seed: int = 0) -
     return combine_cells(_names(cells), keys=("task", "noise", "k"), direction=1)
 
 
+def clean_and_noisy(clean: pd.DataFrame, noisy: pd.DataFrame) -> pd.DataFrame:
+    """One table of the clean curve (at the noisy grid's sizes, ``label_noise`` 0) and the noisy
+    runs, so that one claim function (``curation_table_claim``) and the robustness panel, which
+    leaves seeds out of one table, can read both."""
+    clean = clean[clean.budget.isin(set(noisy.budget))]
+    return pd.concat([clean.assign(label_noise=0.0), noisy], ignore_index=True)
+
+
+def curation_table_claim(table: pd.DataFrame) -> ClaimVerdict:
+    """``curation_claim`` of a ``clean_and_noisy`` table."""
+    noise = table.label_noise.fillna(0)
+    return curation_claim(table[noise == 0], table[noise > 0])
+
+
 def methods_claim(df: pd.DataFrame, a: str, b: str, *, seed: int = 0) -> ClaimVerdict:
     """'Method a beats method b': a minus b in every task x protocol x k cell."""
     d = method_differences(df, a, b, seed=seed)
@@ -165,17 +179,13 @@ def panel_table(robust) -> pd.DataFrame:
 def findings(tables: dict) -> dict:
     """Every finding's claim on the committed tables: name -> (statement, table, claim function).
     ``tables`` holds the four studies' tables by name (``load``)."""
-    clean = tables["size"][tables["size"].budget.isin(set(tables["curation"].budget))]
-    both = pd.concat([clean.assign(label_noise=0.0), tables["curation"]], ignore_index=True)
-
-    def curation(t):
-        return curation_claim(t[t.label_noise == 0], t[t.label_noise > 0])
-
+    both = clean_and_noisy(tables["size"], tables["curation"])
     return {
         "sources": ("the source matters less with all images than at 1 shot (net of seed noise)",
                     tables["sources"], sources_claim),
         "size": ("more pre-training data helps most at few shots", tables["size"], size_claim),
-        "curation": ("noisy labels need more images to match clean ones", both, curation),
+        "curation": ("noisy labels need more images to match clean ones", both,
+                     curation_table_claim),
         "methods": ("image-image (SimCLR) beats image-text (CLIP) contrastive pre-training",
                     tables["methods"], lambda t: methods_claim(t, "simclr", "clip")),
     }
@@ -193,7 +203,8 @@ def old_label(name: str, table: pd.DataFrame) -> str:
         c = gain_contrast(table)
         return verdict_label(c.lo.tolist(), c.difference.tolist())
     if name == "curation":
-        f = matching_factors(table[table.label_noise == 0], table[table.label_noise > 0])
+        noise = table.label_noise.fillna(0)
+        f = matching_factors(table[noise == 0], table[noise > 0])
         f = f[f.n_clean == f.n_clean.min()]
         share = ((f.bound == ">") | (f.factor_lo > 1)).mean()
         return "reproduced" if share == 1 else "partly reproduced" if share > 0 else "not reproduced"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pretrain_diversity.analysis import reference_numbers as R
+from pretrain_diversity.studies.pretraining_data.claims import claim_robustness, methods_claim
 from pretrain_diversity.studies.pretraining_data.load import FULL, PROTOCOL_NAMES, TASK_NAMES, k_label
 from pretrain_diversity.studies.pretraining_data.stats import method_differences
 
@@ -116,3 +117,43 @@ def theirs_note() -> str:
 def statements_text(statements) -> str:
     return "; ".join(f"{s.text}: {s.low:g}" + ("" if s.low == s.high else f" to {s.high:g}") + "%"
                      for s in statements)
+
+
+def simclr_budget(methods: pd.DataFrame, budget: pd.DataFrame, baseline: str = "simclr",
+                  against: str = "clip") -> dict:
+    """SimCLR's budget chosen on validation among the methods study's ``baseline`` and the
+    budget study's variants, compared with ``against``: the chosen name, the candidates'
+    validation and test accuracy, their training accuracies, the claim and its panel."""
+    both = pd.concat([methods, budget], ignore_index=True)
+    chosen, candidates = select_on_validation(both, [baseline, *sorted(set(budget.variant))])
+
+    def claim(t):
+        return methods_claim(t, chosen, against)
+
+    return {"chosen": chosen, "candidates": candidates,
+            "training": training_accuracy(both, [against, *candidates.variant]),
+            "claim": claim(both), "robust": claim_robustness(both, claim)}
+
+
+def caption_claims(methods: pd.DataFrame, captions: pd.DataFrame, simclr: str = "simclr") -> dict:
+    """'SimCLR beats CLIP' against each caption variant, with its robustness panel: the paper's
+    claim where its mechanism (captions that say little) predicts it holds."""
+    both = pd.concat([methods, captions], ignore_index=True)
+    out = {}
+    for variant in sorted(set(captions.variant)):
+        def claim(t, variant=variant):
+            return methods_claim(t, simclr, variant)
+
+        out[variant] = (claim(both), claim_robustness(both, claim))
+    return out
+
+
+def training_by_budget(df: pd.DataFrame) -> pd.DataFrame:
+    """Per pre-training size N: the SGD steps and the final training accuracy (mean over seeds),
+    which shows how much of "more data" is "more training" at fixed epochs."""
+    runs = df.drop_duplicates("run_id")
+    g = runs.groupby("budget")
+    return pd.DataFrame({"N": g.budget.first().map("{:,}".format),
+                         "steps": g.pretrain_steps.first(),
+                         "training accuracy (%)": (100 * g.pretrain_final_accuracy.mean()).map("{:.1f}".format),
+                         "seeds": g.size()}).reset_index(drop=True)
