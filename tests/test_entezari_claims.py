@@ -187,6 +187,20 @@ def test_captions_none_leaves_run_ids_and_captions_unchanged():
     assert set(captions_of(clip.with_(captions="constant"), data)) == {"CHARACTER"}
 
 
+def test_caption_variants_train_a_tiny_clip_run(tmp_path):
+    """A real (tiny) CLIP run per caption kind: fewer distinct words make a smaller text encoder."""
+    from pretrain_diversity.runs.experiment import run_experiment
+
+    params = {}
+    for captions in (None, "coarse", "constant"):
+        cfg = RunConfig.from_budget(64, 8, method="clip", captions=captions, fixed_steps=2,
+                                    batch_size=32, probe_tasks=("shapes",))
+        m = run_experiment(cfg, tmp_path, progress=False)["metrics"]
+        assert m["pretrain"]["steps"] == 2 and np.isfinite(m["pretrain"]["final_loss"])
+        params[captions] = m["pretrain"]["parameters"]
+    assert params[None] > params["coarse"] > params["constant"]
+
+
 def test_recorded_run_ids_did_not_move():
     """Every committed run of seeds 0-2 keeps its id under the 5-seed specs (its record is found),
     CLIP's included, so only seeds 3-4 and the new variants train."""
