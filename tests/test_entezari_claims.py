@@ -40,6 +40,17 @@ def test_a_shrinking_source_role_is_reproduced_and_pure_noise_is_not():
     assert flat.label != "reproduced"
 
 
+def test_the_blocked_read_takes_out_what_a_seed_shares():
+    """Seed s adds the same shift to every source (its k-shot subset): paired sees through it."""
+    df = _sources(3.0, 0.3, noise=0.2)
+    shared = df.seed.map({0: -8.0, 1: -4.0, 2: 0.0, 3: 4.0, 4: 8.0})
+    df = df.assign(accuracy=df.accuracy + shared)
+    assert E.sources_claim(df, paired=True).label == "reproduced"
+    unpaired = E.sources_claim(df)
+    assert unpaired.cells.hi.iloc[0] - unpaired.cells.lo.iloc[0] > \
+        E.sources_claim(df, paired=True).cells.hi.iloc[0] - E.sources_claim(df, paired=True).cells.lo.iloc[0]
+
+
 def test_a_growing_source_role_is_reported_as_a_contradiction():
     v = E.sources_claim(_sources(0.5, 6.0))
     assert v.label == "contradicted" and "digits, linear probe" in v.reason
