@@ -178,6 +178,9 @@ def test_reference_differences_are_theirs():
     assert d[1] == pytest.approx(12.0 - 6.7) and d[0] == pytest.approx(92.6 - 87.5)
     t = E.reference_table(R.CAPTIONS)
     assert t["1-shot"].tolist() == [23.7, 11.7] and t["all"].tolist() == [85.4, 83.5]
+    spread = E.reference_table(R.SOURCE_SPREAD)
+    assert list(spread.columns[3:]) == ["1-shot", "5-shot", "10-shot", "100-shot", "200-shot", "all"]
+    assert spread["100-shot"].iloc[0] == 6.0 and np.isnan(spread["100-shot"].iloc[1])
 
 
 # ------------------------------------------------------------------------ the caption control

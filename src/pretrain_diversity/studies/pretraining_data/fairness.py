@@ -87,12 +87,14 @@ def shift_table(shift: pd.DataFrame) -> pd.DataFrame:
 
 
 def reference_table(series: dict) -> pd.DataFrame:
-    """The paper's series as one table, a column per shot count, labelled as theirs."""
+    """The paper's series as one table, a column per shot count any of them reports (all data
+    last), labelled as theirs."""
+    shots = sorted({k for s in series.values() for k in s.shots}, key=lambda k: (k == FULL, k))
     rows = []
     for s in series.values():
         by = s.by_shots()
         rows.append({"theirs": s.quantity, "task": s.task, "model": s.model,
-                     **{k_label(k): by.get(k, float("nan")) for k in R.SERIES_SHOTS}})
+                     **{k_label(k): by.get(k, float("nan")) for k in shots}})
     return pd.DataFrame(rows)
 
 
