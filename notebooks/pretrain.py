@@ -58,6 +58,7 @@ image_seed = None  # reseeds only which images are drawn; None = derived from se
 fixed_steps = None  # the same SGD steps at every budget (fixed compute); None = epochs rule
 pretrain = None  # False = no pre-training: probe the network as initialised (a baseline)
 pool_hygiene = None  # glyphs: drop pool classes within this shape distance of a task class
+captions = None  # method="clip": coarse or constant captions (say less); None = Unicode names
 device = "cpu"  # cpu, cuda, cuda:1, mps
 compile = False  # torch.compile the model (for GPUs; on a CPU it compiles slowly)
 data_root = None  # folder holding the real data sets; None: $PRETRAIN_DIVERSITY_DATA

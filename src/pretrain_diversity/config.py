@@ -53,6 +53,9 @@ CLASS_POOLS = ("latin", "greek", "cyrillic", "math", "letters", "symbols")
 APPEARANCES = ("negative", "outline")
 # Pre-training objectives on the same images (models/objectives.py). None is supervised cross-entropy.
 METHODS = ("supervised", "simclr", "clip")
+# What a CLIP caption says (None = the Unicode name of the character): "coarse" keeps its first word
+# only (the script or block: "LATIN", "GREEK", "BOX"), "constant" is one caption for every class.
+CAPTIONS = ("coarse", "constant")
 MAX_LABEL_NOISE = 0.95  # at 1.0 no label carries information
 MAX_SHOTS = 1000
 # ``lr`` is the peak learning rate for a batch of this size; larger batches scale it linearly.
@@ -130,6 +133,9 @@ class RunConfig:
     # Pool hygiene (glyphs only): remove the pool classes whose shape lies within this distance
     # (0..2, data.hygiene) of a held-out or digit class, and the digit-named classes. None = off.
     pool_hygiene: float | None = None
+    # CLIP captions (method="clip" only): None = the Unicode name of each class, or one of
+    # CAPTIONS, captions that say less about the class (the uninformative-text control).
+    captions: str | None = None
 
     def __post_init__(self):
         # "supervised" is the default objective: one spelling, one run id

@@ -42,13 +42,24 @@ class TrainingStopped(RuntimeError):
 
 
 def captions_of(cfg: RunConfig, data) -> list[str] | None:
-    """CLIP's texts: the Unicode name of each of the run's K glyph classes (None otherwise)."""
+    """CLIP's texts: the Unicode name of each of the run's K glyph classes (None otherwise), or
+    with ``cfg.captions`` less of it, so that CLIP can be tested where its text carries little.
+
+    Classes that share a caption stay distinct labels, so the loss counts their images as
+    negatives of each other; their texts are identical, so what an image is pulled towards is
+    the same as if they were positives, but the training accuracy (an image picking its own
+    class's text) counts ties as misses and understates how well it fits its caption."""
     if cfg.method != "clip":
         return None
     from pretrain_diversity.data.glyphs import load_bank
 
     bank = load_bank()
-    return [bank.name(int(c)) for c in data.class_ids]
+    names = [bank.name(int(c)) for c in data.class_ids]
+    if cfg.captions == "coarse":
+        return [n.replace("-", " ").split()[0] for n in names]
+    if cfg.captions == "constant":
+        return ["CHARACTER"] * len(names)
+    return names
 
 
 def run_experiment(

@@ -14,6 +14,7 @@ import math
 from pretrain_diversity.config import (
     APPEARANCES,
     ARCHS,
+    CAPTIONS,
     CLASS_POOLS,
     DATASETS,
     IMAGE_SIZES,
@@ -112,6 +113,11 @@ def validate(cfg: RunConfig, *, pool_size: int | None = None, max_per_class: int
                 f"method='clip' needs captions, and only dataset='glyphs' has them (the Unicode "
                 f"names of its characters); dataset={cfg.dataset!r} has none"
             )
+    if cfg.captions is not None:
+        check_choice("captions", cfg.captions, CAPTIONS)
+        if cfg.method != "clip":
+            raise ConfigError(f"captions={cfg.captions!r} needs method='clip' (only CLIP reads "
+                              f"captions); got method={cfg.method!r}")
     if cfg.shots is not None:
         if isinstance(cfg.shots, (str, int)) or not cfg.shots:
             raise ConfigError("shots must be a non-empty list of images per class, e.g. [1, 5, 0]")

@@ -14,6 +14,12 @@ run, downstream task, protocol and k; ``analysis.tables``), and one analysis per
 Accuracies are in points (100 x (1 - test error)), as the paper reports them. Intervals are
 bootstrap intervals over seeds (each group's seeds resampled independently); "seed spread" is the
 standard deviation over seeds. With 3 seeds per cell the bootstrap is coarse: the pages say so.
+
+Every verdict is a claim over cells read by ``analysis.verdict_rule.combine_cells`` (``claims``):
+one cell that significantly contradicts it makes it "contradicted", named. The sources' role is
+read net of seed noise (``analysis.spread_null``). ``fairness`` holds the fair-compute reads
+(SimCLR's budget chosen on validation, training accuracies, test-selection shifts) and the paper's
+own numbers (``analysis.reference_numbers``) as the pages show them.
 """
 
 from pretrain_diversity.studies.pretraining_data.figures import (
@@ -22,7 +28,17 @@ from pretrain_diversity.studies.pretraining_data.figures import (
 from pretrain_diversity.studies.pretraining_data.load import (
     FULL, PAPER, PROTOCOL_NAMES, PROTOCOLS, RESULTS, RUNS_DIR, SPECS, STUDIES, TASK_NAMES, command,
     k_label,
-    k_order, load, provenance, wall_times, with_accuracy,
+    k_order, load, not_yet_run, provenance, recorded, wall_times, with_accuracy, CONTROLS,
+)
+from pretrain_diversity.studies.pretraining_data.claims import (
+    claim_robustness, clean_and_noisy, curation_claim, curation_cells, curation_table_claim, findings, methods_claim, old_label,
+    panel_table, size_claim, sources_claim, spread_null_display, spread_null_table,
+    verdict_markdown, verdict_table, worst_cell,
+)
+from pretrain_diversity.studies.pretraining_data.fairness import (
+    caption_claims, difference_text, reference_difference, reference_table, select_on_validation,
+    shift_summary, shift_table, simclr_budget, statements_text, testselection_shift, theirs_note,
+    training_accuracy, training_by_budget,
 )
 from pretrain_diversity.studies.pretraining_data.stats import (
     LEVEL, N_BOOT, gain_contrast, matching_factors, method_differences, seed_summary,

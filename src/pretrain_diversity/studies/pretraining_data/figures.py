@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from pretrain_diversity.studies.pretraining_data.load import (
-    FULL, PAPER, PROTOCOL_NAMES, PROTOCOLS, TASK_NAMES, k_label, k_order,
+    FULL, PROTOCOL_NAMES, PROTOCOLS, TASK_NAMES, k_label, k_order,
 )
 from pretrain_diversity.studies.pretraining_data.stats import seed_summary
 
@@ -66,7 +66,8 @@ def plot_by_k(df: pd.DataFrame, hue: str = "variant", *, order=None, title: str 
 
 
 def plot_spread(spread: pd.DataFrame):
-    """Spread between sources against k, per task and protocol, with the paper's two numbers."""
+    """Spread between sources against k, per task and protocol, with the paper's spreads at the k
+    it shares with ours (``analysis.reference_numbers``), labelled as theirs."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
@@ -77,8 +78,12 @@ def plot_spread(spread: pd.DataFrame):
         ax.errorbar(sub.x, sub.spread, yerr=[sub.spread - sub.spread_lo, sub.spread_hi - sub.spread],
                     fmt="o" + ls, capsize=3, ms=4,
                     label=f"{TASK_NAMES.get(task, task).split(' (')[0]}, {PROTOCOL_NAMES[protocol]}")
-    ax.plot([0, len(ks) - 1], [PAPER["spread_1shot"], PAPER["spread_full"]], "k*", ms=12,
-            label="paper: CIFAR-100, 1-shot and all data")
+    from pretrain_diversity.analysis.reference_numbers import SOURCE_SPREAD
+
+    theirs = SOURCE_SPREAD["source_spread_cifar100"].by_shots()
+    at = [k for k in ks if k in theirs]
+    ax.plot([pos[k] for k in at], [theirs[k] for k in at], "k*", ms=12,
+            label="theirs: CIFAR-100, CLIP on 7 sources (selected on test, one seed)")
     ax.set_xticks(range(len(ks)), [k_label(k) for k in ks])
     ax.set_ylabel("best minus worst source (points)")
     ax.set_xlabel("downstream images per class")

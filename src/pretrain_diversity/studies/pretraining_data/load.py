@@ -14,8 +14,11 @@ from pretrain_diversity.sweeps import provenance as prov
 
 
 STUDIES = ("sources", "size", "curation", "methods")
-SPECS = {s: Path("studies") / f"entezari-{s}.toml" for s in STUDIES}
-RESULTS = {s: Path("results") / "entezari" / s / "runs.csv" for s in STUDIES}
+# The fair-compute controls (issue 17): size and curation at a fixed number of steps, SimCLR with
+# a larger budget, CLIP with captions that say less. Their pages say "not yet run" until they are.
+CONTROLS = ("size-fixed-steps", "curation-fixed-steps", "methods-budget", "captions")
+SPECS = {s: Path("studies") / f"entezari-{s}.toml" for s in STUDIES + CONTROLS}
+RESULTS = {s: Path("results") / "entezari" / s / "runs.csv" for s in STUDIES + CONTROLS}
 RUNS_DIR = "runs/entezari"
 FULL = 0  # k = 0 in the tables: the whole train pool
 PROTOCOLS = ("probe", "finetune")
@@ -53,11 +56,33 @@ def load(study: str, root: str | os.PathLike | None = None) -> pd.DataFrame:
     spec = load_study(root / SPECS[study])
     if spec.variants:
         fields = sorted({f for v in spec.variants.values() for f in v})
+        for f in set(fields) - set(df.columns):  # a field no recorded run sets (None in all)
+            df[f] = None
         keys = [tuple(None if pd.isna(v) else v for v in row)
                 for row in df[fields].itertuples(index=False, name=None)]
         names = {key: variant_of(spec, RunConfig(**dict(zip(fields, key)))) for key in set(keys)}
         df["variant"] = [names[key] for key in keys]
     return with_accuracy(df)
+
+
+def recorded(study: str, root: str | os.PathLike | None = None) -> dict:
+    """How far a study is: its runs (the spec expanded), how many have a record under any
+    ``results/entezari/*/records/`` (runs shared between studies are trained once), and the
+    command that runs the rest. A page shows this in place of a table that does not exist yet."""
+    from pretrain_diversity.sweeps.runner import load_study
+
+    root = repo_root(root)
+    ids = {cfg.run_id() for cfg in load_study(root / SPECS[study]).expand()}
+    have = {p.stem for p in (root / "results" / "entezari").glob("*/records/*.json")}
+    return {"study": study, "runs": len(ids), "recorded": len(ids & have),
+            "table": (root / RESULTS[study]).exists(), "command": command(study)}
+
+
+def not_yet_run(study: str, root: str | os.PathLike | None = None) -> str:
+    """Markdown: 'not yet run: k of n runs recorded', with the command that runs the rest."""
+    r = recorded(study, root)
+    return (f"**Not yet run** (`{SPECS[study].as_posix()}`): {r['recorded']} of {r['runs']} runs "
+            f"recorded. From the repository root:\n\n```\n{r['command']}\n```")
 
 
 def with_accuracy(df: pd.DataFrame) -> pd.DataFrame:
