@@ -187,3 +187,29 @@ def test_missing_fonts_raise_the_install_hint(tmp_path, monkeypatch):
     with pytest.raises(FontsNotFound, match="apt-get install"):
         run_experiment(cfg, tmp_path / "runs", progress=False)
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("*.pt"))
+
+
+def test_the_default_source_is_the_listed_packages_files_only():
+    """A font another package installs (a browser pulls in fonts-liberation, say) must not
+    enter the source: the bank and its face split would move under a running study."""
+    import subprocess
+
+    from pretrain_diversity.data.fonts import font_packages, package_font_files
+
+    pk = font_packages()
+    if subprocess.run(["dpkg-query", "-W", *pk], capture_output=True).returncode:
+        pytest.skip("the font packages are not installed (scripts/ensure-data)")
+    files = package_font_files()
+    owners = subprocess.run(["dpkg-query", "-S", *map(str, files[:20])], capture_output=True,
+                            text=True).stdout
+    assert files and all(line.split(":")[0].split(",")[0].strip() in pk or "diversion" in line
+                         for line in owners.splitlines() if line)
+    others = [f for f in Path("/usr/share/fonts").rglob("*.ttf") if f.resolve() not in set(files)]
+    assert all(f.resolve() not in files for f in others)
+
+
+def test_a_missing_font_package_is_named():
+    from pretrain_diversity.data.fonts import FontsNotFound, package_font_files
+
+    with pytest.raises(FontsNotFound, match="font packages not installed: fonts-none-such"):
+        package_font_files(["fonts-dejavu-core", "fonts-none-such"])

@@ -78,16 +78,68 @@ class Face:
         return f"{self.family} {self.style}".strip()
 
 
-def font_dirs() -> list[Path]:
+PACKAGE_LIST = Path(__file__).with_name("font-packages.txt")
+
+
+def font_packages(section: str = "default") -> list[str]:
+    """The Debian packages whose files make the font source (``font-packages.txt``)."""
+    out, on = [], False
+    for line in PACKAGE_LIST.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            on = line == f"[{section}]"
+        elif on:
+            out.append(line)
+    return out
+
+
+def font_dirs() -> list[Path] | None:
+    """The folders of ``$PRETRAIN_DIVERSITY_FONT_DIRS``, or None: the default source is the files
+    of the listed packages, not whatever a font folder happens to hold."""
     env = os.environ.get(FONT_DIRS_ENV)
-    dirs = env.split(os.pathsep) if env is not None else DEFAULT_FONT_DIRS
-    return [Path(d).expanduser() for d in dirs if d]
+    if env is None:
+        return None
+    return [Path(d).expanduser() for d in env.split(os.pathsep) if d]
+
+
+def package_font_files(packages: list[str] | None = None) -> list[Path]:
+    """The font files the listed Debian packages installed (``dpkg-query -L``), each once.
+
+    Raises FontsNotFound naming the packages that are not installed: a partial set would be
+    another source, silently."""
+    import subprocess
+
+    packages = packages or font_packages()
+    try:
+        status = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Status}\n", *packages],
+                                capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        raise FontsNotFound(
+            f"dpkg-query not found: the font source is the files of Debian packages "
+            f"({PACKAGE_LIST.name}); on another system point ${FONT_DIRS_ENV} at font folders"
+        ) from None
+    installed = {ln.split()[0] for ln in status.stdout.splitlines() if "install ok installed" in ln}
+    missing = [p for p in packages if p not in installed]
+    if missing:
+        raise FontsNotFound(f"font packages not installed: {' '.join(missing)}; {INSTALL_HINT}")
+    listed = subprocess.run(["dpkg-query", "-L", *packages], capture_output=True, text=True,
+                            timeout=60, check=True).stdout.split("\n")
+    seen = {str(Path(f).resolve()) for f in listed
+            if Path(f).suffix.lower() in FONT_SUFFIXES and Path(f).is_file()}
+    return [Path(f) for f in sorted(seen)]
 
 
 def font_files(dirs: list[Path] | None = None) -> list[Path]:
-    """Font files under ``dirs``, each once (links such as Debian's alternatives are resolved)."""
+    """Font files under ``dirs``, each once (links such as Debian's alternatives are resolved);
+    with no folders given, the files of the listed packages (``package_font_files``)."""
+    if dirs is None:
+        dirs = font_dirs()
+    if dirs is None:
+        return package_font_files()
     seen: dict[str, Path] = {}
-    for d in dirs if dirs is not None else font_dirs():
+    for d in dirs:
         if not d.is_dir():
             continue
         for p in d.rglob("*"):
@@ -119,7 +171,7 @@ def _symbol_face(tt, cmap: dict) -> bool:
     return name is not None and not LETTER_A_NAMES.fullmatch(name)
 
 
-def discover_faces(charset: np.ndarray, dirs: list[Path] | None = None):
+def discover_faces(charset: np.ndarray, files: list[Path]):
     """Every face drawing at least MIN_CHARS characters of ``charset``, and the code points it maps.
 
     Returns ``(faces, covered)``; ``covered[i]`` is the sorted array of ``charset`` code points
@@ -129,7 +181,6 @@ def discover_faces(charset: np.ndarray, dirs: list[Path] | None = None):
 
     wanted = set(int(c) for c in charset)
     faces, covered = [], []
-    files = font_files(dirs)
     for f in files:
         try:
             if f.suffix.lower() in (".ttc", ".otc"):
@@ -151,10 +202,10 @@ def discover_faces(charset: np.ndarray, dirs: list[Path] | None = None):
                 faces.append(Face(str(f), i, family, style))
                 covered.append(cps)
     if not faces:
-        where = ", ".join(str(d) for d in (dirs if dirs is not None else font_dirs()))
+        where = f"{files[0].parent} ..." if files else "no file"
         raise FontsNotFound(
             f"no font faces drawing at least {MIN_CHARS} characters of the font character set "
-            f"under {where} ({len(files)} font files found): {INSTALL_HINT}"
+            f"in {len(files)} font files ({where}): {INSTALL_HINT}"
         )
     return faces, covered
 
@@ -340,21 +391,23 @@ def fingerprint(files: list[Path], charset: np.ndarray) -> str:
 def load_font_bank(dirs: tuple[str, ...] | None = None) -> FontBank:
     """The cleaned font renders, built on first use and cached on disk (atomic write).
 
-    ``dirs`` defaults to ``font_dirs()``, read at each call, so a changed environment is seen.
-    A cached bank is found from the file list alone (no font is opened).
+    ``dirs`` defaults to ``font_dirs()`` (read at each call, so a changed environment is seen):
+    None there means the files of the listed packages. A cached bank is found from the file list
+    alone (no font is opened).
     """
-    return _load_font_bank(tuple(str(d) for d in (dirs if dirs is not None else font_dirs())))
+    chosen = dirs if dirs is not None else font_dirs()
+    return _load_font_bank(None if chosen is None else tuple(str(d) for d in chosen))
 
 
 @lru_cache(maxsize=4)
-def _load_font_bank(dirs: tuple[str, ...]) -> FontBank:
+def _load_font_bank(dirs: tuple[str, ...] | None) -> FontBank:
     from pretrain_diversity.data.fonts_charset import charset
 
     chars = charset()
-    folders = [Path(d) for d in dirs]
+    folders = None if dirs is None else [Path(d) for d in dirs]
     files = font_files(folders)
     if not files:
-        where = ", ".join(dirs) or "(no folder)"
+        where = ", ".join(dirs) if dirs else "(no folder)"
         raise FontsNotFound(f"no font files under {where}: {INSTALL_HINT}")
     fp = fingerprint(files, chars)
     path = cache_dir() / f"font-bank-{fp}.npz"
@@ -369,7 +422,7 @@ def _load_font_bank(dirs: tuple[str, ...]) -> FontBank:
             return FontBank(z["images"], z["offsets"], z["render_face"], z["codepoints"], faces, fp)
         except Exception:  # a corrupt cache entry is rebuilt, never trusted
             path.unlink(missing_ok=True)
-    faces, covered = discover_faces(chars, folders)
+    faces, covered = discover_faces(chars, files)
     bank = build_bank(faces, covered, chars, fp)
     atomic_save_npz(
         path, images=bank.images, offsets=bank.offsets, render_face=bank.render_face,

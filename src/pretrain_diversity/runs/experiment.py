@@ -12,6 +12,7 @@ import time
 import torch
 
 from pretrain_diversity.config import RunConfig
+from pretrain_diversity.data.fonts import load_font_bank
 from pretrain_diversity.data.pool import pretraining_set
 from pretrain_diversity.evaluation.probe import probe_model, probe_pixels
 from pretrain_diversity.evaluation.transfer import evaluate_transfer, settings_dict
@@ -35,6 +36,12 @@ from pretrain_diversity.training.loop import pretrain
 # Callers that still import these from here (the notebook, the book) keep working.
 __all__ = ["run_experiment", "check", "run_dir_for", "is_done", "load_metrics", "DONE", "METRICS",
            "CHECKPOINT", "TrainingStopped"]
+
+
+def font_bank_fingerprint() -> str:
+    """Which font files a fonts run was drawn from (the bank is cached, so this is cheap): a
+    record made on a machine whose font packages differ can be told apart by it."""
+    return load_font_bank().fingerprint
 
 
 class TrainingStopped(RuntimeError):
@@ -125,6 +132,7 @@ def run_experiment(
                 "images_seen": cfg.steps * min(cfg.batch_size, cfg.budget),
                 "budget": cfg.budget,
                 "parameters": count_parameters(model),
+                **({"font_bank": font_bank_fingerprint()} if cfg.dataset == "fonts" else {}),
             },
             "probe": probes,
             **baselines,
