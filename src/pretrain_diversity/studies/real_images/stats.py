@@ -40,12 +40,25 @@ def error_vs_k(df: pd.DataFrame, budget: int, metric: str = REPORT) -> pd.DataFr
 
 
 def seed_matrices(sub: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(K grid, validation errors [K, seeds], test errors [K, seeds]) of one task; NaN where a
-    (K, seed) run is missing, so a half-finished study still reads."""
+    """(K grid, validation errors [K, seeds], test errors [K, seeds]) of one task, keeping only
+    the K that have every seed the task has: in a half-finished study a K with one seed recorded
+    would be compared on one run against means of five, and chosen for its luck."""
     val = sub.pivot_table(index="n_classes", columns="seed", values=SELECT, aggfunc="mean")
     test = sub.pivot_table(index="n_classes", columns="seed", values=REPORT, aggfunc="mean")
     test = test.reindex(index=val.index, columns=val.columns)
-    return val.index.to_numpy(), val.to_numpy(float), test.to_numpy(float)
+    complete = (np.isfinite(val.to_numpy(float)) & np.isfinite(test.to_numpy(float))).all(1)
+    return val.index.to_numpy()[complete], val.to_numpy(float)[complete], test.to_numpy(float)[complete]
+
+
+def complete_k(df: pd.DataFrame, budget: int) -> pd.DataFrame:
+    """Per task at ``budget``: the K with every seed recorded (those the best K is chosen among)
+    and those still missing seeds."""
+    rows = []
+    for task, sub in at_budget(df, budget).groupby("task", sort=True):
+        ks = seed_matrices(sub)[0]
+        rest = sorted(set(sub["n_classes"]) - set(ks))
+        rows.append({"task": task, "complete": [int(k) for k in ks], "partial": rest})
+    return pd.DataFrame(rows)
 
 
 def best_k_draws(val: np.ndarray, test: np.ndarray, rng: np.random.Generator,
@@ -73,6 +86,8 @@ def best_k(df: pd.DataFrame, budget: int, *, n_boot: int = N_BOOT, level: float 
     rows = []
     for task, sub in at_budget(df, budget).groupby("task", sort=True):
         ks, val, test = seed_matrices(sub)
+        if len(ks) == 0:  # no K has every seed yet
+            continue
         i = int(np.nanargmin(np.nanmean(val, 1)))
         draws = best_k_draws(val, test, rng, n_boot)
         lo, hi = interval(draws, level)
@@ -96,6 +111,8 @@ def gain_over_baselines(df: pd.DataFrame, baselines: pd.DataFrame, budget: int, 
     rows = []
     for task, sub in at_budget(df, budget).groupby("task", sort=True):
         ks, val, test = seed_matrices(sub)
+        if len(ks) == 0:  # no K has every seed yet
+            continue
         i = int(np.nanargmin(np.nanmean(val, 1)))
         pre = test[i][np.isfinite(test[i])].mean()
         pre_draws = best_k_draws(val, test, rng, n_boot)
