@@ -101,8 +101,11 @@ def test_a_source_that_loses_to_pixels_is_said_plainly_and_contradicts_the_claim
     v = V.claim(gains)
     assert v.label == CONTRADICTED and "fonts, mnist" in v.reason
     assert V.losing_cells(gains) == ["fonts → mnist"]
+    cells = V.cells_of(gains, V.PIXELS).set_index("source")  # in error points
+    assert cells.loc["fonts", "effect"] == pytest.approx(-5.0, abs=0.3)
+    assert cells.loc["glyphs", "effect"] == pytest.approx(5.0, abs=0.3)
     text = V.verdict_text(gains)
-    assert "fonts → mnist: pre-training loses" in text
+    assert "fonts → mnist: pre-training loses.** The pre-trained features (20.0% at the best K = 64) are 5.0 points worse than 15.0%" in text
     assert "glyphs → mnist: pre-training wins" in text
     assert V.claim(gains, V.RANDOM).label == REPRODUCED
 

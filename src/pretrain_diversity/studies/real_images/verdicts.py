@@ -21,12 +21,15 @@ PIXELS, RANDOM = "raw pixels", "random network"
 
 def cells_of(gains: dict[str, pd.DataFrame], baseline: str) -> pd.DataFrame:
     """One row per (source, task) against ``baseline``: effect (baseline error - pre-trained
-    error, positive when pre-training helps), lo, hi, the chosen K and both errors."""
+    error, positive when pre-training helps) and its interval lo, hi, in error *points* (so the
+    verdict's reason reads in the page's units), the chosen K and both errors (fractions)."""
     parts = [g[g["baseline"] == baseline].assign(source=src) for src, g in gains.items() if len(g)]
     if not parts:
         return pd.DataFrame(columns=["source", "task", "effect", "lo", "hi"])
     cols = ["source", "task", "K", "pretrained", "baseline_error", "effect", "lo", "hi"]
-    return pd.concat(parts, ignore_index=True)[cols]
+    out = pd.concat(parts, ignore_index=True)[cols]
+    out[["effect", "lo", "hi"]] *= 100
+    return out
 
 
 def claim(gains: dict[str, pd.DataFrame], baseline: str = PIXELS) -> ClaimVerdict:
@@ -37,14 +40,14 @@ def claim(gains: dict[str, pd.DataFrame], baseline: str = PIXELS) -> ClaimVerdic
 def cell_sentence(row) -> str:
     """One cell in plain words, the status first."""
     gap = abs(row.effect)
-    iv = f"{row.lo * 100:+.1f} to {row.hi * 100:+.1f} points"
+    iv = f"{row.lo:+.1f} to {row.hi:+.1f} points"
     base = f"{row.baseline_error:.1%}"
     if row.status == PASSES:
         return (f"**{row.source} → {row.task}: pre-training wins.** {row.pretrained:.1%} at K = "
-                f"{row.K} against {base}, {gap * 100:.1f} points better ({iv})")
+                f"{row.K} against {base}, {gap:.1f} points better ({iv})")
     if row.status == CONTRADICTS:
         return (f"**{row.source} → {row.task}: pre-training loses.** The pre-trained features "
-                f"({row.pretrained:.1%} at the best K = {row.K}) are {gap * 100:.1f} points "
+                f"({row.pretrained:.1%} at the best K = {row.K}) are {gap:.1f} points "
                 f"worse than {base} ({iv})")
     return (f"**{row.source} → {row.task}: no decision.** {row.pretrained:.1%} at K = {row.K} "
             f"against {base}; the interval ({iv}) contains 0")
