@@ -237,3 +237,20 @@ def test_plots_draw_one_panel_per_task_with_baselines():
     fig = F.plot_error_vs_k({"glyphs": df}, bl, N, {"glyphs": S.best_k(df, N, n_boot=20)})
     mnist, shapes = fig.axes
     assert len(mnist.get_lines()) == 2 + 2 and len(shapes.get_lines()) == 2  # curve, star (+ 2)
+
+
+def test_face_ceiling_plot_draws_n_star_and_the_ceiling():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from pretrain_diversity.studies.real_images import figures as F
+
+    opt = pd.DataFrame({"source": ["fonts"] * 2, "task": ["mnist"] * 2, "budget": [1024, 4096],
+                        "K_star": [32.0, 256.0], "n_star": [32.0, 16.0], "log2_r_star": [0.0, 4.0],
+                        "log2_r_lo": [-2.0, 2.0], "log2_r_hi": [2.0, 6.0]})
+    fig = F.plot_face_ceiling(FT.ceiling_table(opt, 12), pd.Series([6, 12, 12, 13]))
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "n* (fonts)" in labels and "median pre-training faces per font class (12)" in labels
+    ys = [line.get_ydata()[0] for line in ax.get_lines() if len(line.get_ydata()) == 2]
+    assert 12 in ys  # the ceiling line
