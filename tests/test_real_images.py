@@ -151,6 +151,8 @@ def test_search_table_reports_every_variant_and_the_change_against_the_reference
     assert len(shown) == 3 and "better than pixels by (points)" in shown
     with pytest.raises(ValueError, match="reference"):
         SE.search_table(df, {"32 px": VARIANTS["32 px"]}, N)
+    with pytest.raises(ValueError, match="matches runs of variant 'reference'"):
+        SE.label_variants(df, {"reference": {"width": 8}, "small": {"image_size": 16}})
 
 
 def test_n_interval_and_ceiling_sides():

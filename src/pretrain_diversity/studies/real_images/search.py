@@ -21,7 +21,8 @@ REFERENCE = "reference"
 
 
 def label_variants(df: pd.DataFrame, variants: dict[str, dict]) -> pd.DataFrame:
-    """``df`` with a ``variant`` column; rows that match no variant are dropped."""
+    """``df`` with a ``variant`` column; rows that match no variant are dropped, a row that
+    matches two is an error (the search's rows must each belong to one variant)."""
     out = df.copy()
     out["variant"] = None
     for name, fields in variants.items():
@@ -31,6 +32,11 @@ def label_variants(df: pd.DataFrame, variants: dict[str, dict]) -> pd.DataFrame:
         hit = np.ones(len(df), bool)
         for k, v in fields.items():
             hit &= (df[k] == v).to_numpy()
+        twice = hit & out["variant"].notna().to_numpy()
+        if twice.any():
+            raise ValueError(f"variant {name!r} matches runs of variant "
+                             f"{out.loc[twice, 'variant'].iloc[0]!r}: give the variants the same "
+                             "fields with different values")
         out.loc[hit, "variant"] = name
     return out[out["variant"].notna()]
 
