@@ -34,7 +34,7 @@ PAGES = (
     "figure1.md", "application.md", "invariance.md", "data.md", "example-run.md", "full-scale.md",
     "entezari/index.md", "entezari/sources.md", "entezari/size.md", "entezari/curation.md",
     "entezari/methods.md", "theory/derivation.md", "theory/explorer.md", "theory/fit.md",
-    "theory/simulation.md",
+    "theory/simulation.md", "real-images.md", "fonts-tradeoff.md",
 )
 CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```\s*$", re.S | re.M)
 

@@ -1,6 +1,7 @@
-"""Pictures of the glyph data for the data and Entezari pages: pool classes, downstream tasks,
-the K x n splits of one budget, the intra-class variety levels and the parts of a style, and one
-image per pre-training source. Drawn here so the pages only choose what to show."""
+"""Pictures of the pre-training data for the data and Entezari pages: glyph pool classes,
+downstream tasks, the K x n splits of one budget, the intra-class variety levels and the parts of a
+style, one image per pre-training source, and characters of the font source in its faces. Drawn
+here so the pages only choose what to show."""
 
 from __future__ import annotations
 
@@ -137,4 +138,41 @@ def source_samples(spec):
         ax.axis("off")
     fig.suptitle("one image of each of 16 classes, per pre-training source (labels not shown)",
                  fontsize=9)
+    return fig
+
+
+MONTAGE_CHARS = "Agλ Ж永書"
+
+
+def font_faces(bank, split, chars: str = MONTAGE_CHARS, pre: int = 10, held: int = 4,
+               size: int = 32, seed: int = 0):
+    """One row per character: ``pre`` of its pre-training faces, then ``held`` of its held-out
+    faces (faces drawn at random, a fixed seed), at ``size`` px. Characters the bank lacks are
+    skipped; spaces are ignored."""
+    import matplotlib.pyplot as plt
+
+    from pretrain_diversity.data.fonts_split import to_size
+
+    rng = np.random.default_rng(seed)
+    where = {int(cp): c for c, cp in enumerate(bank.codepoints)}
+    rows = [(ch, where[ord(ch)]) for ch in chars if ch.strip() and ord(ch) in where]
+    if not rows:
+        raise ValueError(f"none of {chars!r} is a class of the font bank")
+    fig, axes = plt.subplots(len(rows), 2, figsize=(8, 0.95 * len(rows)), squeeze=False,
+                             gridspec_kw={"width_ratios": [pre, held]})
+    for (ch, c), (ax_pre, ax_held) in zip(rows, axes):
+        sl = slice(bank.offsets[c], bank.offsets[c + 1])
+        held_out = split.heldout_face[bank.render_face[sl]]
+        for ax, mask, k, name in ((ax_pre, ~held_out, pre, "pre-training"),
+                                  (ax_held, held_out, held, "held-out")):
+            idx = np.flatnonzero(mask)
+            pick = np.sort(rng.choice(idx, min(k, len(idx)), replace=False)) if len(idx) else idx
+            imgs = to_size(bank.images[sl][pick], size) if len(pick) else None
+            if imgs is not None:
+                ax.imshow(tile(imgs, k), cmap="gray", vmin=0, vmax=255)
+            label = f"U+{ord(ch):04X}" + (f" {ch}" if ord(ch) < 0x530 else "")  # no Han in DejaVu
+            ax.set_title(f"{label}: {len(pick)} of its {len(idx)} {name} faces", fontsize=8,
+                         loc="left")
+            ax.set_axis_off()
+    fig.tight_layout()
     return fig
