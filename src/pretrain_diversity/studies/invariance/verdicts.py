@@ -10,7 +10,13 @@ import pandas as pd
 from pretrain_diversity.analysis.formatting import ratio as ratio_text
 from pretrain_diversity.analysis.formatting import signed_interval
 from pretrain_diversity.studies.invariance.conditions import BASELINE, FULL_GRID, knob_groups
-from pretrain_diversity.studies.invariance.stats import MARGIN, Invariance, classify, contrasts
+from pretrain_diversity.analysis.verdict_rule import read_slope
+from pretrain_diversity.studies.invariance.stats import MARGIN, Invariance, contrasts
+
+
+def classify(slope: float, lo: float, hi: float, margin: float = MARGIN) -> str:
+    """The shared slope rule's label (``verdict_rule.read_slope``), as the tables need it."""
+    return read_slope(slope, lo, hi, margin=margin).label
 
 
 def summary_table(inv: Invariance, fits: pd.DataFrame | None = None,
@@ -30,7 +36,7 @@ def summary_table(inv: Invariance, fits: pd.DataFrame | None = None,
                 row[f"K*/n* at N={r.budget}"] = (f"{ratio_text(r.r_star)}"
                                                  + ("" if r.interior else " (edge)"))
             row[f"slope [{pct}]"] = f"{t.slope:+.2f} [{t.slope_lo:+.2f}, {t.slope_hi:+.2f}]"
-            # the verdict's reading (``classify``): an interval that merely contains 0 but reaches
+            # the verdict's reading (``verdict_rule.read_slope``): an interval that merely contains 0 but reaches
             # far beyond the margin is "inconclusive", not evidence of invariance
             row[f"reading (margin ±{MARGIN:g})"] = classify(t.slope, t.slope_lo, t.slope_hi)
             if regret is not None:
@@ -54,7 +60,7 @@ def names(conditions) -> str:
 
 def verdict(inv: Invariance, fits: pd.DataFrame | None = None,
             regret: pd.DataFrame | None = None, *, margin: float = MARGIN) -> str:
-    """Markdown: per task, where invariance holds (``classify``), what each knob does to the
+    """Markdown: per task, where invariance holds (``verdict_rule.read_slope``), what each knob does to the
     slope (paired contrast between its extreme levels), which fitted exponent moves, what
     extrapolating the small-N ratio costs, and the overall answer."""
     pct = f"{inv.level:.0%}"
