@@ -31,6 +31,13 @@ REPORT = "test_error"  # the column quoted at the selected point
 PANEL_BOOT = 1000  # bootstrap draws per robustness check (and for the optima the page shows)
 
 
+def star_error(o) -> float:
+    """The error a plot draws at an optimum row: the reported metric where the optimum was
+    selected on another (test error at the validation-selected point), else the located one."""
+    reported = "report_star" in o and np.isfinite(o.report_star)
+    return float(o.report_star) if reported else float(o.err_star)
+
+
 def recorded_runs(table: str | os.PathLike, root: str | os.PathLike | None = None) -> int:
     """How many run records sit beside ``table`` (``results/<study>/records/``), 0 if none."""
     from pretrain_diversity.sweeps.records import default_records_dir

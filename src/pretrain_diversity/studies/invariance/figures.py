@@ -12,6 +12,7 @@ from pretrain_diversity.figures.style import budget_colors
 from pretrain_diversity.studies.invariance.conditions import BASELINE, FULL_GRID, knob_groups
 from pretrain_diversity.studies.invariance.load import METRIC
 from pretrain_diversity.studies.invariance.stats import Invariance
+from pretrain_diversity.studies.slope_verdicts import star_error
 
 
 KNOB_COLORS = {"variety": "C0", "capacity": "C2", "training budget": "C3", "baseline": "k",
@@ -114,7 +115,7 @@ def plot_ucurves(inv: Invariance, metric: str = METRIC):
                                & (inv.optima.budget == n)]
                 if len(o):
                     o = o.iloc[0]
-                    ax.errorbar(o.log2_r_star, o.err_star * 100,
+                    ax.errorbar(o.log2_r_star, star_error(o) * 100,
                                 xerr=[[o.log2_r_star - o.log2_r_lo], [o.log2_r_hi - o.log2_r_star]],
                                 fmt="*", color=colors[n], mec="k", ms=10, capsize=2)
             ax.axvline(0, color="0.6", lw=0.8, ls=":")
@@ -208,7 +209,7 @@ def condition_frames(inv: Invariance, *, metric: str = METRIC, dpi: int = 70,
                 if len(o):
                     o = o.iloc[0]
                     ax.axvspan(o.log2_r_lo, o.log2_r_hi, color=colors[n], alpha=0.12)
-                    ax.plot(o.log2_r_star, o.err_star * 100, "*", color=colors[n], mec="k", ms=14)
+                    ax.plot(o.log2_r_star, star_error(o) * 100, "*", color=colors[n], mec="k", ms=14)
                     title += f": K*/n* ≈ {ratio_text(o.r_star)}"
                 ax.axvline(0, color="0.6", lw=0.8, ls=":")
                 ax.set(xlim=xlim, ylim=ylims[task], xlabel="log2 (K / n)",

@@ -44,12 +44,14 @@ def analyse(
     level: float = 0.95,
     seed: int = 0,
     metric: str = METRIC,
+    report: str | None = None,
 ) -> Invariance:
     """Optimum per budget and ratio trend for every condition (``optimum.optima``/``ratio_trend``).
 
     With ``match`` the conditions are compared on their common (N, K) points; with
     ``full_grid_check`` the original sampler is also analysed on all its points (condition
-    ``FULL_GRID``), to show how much the thinner common grid moves its answer.
+    ``FULL_GRID``), to show how much the thinner common grid moves its answer. Protocol v2
+    passes ``metric="val_error", report="test_error"`` (selected on validation, test quoted).
     """
     df = label_conditions(df) if "condition" not in df else df
     full = df
@@ -63,7 +65,7 @@ def analyse(
     opts, trends, draws = [], [], {}
     for cond, sub in parts.items():
         opt, d = optimum.optima(sub, metric=metric, n_boot=n_boot, seed=seed, level=level,
-                          return_draws=True)
+                                return_draws=True, report=report)
         tr = optimum.ratio_trend(opt, d, level=level)
         opts.append(opt.assign(condition=cond))
         trends.append(tr.assign(condition=cond))

@@ -10,6 +10,7 @@ import pandas as pd
 from pretrain_diversity.analysis.formatting import ratio as ratio_text
 from pretrain_diversity.analysis.optimum import add_log_columns, optima
 from pretrain_diversity.figures.style import budget_colors
+from pretrain_diversity.studies.slope_verdicts import star_error
 from pretrain_diversity.studies.tradeoff.load import LEVEL, METRIC
 
 
@@ -58,13 +59,6 @@ def plot_contours(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: 
     return fig
 
 
-def _star_error(o) -> float:
-    """The error drawn at an optimum: the reported metric where the optimum was selected on
-    another (protocol v2: test error at the validation-selected point), else the located one."""
-    reported = "report_star" in o and np.isfinite(o.report_star)
-    return float(o.report_star) if reported else float(o.err_star)
-
-
 def _baseline_lines(ax, lines: dict | None) -> None:
     """Raw pixels and the random network as horizontal reference lines (no pre-training)."""
     for (kind, err), ls in zip(sorted((lines or {}).items()), ("--", "-.")):
@@ -95,7 +89,7 @@ def plot_ucurves(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
             o = opt[(opt.task == task) & (opt.budget == n)]
             if len(o):
                 o = o.iloc[0]
-                ax.errorbar(o.log2_r_star, _star_error(o) * 100,
+                ax.errorbar(o.log2_r_star, star_error(o) * 100,
                             xerr=[[o.log2_r_star - o.log2_r_lo], [o.log2_r_hi - o.log2_r_star]],
                             fmt="*", color=colors[n], mec="k", ms=13, capsize=3)
         _baseline_lines(ax, (baselines or {}).get(task))
@@ -141,10 +135,10 @@ def iso_n_frames(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
                 o = o.iloc[0]
                 ax.axvspan(o.log2_r_lo, o.log2_r_hi, color=colors[n], alpha=0.12,
                            label=f"{o.level:.0%} bootstrap interval of the optimum")
-                ax.plot(o.log2_r_star, _star_error(o) * 100, "*", color=colors[n], mec="k", ms=16,
+                ax.plot(o.log2_r_star, star_error(o) * 100, "*", color=colors[n], mec="k", ms=16,
                         label="optimum")
                 title += (f": best K ≈ {o.K_star:.0f}, n ≈ {o.n_star:.0f} "
-                          f"(K/n ≈ {ratio_text(o.r_star)}); error at the selected point {_star_error(o):.1%}")
+                          f"(K/n ≈ {ratio_text(o.r_star)}); error at the selected point {star_error(o):.1%}")
             ax.axvline(0, color="0.6", lw=0.8, ls=":")
             ax.set(xlim=xlim, ylim=ylim, xlabel="log2 (K / n)", ylabel="test error (%)")
             ax.set_title(title, fontsize=9)
