@@ -9,6 +9,7 @@ import pandas as pd
 
 from pretrain_diversity.analysis.formatting import ratio as ratio_text
 from pretrain_diversity.analysis.optimum import add_log_columns, optima
+from pretrain_diversity.figures.baselines import draw_baselines
 from pretrain_diversity.figures.style import budget_colors
 from pretrain_diversity.studies.slope_verdicts import star_error
 from pretrain_diversity.studies.tradeoff.load import LEVEL, METRIC
@@ -59,12 +60,6 @@ def plot_contours(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: 
     return fig
 
 
-def _baseline_lines(ax, lines: dict | None) -> None:
-    """Raw pixels and the random network as horizontal reference lines (no pre-training)."""
-    for (kind, err), ls in zip(sorted((lines or {}).items()), ("--", "-.")):
-        ax.axhline(err * 100, color="0.3", lw=1, ls=ls, label=f"{kind} (no pre-training)")
-
-
 def plot_ucurves(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: str = METRIC,
                  baselines: dict | None = None):
     """One panel per task: error against log2(K/n) per budget, mean ± 1 std over seeds, optima
@@ -92,7 +87,7 @@ def plot_ucurves(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
                 ax.errorbar(o.log2_r_star, star_error(o) * 100,
                             xerr=[[o.log2_r_star - o.log2_r_lo], [o.log2_r_hi - o.log2_r_star]],
                             fmt="*", color=colors[n], mec="k", ms=13, capsize=3)
-        _baseline_lines(ax, (baselines or {}).get(task))
+        draw_baselines(ax, (baselines or {}).get(task))
         ax.axvline(0, color="0.6", lw=0.8, ls=":")
         ax.set(xlabel="log2 (K / n)  (many images per class ← → many classes)",
                ylabel="test error (%)", title=task)
