@@ -119,7 +119,8 @@ def test_hygiene_effect_recovers_a_known_shift():
     eff = C.hygiene_effect(plain, hyg.iloc[: len(hyg) - 5])  # a missing run is skipped
     d = eff.set_index("task")
     assert d.loc["digits", "effect"] == pytest.approx(0.02)
-    assert d.loc["digits", "lo"] == pytest.approx(0.02) and d.loc["digits", "hi"] == pytest.approx(0.02)
+    assert d.loc["digits", "lo"] == pytest.approx(0.02)
+    assert d.loc["digits", "hi"] == pytest.approx(0.02)
     assert d.loc["glyphs-heldout", "effect"] == pytest.approx(0.0)
     assert "raises the error" in C.hygiene_text(eff)
     with pytest.raises(ValueError, match="share no"):

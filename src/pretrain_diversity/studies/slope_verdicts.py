@@ -101,8 +101,8 @@ def selection_gap_text(gap: pd.DataFrame) -> str:
         return "There are no optima to compare."
     d = gap["difference"]
     worst = gap.loc[d.idxmax()]
-    return (f"Selecting on test error instead would quote errors lower by {d.mean():.2%} on average "
-            f"over the {len(gap)} (task, budget) optima (at most {worst.difference:.2%}, "
+    return (f"Selecting on test error instead would quote errors lower by {d.mean():.2%} on "
+            f"average over the {len(gap)} (task, budget) optima (at most {worst.difference:.2%}, "
             f"{worst.task} at N = {worst.budget}), and move K* by a factor of up to "
             f"{np.exp(np.abs(np.log(gap['K* (val)'] / gap['K* (test)']))).max():.2g}.")
 
@@ -110,8 +110,9 @@ def selection_gap_text(gap: pd.DataFrame) -> str:
 def robust_verdicts(df: pd.DataFrame, *, n_boot: int = PANEL_BOOT, level: float = LEVEL,
                     margin: float = MARGIN, seed: int = 0) -> pd.DataFrame:
     """Per task: the slope located on validation (slope, lo, hi), the rule's label and reason as
-    reported, the verdict after the robustness panel (``verdict``: the label if every check agrees,
-    else inconclusive), the checks that broke it (``broken``), and the panel (a column of frames)."""
+    reported, the verdict after the robustness panel (``verdict``: the label if every check
+    agrees, else inconclusive), the checks that broke it (``broken``), and the panel (a column of
+    frames)."""
     rb = robustness_by_task(df, n_boot=n_boot, level=level, margin=margin, seed=seed,
                             metric=SELECT, alt_metric=REPORT)
     rows = []

@@ -58,9 +58,9 @@ CONTROLS = {
     "fixed steps": (Path("studies") / "figure1-fixed-steps.toml",
                     Path("results") / "figure1" / "fixed-steps" / "runs.csv"),
     "pool hygiene": (Path("studies") / "figure1-hygiene.toml",
-                     Path("results") / "figure1-hygiene" / "runs.csv"),
+                     Path("results") / "figure1" / "hygiene" / "runs.csv"),
     "seed streams": (Path("studies") / "figure1-seed-streams.toml",
-                     Path("results") / "figure1-seed-streams" / "runs.csv"),
+                     Path("results") / "figure1" / "seed-streams" / "runs.csv"),
 }
 
 
