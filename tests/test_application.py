@@ -318,3 +318,35 @@ def test_widget_frames_cover_the_budgets():
     w = S.recommendation_widget(p, measured, budgets=budgets, dpi=30, start_budget=2**15)
     slider, stack = w.children
     assert slider.options == tuple(labels) and slider.index == 1 and stack.selected_index == 1
+
+
+# ------------------------------------------------------------------------------ regret (v2)
+def test_regret_against_every_practitioner_choice():
+    from pretrain_diversity.studies.application import notes as AN
+    from pretrain_diversity.studies.application import regret as AR
+
+    estimation = synthetic(r_star=4.0, budgets=(2048, 4096))
+    p = S.plan(estimation, n_boot=100, **LIMITS)
+    ks = [4, 32, 64, 128, 256, 512, 1024, 2048, 4096]
+    target = synthetic(r_star=4.0, budgets=(32768,), ks=ks, rs=2)
+    cmp = S.compare(target, p)
+    reg = AR.regret_table(target, estimation, p, cmp)
+    assert set(reg.choice) == set(AR.REGRET_CHOICES)
+    m = reg[reg.task == A.MEAN_TASK].set_index("choice")
+    # all classes is the largest K the target grid holds, and it is far from the optimum
+    assert m.loc["all classes", "K"] == 4096 and m.loc["all classes", "regret"] > 5
+    # the smallest budget's own optimum r* ~ 4 carried to N = 32768: K = sqrt(4 N) = 362 -> 256/512
+    budget, r0 = AR.smallest_budget_ratio(estimation)
+    assert budget == 2048 and 2 < r0 < 8
+    assert m.loc["smallest-budget ratio reused", "K"] in (256, 512)
+    # regret is measured against the best K on test: >= 0 for every choice, 0 for that K
+    assert (reg.regret >= -1e-9).all()
+    assert (reg[reg.choice == "best K on test"].regret == 0).all()
+    text = AR.regret_text(reg)
+    assert "does better than" in text and "all classes" in text
+    assert "+" in AR.regret_view(reg)["regret (points) [95%]"].iloc[1]
+    assert AR.nearest_measured([64, 256, 1024], 512) == 256  # ties go to the smaller K
+    assert "3 seeds give a paired t-interval with 2 degrees" in AN.trust_notes(p, target)
+    assert f"K = {p.standard[0]:,}" in AN.procedure_numbers(p, target)
+    assert "by the shared rule" in AN.slope_reading(p)
+    assert "regret" in AN.setting_table(p, target).iloc[3, 2]

@@ -42,6 +42,8 @@ def _synthetic_root(root: Path) -> Path:
     def save(df, rel):
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
+        # protocol v2 selects on validation error: a noisy copy of the test error
+        df = df.assign(val_error=df.test_error + rng.normal(0, 0.01, len(df)))
         df.assign(run_id=[f"r{i}" for i in range(len(df))]).to_csv(path, index=False)
 
     fig1 = synthetic_condition(0.4, 0.6, b=0.5, full=True, rng=rng, noise=0.01)
@@ -80,6 +82,8 @@ def test_invariance_page_executes_on_results_tables(tmp_path):
         for o in c.get("outputs", [])
     )
     assert "**Overall**" in text and "*V = 1*" in text and "What a misplaced ratio costs" in text
+    assert "verdict (after the panel)" in text and "conditions' verdicts survive every check" in text
+    assert "figure1-fixed-steps.toml` has no table yet" in text
     widgets = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
                if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(widgets) == 1

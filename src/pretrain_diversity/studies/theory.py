@@ -30,7 +30,8 @@ def fit_data(root: str | os.PathLike | None = None) -> tuple[pd.DataFrame, str, 
     if (root / RESULTS).exists():
         raw = load_figure1(root)
         th.check_results_table(raw)
-        data = raw.groupby(SEED_KEYS, as_index=False)["test_error"].mean()
+        errors = [c for c in ("test_error", "val_error") if c in raw]  # val: the robustness panel
+        data = raw.groupby(SEED_KEYS, as_index=False)[errors].mean()
         return data, f"the Figure 1 reference study (`{RESULTS.as_posix()}`, {len(raw)} rows)", None
     data, _, meta = load_results(root / SIMULATION)
     note = ("> **Note: no study results in this build.** The Figure 1 study's table "
@@ -154,11 +155,12 @@ def simulation_summary(an) -> str:
     emp, eq, free = an.empirical, an.equal, an.free
     return (
         f"- **Measured minima** (parabola through the best grid point and its neighbours): drift slope "
-        f"d log r*/d log N = {emp.slope:+.3f} (90 % CI {emp.slope_ci[0]:+.3f} to {emp.slope_ci[1]:+.3f}): "
-        f"{th.describe_drift(emp.slope_ci)}.\n"
+        f"d log r*/d log N = {emp.slope:+.3f} ({emp.level:.0%} CI {emp.slope_ci[0]:+.3f} to "
+        f"{emp.slope_ci[1]:+.3f}): {th.describe_drift(emp.slope_ci, slope=emp.slope, level=emp.level)}.\n"
         f"- **Equal exponents** ({fit_text(eq)}): r* = {eq.ratio_star[eq.budgets[0]]:.2f} at every N.\n"
         f"- **Free exponents** ({fit_text(free)}): implied drift (β−α)/(α+β) = {free.drift:+.3f} "
-        f"(90 % CI {free.drift_ci[0]:+.3f} to {free.drift_ci[1]:+.3f}): {th.describe_drift(free.drift_ci)}.\n"
+        f"({emp.level:.0%} CI {free.drift_ci[0]:+.3f} to {free.drift_ci[1]:+.3f}): "
+        f"{th.describe_drift(free.drift_ci, slope=free.drift, level=emp.level)}.\n"
         f"- **Verdict:** {an.verdict}."
     )
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pretrain_diversity.analysis.theory.fit import TradeoffFit, fit_tradeoff, single_task
+from pretrain_diversity.analysis.verdict_rule import read_slope
 
 
 @dataclass
@@ -71,14 +72,17 @@ def empirical_optima(df, *, task: str | None = None, n_boot: int = 500, level: f
     )
 
 
-def describe_drift(interval, what: str = "the optimal ratio") -> str:
-    """Plain-language reading of an interval for d log r*/d log N."""
+def describe_drift(interval, what: str = "the optimal ratio", slope: float | None = None,
+                   level: float = 0.9) -> str:
+    """The shared slope rule's reading (``verdict_rule.read_slope``) of d log r*/d log N: its
+    label and reason, so no page words a slope by a rule of its own. Without ``slope`` the
+    interval's midpoint stands in for the estimate."""
     lo, hi = interval
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return f"no interval for the drift of {what} (too few seeds)"
-    if lo <= 0 <= hi:
-        return f"consistent with {what} not moving with N (the interval contains 0)"
-    return f"{what} {'grows' if lo > 0 else 'shrinks'} with N (the interval excludes 0)"
+    est = (lo + hi) / 2 if slope is None or not np.isfinite(slope) else slope
+    r = read_slope(est, lo, hi, level=level)
+    return f"{what} reads '{r.label}' ({r.reason})"
 
 
 @dataclass
@@ -90,25 +94,27 @@ class TradeoffAnalysis:
     equal: TradeoffFit
     free: TradeoffFit
 
+    def readings(self):
+        """(model-free, free-exponent) slope readings by the shared rule."""
+        lvl = self.empirical.level
+        e = read_slope(self.empirical.slope, *self.empirical.slope_ci, level=lvl)
+        f = read_slope(self.free.drift, *self.free.drift_ci, level=lvl)
+        return e, f
+
     @property
     def verdict(self) -> str:
-        """Invariance or drift, read from the model-free slope and the free-exponent drift.
+        """Both readings by the shared slope rule; a label only where they agree.
 
-        Both intervals must agree for a firm answer; the model-free one is the direct evidence,
-        the parametric one infers the drift from the curves' shape and so leans on the form.
+        The model-free slope is the direct evidence, the free-exponent drift infers the motion
+        from the curves' shape and so leans on the form: a disagreement is reported, not resolved.
         """
-        e_lo, e_hi = self.empirical.slope_ci
-        f_lo, f_hi = self.free.drift_ci
-        e0, f0 = e_lo <= 0 <= e_hi, f_lo <= 0 <= f_hi
-        if e0 and f0:
-            return "invariance: neither the measured minima nor the free-exponent fit move with N"
-        if not e0 and not f0 and (e_lo > 0) == (f_lo > 0):
-            return f"drift: the optimal ratio {'grows' if e_lo > 0 else 'shrinks'} with N in both readings"
-        if not e0:
-            return ("drift in the measured minima, which the free-exponent fit does not confirm: "
-                    "trust the minima, the form does not describe these curves")
-        return ("no detectable drift in the measured minima, while the free-exponent fit infers one "
-                "from the curves' shape: the form's link between shape and optimum fails here")
+        e, f = self.readings()
+        if e.label == f.label:
+            return (f"{e.label}: the measured minima and the free-exponent fit both read "
+                    f"'{e.label}' by the shared slope rule")
+        return (f"inconclusive: the measured minima read '{e.label}' and the free-exponent fit "
+                f"'{f.label}' by the shared slope rule (the minima are the direct evidence; the "
+                f"fit infers the drift from the curves' shape)")
 
     def summary(self) -> dict:
         return {"task": self.task, "verdict": self.verdict, "empirical": self.empirical.summary(),

@@ -33,9 +33,9 @@ from pretrain_diversity.studies.invariance.load import (
     KNOBS, METRIC, RESULTS_DIR, RUNS_DIR, SPECS, command, load_invariance, provenance, results_path,
 )
 from pretrain_diversity.studies.invariance.stats import (
-    MARGIN, NULL_LOG2_RATIOS, Invariance, analyse, classify, contrasts, extrapolation_regret,
+    MARGIN, NULL_LOG2_RATIOS, Invariance, analyse, contrasts, extrapolation_regret,
     fit_exponents, grid_bias,
 )
 from pretrain_diversity.studies.invariance.verdicts import (
-    exponent_shift, exponents_table, grid_note, summary_table, takeaways, verdict,
+    classify, exponent_shift, exponents_table, grid_note, summary_table, takeaways, verdict,
 )

@@ -8,10 +8,12 @@ import pandas as pd
 
 from pretrain_diversity.analysis import optimum
 from pretrain_diversity.analysis.formatting import ratio as ratio_text
+from pretrain_diversity.figures.baselines import draw_baselines
 from pretrain_diversity.figures.style import budget_colors
 from pretrain_diversity.studies.invariance.conditions import BASELINE, FULL_GRID, knob_groups
 from pretrain_diversity.studies.invariance.load import METRIC
 from pretrain_diversity.studies.invariance.stats import Invariance
+from pretrain_diversity.studies.slope_verdicts import star_error
 
 
 KNOB_COLORS = {"variety": "C0", "capacity": "C2", "training budget": "C3", "baseline": "k",
@@ -85,9 +87,10 @@ def plot_optima(inv: Invariance):
     return fig
 
 
-def plot_ucurves(inv: Invariance, metric: str = METRIC):
+def plot_ucurves(inv: Invariance, metric: str = METRIC, *, baselines: dict | None = None):
     """Rows: conditions; columns: tasks. Error against log2(K/n) per budget (mean ± std over
-    seeds), the optimum of each budget as a star with its interval. Axes are shared per task."""
+    seeds), the optimum of each budget as a star with its interval. Axes are shared per task.
+    ``baselines`` ({task: {kind: error}}) adds the no-pre-training reference lines."""
     import matplotlib.pyplot as plt
 
     df = optimum.add_log_columns(inv.data, metric)
@@ -114,9 +117,10 @@ def plot_ucurves(inv: Invariance, metric: str = METRIC):
                                & (inv.optima.budget == n)]
                 if len(o):
                     o = o.iloc[0]
-                    ax.errorbar(o.log2_r_star, o.err_star * 100,
+                    ax.errorbar(o.log2_r_star, star_error(o) * 100,
                                 xerr=[[o.log2_r_star - o.log2_r_lo], [o.log2_r_hi - o.log2_r_star]],
                                 fmt="*", color=colors[n], mec="k", ms=10, capsize=2)
+            draw_baselines(ax, (baselines or {}).get(task))
             ax.axvline(0, color="0.6", lw=0.8, ls=":")
             ax.set_title(f"{cond} — {task}", fontsize=8)
             ax.set_ylabel("test error (%)", fontsize=8)
@@ -208,7 +212,7 @@ def condition_frames(inv: Invariance, *, metric: str = METRIC, dpi: int = 70,
                 if len(o):
                     o = o.iloc[0]
                     ax.axvspan(o.log2_r_lo, o.log2_r_hi, color=colors[n], alpha=0.12)
-                    ax.plot(o.log2_r_star, o.err_star * 100, "*", color=colors[n], mec="k", ms=14)
+                    ax.plot(o.log2_r_star, star_error(o) * 100, "*", color=colors[n], mec="k", ms=14)
                     title += f": K*/n* ≈ {ratio_text(o.r_star)}"
                 ax.axvline(0, color="0.6", lw=0.8, ls=":")
                 ax.set(xlim=xlim, ylim=ylims[task], xlabel="log2 (K / n)",

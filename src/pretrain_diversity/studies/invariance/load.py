@@ -19,8 +19,20 @@ RUNS_DIR = "runs/invariance"
 METRIC = F.METRIC
 
 
-def results_path(knob: str) -> Path:
-    return RESULTS_DIR / knob / "runs.csv"
+# Protocol v2 (shapes probed, 5 seeds, N = 1,024 ... 32,768): read instead of v1 once committed.
+SPECS_V2 = {k: Path("studies") / f"invariance-v2-{k}.toml" for k in KNOBS}
+
+
+def results_path(knob: str, version: int = 1) -> Path:
+    return RESULTS_DIR / (knob if version == 1 else f"v2-{knob}") / "runs.csv"
+
+
+def knob_table(knob: str, root: Path) -> tuple[Path, str]:
+    """(table, command) of a knob: the v2 table where it is committed, else v1's."""
+    v2 = results_path(knob, 2)
+    if (root / v2).exists():
+        return root / v2, prov.sweep_command(SPECS_V2[knob], v2, RUNS_DIR)
+    return root / results_path(knob), command(knob)
 
 
 def command(knob: str) -> str:
@@ -37,7 +49,7 @@ def load_invariance(root: str | os.PathLike | None = None, knobs=KNOBS) -> pd.Da
 
     root = repo_root(root)
     wanted = {"figure1": (root / F.RESULTS, F.COMMAND)}
-    wanted.update({k: (root / results_path(k), command(k)) for k in knobs})
+    wanted.update({k: knob_table(k, root) for k in knobs})
     missing = {k: (p, c) for k, (p, c) in wanted.items() if not p.exists()}
     if missing:
         lines = "\n".join(f"  {p.relative_to(root)}: regenerate with\n      {c}"

@@ -19,11 +19,8 @@ from pretrain_diversity.studies.invariance.conditions import (
 from pretrain_diversity.studies.invariance.load import METRIC
 
 
-# Practical margin for "invariant", fixed before any invariance study ran: a slope of 0.2 moves
-# the optimal ratio by a factor 4 (one step of the Figure 1 grid) over a 1000-fold range of
-# budgets, the range of the paper's recipe (cheap pilot runs, then the full budget); by the theory
-# chapter's cosh penalty that costs under 10% more excess error at alpha = beta = 1/2.
-MARGIN = 0.2
+# The practical margin is the shared slope rule's (``verdict_rule.MARGIN``, which says why 0.2).
+from pretrain_diversity.analysis.verdict_rule import MARGIN  # noqa: E402
 
 
 @dataclass
@@ -47,12 +44,14 @@ def analyse(
     level: float = 0.95,
     seed: int = 0,
     metric: str = METRIC,
+    report: str | None = None,
 ) -> Invariance:
     """Optimum per budget and ratio trend for every condition (``optimum.optima``/``ratio_trend``).
 
     With ``match`` the conditions are compared on their common (N, K) points; with
     ``full_grid_check`` the original sampler is also analysed on all its points (condition
-    ``FULL_GRID``), to show how much the thinner common grid moves its answer.
+    ``FULL_GRID``), to show how much the thinner common grid moves its answer. Protocol v2
+    passes ``metric="val_error", report="test_error"`` (selected on validation, test quoted).
     """
     df = label_conditions(df) if "condition" not in df else df
     full = df
@@ -66,7 +65,7 @@ def analyse(
     opts, trends, draws = [], [], {}
     for cond, sub in parts.items():
         opt, d = optimum.optima(sub, metric=metric, n_boot=n_boot, seed=seed, level=level,
-                          return_draws=True)
+                                return_draws=True, report=report)
         tr = optimum.ratio_trend(opt, d, level=level)
         opts.append(opt.assign(condition=cond))
         trends.append(tr.assign(condition=cond))
@@ -199,19 +198,3 @@ def fit_exponents(inv_or_df, *, window: int | None = 5, n_boot: int = 100, level
                 )
             rows.append(row)
     return pd.DataFrame(rows)
-
-
-def classify(slope: float, lo: float, hi: float, margin: float = MARGIN) -> str:
-    """Read a slope interval against 0 and the practical margin ±``margin``.
-
-    'invariant': the interval lies inside ±margin (equivalence shown); 'drifts up'/'drifts down':
-    it excludes 0 and the estimate is beyond the margin; 'small drift': it excludes 0 but the
-    estimate is within the margin; 'inconclusive': it contains 0 but reaches beyond the margin.
-    """
-    if -margin <= lo and hi <= margin:
-        return "invariant"
-    if lo > 0 or hi < 0:
-        if abs(slope) > margin:
-            return "drifts up" if slope > 0 else "drifts down"
-        return "small drift"
-    return "inconclusive"

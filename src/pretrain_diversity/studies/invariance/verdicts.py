@@ -10,7 +10,13 @@ import pandas as pd
 from pretrain_diversity.analysis.formatting import ratio as ratio_text
 from pretrain_diversity.analysis.formatting import signed_interval
 from pretrain_diversity.studies.invariance.conditions import BASELINE, FULL_GRID, knob_groups
-from pretrain_diversity.studies.invariance.stats import MARGIN, Invariance, classify, contrasts
+from pretrain_diversity.analysis.verdict_rule import read_slope
+from pretrain_diversity.studies.invariance.stats import MARGIN, Invariance, contrasts
+
+
+def classify(slope: float, lo: float, hi: float, margin: float = MARGIN) -> str:
+    """The shared slope rule's label (``verdict_rule.read_slope``), as the tables need it."""
+    return read_slope(slope, lo, hi, margin=margin).label
 
 
 def summary_table(inv: Invariance, fits: pd.DataFrame | None = None,
@@ -30,7 +36,7 @@ def summary_table(inv: Invariance, fits: pd.DataFrame | None = None,
                 row[f"K*/n* at N={r.budget}"] = (f"{ratio_text(r.r_star)}"
                                                  + ("" if r.interior else " (edge)"))
             row[f"slope [{pct}]"] = f"{t.slope:+.2f} [{t.slope_lo:+.2f}, {t.slope_hi:+.2f}]"
-            # the verdict's reading (``classify``): an interval that merely contains 0 but reaches
+            # the verdict's reading (``verdict_rule.read_slope``): an interval that merely contains 0 but reaches
             # far beyond the margin is "inconclusive", not evidence of invariance
             row[f"reading (margin ±{MARGIN:g})"] = classify(t.slope, t.slope_lo, t.slope_hi)
             if regret is not None:
@@ -54,7 +60,7 @@ def names(conditions) -> str:
 
 def verdict(inv: Invariance, fits: pd.DataFrame | None = None,
             regret: pd.DataFrame | None = None, *, margin: float = MARGIN) -> str:
-    """Markdown: per task, where invariance holds (``classify``), what each knob does to the
+    """Markdown: per task, where invariance holds (``verdict_rule.read_slope``), what each knob does to the
     slope (paired contrast between its extreme levels), which fitted exponent moves, what
     extrapolating the small-N ratio costs, and the overall answer."""
     pct = f"{inv.level:.0%}"
@@ -257,11 +263,15 @@ def exponents_table(fits: pd.DataFrame) -> pd.DataFrame:
 def grid_note(bias: pd.DataFrame, margin: float = MARGIN) -> str:
     """Markdown: how large a slope the grid alone produces (``grid_bias``), against the margin."""
     b = bias.set_index("condition")["max_abs_bias"]
+    worst = float(b.max())
+    # the word comes from the number: a bias is "within" the margin's tenth, else its share
+    against = (f"under a tenth of the ±{margin:g} margin" if worst < margin / 10 else
+               f"{worst / margin:.0%} of the ±{margin:g} margin" if margin else "")
     return (
         f"- **Grid resolution.** Placing a minimum between grid points by a parabola has a bias. On "
         f"this study's grid, an exactly invariant optimum (noise-free curves of the theory's symmetric "
         f"form, optimum moved across the grid) shows slopes of at most ±{b.drop(FULL_GRID, errors='ignore').max():.3f}"
         f" from interpolation alone, and ±{b.get(FULL_GRID, float('nan')):.3f} on the full Figure 1 "
-        f"grid: small against the ±{margin:g} margin. Noise is another matter: on a flat minimum "
+        f"grid: {against}. Noise is another matter: on a flat minimum "
         f"the parabola through close neighbours moves with it, which the bootstrap does include."
     )

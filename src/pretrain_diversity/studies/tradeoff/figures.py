@@ -9,7 +9,9 @@ import pandas as pd
 
 from pretrain_diversity.analysis.formatting import ratio as ratio_text
 from pretrain_diversity.analysis.optimum import add_log_columns, optima
+from pretrain_diversity.figures.baselines import draw_baselines
 from pretrain_diversity.figures.style import budget_colors
+from pretrain_diversity.studies.slope_verdicts import star_error
 from pretrain_diversity.studies.tradeoff.load import LEVEL, METRIC
 
 
@@ -58,9 +60,11 @@ def plot_contours(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: 
     return fig
 
 
-def plot_ucurves(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: str = METRIC):
+def plot_ucurves(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: str = METRIC,
+                 baselines: dict | None = None):
     """One panel per task: error against log2(K/n) per budget, mean ± 1 std over seeds, optima
-    with their bootstrap interval (horizontal bar)."""
+    with their bootstrap interval (horizontal bar); ``baselines`` ({task: {kind: error}}, e.g.
+    ``slope_verdicts.baseline_lines``) adds the no-pre-training reference lines."""
     df = add_log_columns(df, metric)
     opt = optima(df, metric=metric, level=LEVEL) if opt is None else opt
     tasks = sorted(df["task"].unique())
@@ -80,9 +84,10 @@ def plot_ucurves(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
             o = opt[(opt.task == task) & (opt.budget == n)]
             if len(o):
                 o = o.iloc[0]
-                ax.errorbar(o.log2_r_star, o.err_star * 100,
+                ax.errorbar(o.log2_r_star, star_error(o) * 100,
                             xerr=[[o.log2_r_star - o.log2_r_lo], [o.log2_r_hi - o.log2_r_star]],
                             fmt="*", color=colors[n], mec="k", ms=13, capsize=3)
+        draw_baselines(ax, (baselines or {}).get(task))
         ax.axvline(0, color="0.6", lw=0.8, ls=":")
         ax.set(xlabel="log2 (K / n)  (many images per class ← → many classes)",
                ylabel="test error (%)", title=task)
@@ -125,10 +130,10 @@ def iso_n_frames(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
                 o = o.iloc[0]
                 ax.axvspan(o.log2_r_lo, o.log2_r_hi, color=colors[n], alpha=0.12,
                            label=f"{o.level:.0%} bootstrap interval of the optimum")
-                ax.plot(o.log2_r_star, o.err_star * 100, "*", color=colors[n], mec="k", ms=16,
+                ax.plot(o.log2_r_star, star_error(o) * 100, "*", color=colors[n], mec="k", ms=16,
                         label="optimum")
                 title += (f": best K ≈ {o.K_star:.0f}, n ≈ {o.n_star:.0f} "
-                          f"(K/n ≈ {ratio_text(o.r_star)}); lowest measured error {o.err_grid:.1%}")
+                          f"(K/n ≈ {ratio_text(o.r_star)}); error at the selected point {star_error(o):.1%}")
             ax.axvline(0, color="0.6", lw=0.8, ls=":")
             ax.set(xlim=xlim, ylim=ylim, xlabel="log2 (K / n)", ylabel="test error (%)")
             ax.set_title(title, fontsize=9)

@@ -51,3 +51,39 @@ def provenance(df: pd.DataFrame, root: str | os.PathLike | None = None) -> str:
     ]
     return prov.provenance_block(record, STUDY, RESULTS, RUNS_DIR, details, after=" for the sweep",
                                  processor=True, run_sum=True, note=True)
+
+
+# Figure 1's controls (``controls``): each its own spec, table and command.
+CONTROLS = {
+    "fixed steps": (Path("studies") / "figure1-fixed-steps.toml",
+                    Path("results") / "figure1" / "fixed-steps" / "runs.csv"),
+    "pool hygiene": (Path("studies") / "figure1-hygiene.toml",
+                     Path("results") / "figure1" / "hygiene" / "runs.csv"),
+    "seed streams": (Path("studies") / "figure1-seed-streams.toml",
+                     Path("results") / "figure1" / "seed-streams" / "runs.csv"),
+}
+
+
+def control_command(name: str) -> str:
+    """The command that makes control ``name``'s table (finished runs cached under runs/figure1)."""
+    spec, table = CONTROLS[name]
+    return prov.sweep_command(spec, table, RUNS_DIR)
+
+
+def load_control(name: str, root: str | os.PathLike | None = None) -> pd.DataFrame | None:
+    """Control ``name``'s table, or None while it has not been made (the page then says so with
+    ``slope_verdicts.missing_study``)."""
+    from pretrain_diversity.analysis.tables import load_results
+
+    if name not in CONTROLS:
+        raise ValueError(f"unknown control {name!r}; known: {', '.join(CONTROLS)}")
+    path = repo_root(root) / CONTROLS[name][1]
+    return load_results(path) if path.exists() else None
+
+
+def missing_control(name: str, root: str | os.PathLike | None = None) -> str:
+    """The page's sentence for a control whose table is absent."""
+    from pretrain_diversity.studies.slope_verdicts import missing_study
+
+    spec, table = CONTROLS[name]
+    return missing_study(spec, table, control_command(name), root)

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from pretrain_diversity.analysis.formatting import ratio as ratio_text
+from pretrain_diversity.analysis.verdict_rule import read_slope
 from pretrain_diversity.studies.tradeoff.load import LEVEL
 
 
@@ -46,36 +47,33 @@ def verdict(opt: pd.DataFrame, trend: pd.DataFrame, *, level: float | None = Non
             move = "a single budget says nothing about how the optimum moves with N."
         else:
             t = t.iloc[0]
-            ci = f"{t.slope:+.2f} ({pct} bootstrap interval {t.slope_lo:+.2f} to {t.slope_hi:+.2f})"
+            r = read_slope(t.slope, t.slope_lo, t.slope_hi, level=level)
             factor = 2 ** (t.slope * math.log2(t.span))
-            if t.slope_lo > 0 or t.slope_hi < 0:
-                way = "grows" if t.slope > 0 else "shrinks"
-                move = (
-                    f"The optimal ratio moves with N: the slope of log K*/n* against log N is "
-                    f"{ci}, which excludes 0, so the best ratio {way} about {factor:.3g}-fold "
-                    f"over the study's {t.span:.0f}-fold range of budgets (K* ∝ N^{t.K_exp:.2f}, "
-                    f"n* ∝ N^{t.n_exp:.2f}). This contradicts an N-invariant optimal ratio here."
-                )
-            else:
-                move = (
-                    f"The data are consistent with an optimal ratio that does not depend on N: "
-                    f"the slope of log K*/n* against log N is {ci}, which contains 0 "
-                    f"(the point estimate would mean a {factor:.3g}-fold change over the "
-                    f"{t.span:.0f}-fold range of budgets)."
-                )
+            move = (f"The slope of log K*/n* against log N reads '{r.label}' by the shared rule: "
+                    f"{r.reason} (the point estimate would mean a {factor:.3g}-fold change of "
+                    f"the best ratio over the study's {t.span:.0f}-fold range of budgets; "
+                    f"K* ∝ N^{t.K_exp:.2f}, n* ∝ N^{t.n_exp:.2f}).")
         parts.append(f"**{task}**: {where}. Optima: {opt_txt}. {move}")
     return "\n\n".join(parts)
 
 
 def optima_table(opt: pd.DataFrame) -> pd.DataFrame:
     """The page's table of optima: per task and budget, the best grid point, K*, n*, the ratio
-    with its interval, and whether the minimum is interior (and how often across draws)."""
+    with its interval, and whether the minimum is interior (and how often across draws). Where
+    the optima were selected on one metric and another reported (``optima(report=...)``), the
+    error column is the reported one at the selected point, with its bootstrap interval."""
+    if "report_star" in opt:
+        err = {f"{opt.report_metric.iloc[0]} at the selected point [95%]": [
+            f"{e:.1%} [{lo:.1%}, {hi:.1%}]"
+            for e, lo, hi in zip(opt.report_star, opt.report_lo, opt.report_hi)]}
+    else:
+        err = {"error ± std": [f"{e:.1%} ± {s:.1%}" for e, s in zip(opt.err_grid, opt.err_std)]}
     return pd.DataFrame({
         "task": opt.task,
         "N": opt.budget,
         "best K (grid)": opt.K_grid,
         "its n": opt.n_grid,
-        "error ± std": [f"{e:.1%} ± {s:.1%}" for e, s in zip(opt.err_grid, opt.err_std)],
+        **err,
         "K*": opt.K_star.round().astype(int),
         "n*": opt.n_star.round().astype(int),
         "K*/n* [95% interval]": [f"{r:.2g} [{2 ** lo:.2g}, {2 ** hi:.2g}]"

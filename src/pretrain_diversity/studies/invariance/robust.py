@@ -1,0 +1,93 @@
+"""The invariance page under protocol v2: each condition's slope read by the shared rule and its
+robustness panel, the fixed-compute comparison, and the page's notes counted from the data.
+
+A condition's verdict stands only if every check of ``robustness.robustness_panel`` gives the
+same label (``slope_verdicts.robust_verdicts``); the page says which check broke it otherwise.
+Which protocol the paper's claim holds under, if either, is read from the Figure 1 table (fixed
+epochs) and its fixed-steps control by the same rule (``tradeoff.controls``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pretrain_diversity.analysis.verdict_rule import LEVEL, MARGIN
+from pretrain_diversity.studies.invariance.conditions import FULL_GRID
+from pretrain_diversity.studies.invariance.stats import Invariance
+from pretrain_diversity.studies.slope_verdicts import PANEL_BOOT, robust_verdicts, verdict_table
+from pretrain_diversity.studies.tradeoff.notes import distinct_draws
+
+
+def condition_verdicts(inv: Invariance, *, n_boot: int = PANEL_BOOT) -> pd.DataFrame:
+    """``robust_verdicts`` for every condition (rows: condition, task, ... , panel)."""
+    if inv.data is None:
+        raise ValueError("the Invariance holds no data rows: analyse() it from a results table")
+    parts = []
+    for cond in inv.conditions:
+        v = robust_verdicts(inv.data[inv.data["condition"] == cond], n_boot=n_boot)
+        v.insert(0, "condition", cond)
+        parts.append(v)
+    return pd.concat(parts, ignore_index=True)
+
+
+def condition_verdict_table(cv: pd.DataFrame) -> pd.DataFrame:
+    """Condition, task, slope [interval], the rule as reported, the verdict, what broke it."""
+    t = verdict_table(cv)
+    t.insert(0, "condition", cv["condition"].to_numpy())
+    return t
+
+
+def survivors_text(cv: pd.DataFrame) -> str:
+    """Markdown: per task, which conditions' verdicts survive their panel, and how often each
+    check is the one that breaks a verdict (computed)."""
+    parts = []
+    for task, g in cv.groupby("task", sort=False):
+        stand = g[g.broken == ""]
+        kept = ", ".join(f"{r.condition} ('{r.verdict}')" for r in stand.itertuples()) or "none"
+        parts.append(f"**{task}**: {len(stand)} of {len(g)} conditions' verdicts survive every "
+                     f"check: {kept}.")
+    checks = pd.Series([c.strip() for b in cv.broken for c in b.split(",") if c.strip()])
+    if len(checks):
+        top = checks.value_counts()
+        parts.append("Checks that broke a verdict, most often first: " + "; ".join(
+            f"{name} ({n} of {len(cv)})" for name, n in top.items()) + ".")
+    return "\n\n".join(parts)
+
+
+def design_note(inv: Invariance) -> str:
+    """Markdown: budgets, K grid span, the smallest n and the seeds, as the tables hold them."""
+    d = inv.data[inv.data.condition != FULL_GRID]
+    tasks = sorted(d.task.unique())
+    d = d.drop_duplicates(["condition", "budget", "n_classes", "seed"])
+    budgets = sorted(d.budget.unique())
+    ks = d.groupby("budget").n_classes.agg(["min", "max", "nunique"])
+    span = (ks["max"] / ks["min"]).median()
+    seeds = d.groupby("condition").seed.nunique()
+    return (f"The invariance tables, on the grid all conditions share, hold N = "
+            f"{', '.join(f'{b:,}' for b in budgets)} ({budgets[-1] / budgets[0]:.0f}× of budgets) "
+            f"with {_range(ks['nunique'])} values of K per budget (a {span:.0f}-fold span, median "
+            f"over budgets), n ≥ {int(d.samples_per_class.min())} everywhere, and "
+            f"{_range(seeds)} seeds per condition; probed on {', '.join(tasks)}.")
+
+
+def _range(values: pd.Series) -> str:
+    lo, hi = int(values.min()), int(values.max())
+    return f"{lo}" if lo == hi else f"{lo} to {hi}"
+
+
+def trust_note(inv: Invariance, *, margin: float = MARGIN, level: float = LEVEL) -> str:
+    """Markdown bullets: seeds, bootstrap draws and budgets, counted from the data."""
+    d = inv.data[inv.data.condition != FULL_GRID]
+    d = d.drop_duplicates(["condition", "budget", "n_classes", "seed"])
+    seeds = int(d.groupby("condition").seed.nunique().min())
+    budgets = sorted(d.budget.unique())
+    return "\n".join([
+        f"- **Seeds.** {seeds} seeds per point (fewest over conditions); the bootstrap resamples "
+        f"seeds, so it has only {distinct_draws(seeds)} distinct draws per budget and its "
+        f"intervals run narrow. The robustness panel (each seed left out, every second K, the "
+        f"other estimators, test instead of validation) is how the page checks them.",
+        f"- **{len(budgets)} budgets over {budgets[-1] / budgets[0]:.0f}×.** A slope from "
+        f"{len(budgets)} points, each an estimated optimum; a curved trend would not show.",
+        f"- **The margin.** 'invariant' needs the {level:.0%} interval within ±{margin:g} "
+        f"(`analysis.verdict_rule.MARGIN`, fixed before the studies ran).",
+    ])
