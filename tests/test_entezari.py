@@ -124,14 +124,15 @@ def synthetic_root(root):
     (root / "studies").mkdir(parents=True)
     (root / "book").mkdir()
     (root / "pyproject.toml").write_text("")  # marks the repository root (paths.repo_root)
-    for s in E.STUDIES:
-        shutil.copy(here / E.SPECS[s], root / "studies")
+    for spec in (here / "studies").glob("entezari-*.toml"):  # the controls' specs too
+        shutil.copy(spec, root / "studies")
     rng = np.random.default_rng(5)
     run = iter(range(10**6))
 
     def rows(spec_name, protocols):
         spec = load_study(root / E.SPECS[spec_name])
         variants = spec.variants or {"": {}}
+        scalar_base = {k: v for k, v in spec.base.items() if not isinstance(v, (list, tuple))}
         grid = [dict(label_noise=r) for r in spec.grid.get("label_noise", [None])]
         out = []
         for (vname, fields), g, n_total, seed in (
@@ -146,10 +147,13 @@ def synthetic_root(root):
                         base = 30 + 10 * np.log2(k + 1) if k else 85
                         acc = min(99.0, base + quality * (3 / (k or 60)) ** 0.3 + rng.normal(0, 0.5))
                         err = 1 - acc / 100
-                        out.append({"run_id": rid, "task": task, "protocol": protocol, "k": k,
+                        out.append({**scalar_base, "run_id": rid, "task": task,
+                                    "protocol": protocol, "k": k,
                                     "budget": n_total, "n_classes": 256,
                                     "samples_per_class": n_total // 256, "seed": seed,
                                     "test_error": err, "test_error_testselected": err - 0.004,
+                                    "pretrain_steps": 20 * n_total // 128,
+                                    "pretrain_final_accuracy": 0.5 + quality / 100,
                                     **{f: None for f in ("class_pool", "appearance", "method")},
                                     "label_noise": g["label_noise"], **fields})
         return pd.DataFrame(out)

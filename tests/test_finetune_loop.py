@@ -6,12 +6,11 @@ at ``BEFORE_ONE_LOOP`` together with the training module it imported from.
 
 from __future__ import annotations
 
-import importlib.util
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from old_code import module_at
 import torch
 
 from pretrain_diversity.evaluation import transfer
@@ -24,20 +23,7 @@ BEFORE_ONE_LOOP = "f5dea64"
 
 def _from_git(path: str, name: str, replace: dict[str, str] | None = None):
     """Module ``name`` executed from ``path`` as it was at BEFORE_ONE_LOOP (None if no git)."""
-    try:
-        src = subprocess.run(
-            ["git", "show", f"{BEFORE_ONE_LOOP}:{path}"], cwd=ROOT,
-            capture_output=True, text=True, check=True, timeout=30,
-        ).stdout  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    for old, new in (replace or {}).items():
-        src = src.replace(old, new)
-    spec = importlib.util.spec_from_loader(name, loader=None)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod  # dataclasses look their module up here
-    exec(compile(src, f"{BEFORE_ONE_LOOP}:{path}", "exec"), mod.__dict__)
-    return mod
+    return module_at(BEFORE_ONE_LOOP, path, name, replace=replace, keep=True)
 
 
 @pytest.fixture(scope="module")

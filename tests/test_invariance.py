@@ -10,15 +10,13 @@ a slope near 0; the page fails with the command to run when its results are miss
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from old_code import module_at
 import torch
 
 from pretrain_diversity.config import ConfigError, RunConfig
@@ -58,23 +56,9 @@ def pool(bank):
 
 def _old_sampling():
     """sampling.py as it was before the knob, imported from git history (None if unavailable)."""
-    try:
-        src = subprocess.run(
-            ["git", "show", f"{BEFORE_KNOB}:src/pretrain_diversity/sampling.py"], cwd=ROOT,
-            capture_output=True, text=True, check=True, timeout=30,
-        ).stdout  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    name = "pretrain_diversity.data._sampling_before_knob"
-    spec = importlib.util.spec_from_loader(name, loader=None)
-    mod = importlib.util.module_from_spec(spec)
-    mod.__package__ = "pretrain_diversity.data"  # its relative imports (.glyphs) now live here
-    sys.modules[name] = mod  # dataclasses look their module up here
-    try:
-        exec(compile(src, f"{BEFORE_KNOB}:sampling.py", "exec"), mod.__dict__)
-    finally:
-        sys.modules.pop(name, None)
-    return mod
+    return module_at(BEFORE_KNOB, "src/pretrain_diversity/sampling.py",
+                     "pretrain_diversity.data._sampling_before_knob",
+                     package="pretrain_diversity.data")  # its relative imports (.glyphs) live here
 
 
 # ------------------------------------------------------------------------------ the knob

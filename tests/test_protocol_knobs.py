@@ -5,13 +5,11 @@ Each defaults to None, which must reproduce what the package computed before the
 
 from __future__ import annotations
 
-import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from old_code import module_at
 import torch
 
 from pretrain_diversity.config import ConfigError, RunConfig
@@ -29,21 +27,8 @@ BEFORE_KNOBS = "f5dea64"
 
 def _old_sampling():
     """data/sampling.py before the seed streams, from git history (None if unavailable)."""
-    try:
-        src = subprocess.run(
-            ["git", "show", f"{BEFORE_KNOBS}:src/pretrain_diversity/data/sampling.py"], cwd=ROOT,
-            capture_output=True, text=True, check=True, timeout=30,
-        ).stdout  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    name = "pretrain_diversity.data._sampling_before_seed_streams"
-    mod = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader=None))
-    sys.modules[name] = mod  # dataclasses look their module up here
-    try:
-        exec(compile(src, f"{BEFORE_KNOBS}:sampling.py", "exec"), mod.__dict__)
-    finally:
-        sys.modules.pop(name, None)
-    return mod
+    return module_at(BEFORE_KNOBS, "src/pretrain_diversity/data/sampling.py",
+                     "pretrain_diversity.data._sampling_before_seed_streams")
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from pretrain_diversity.analysis.bootstrap import percentiles, slope_draws  # noqa: F401 (re-exported)
+
 METRIC = "test_error"
 RESAMPLING = ("budget", "joint")
 # How the minimum of one curve is read: "parabola" through the grid minimum and its two
@@ -164,7 +166,7 @@ def optima(
     df = add_log_columns(df, metric)
     rng = np.random.default_rng(seed)
     rows, draws = [], {}
-    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    q = percentiles(level)
     for task, dt in df.groupby("task", sort=True):
         task_seeds = np.sort(dt["seed"].unique())
         joint = _draw_counts(n_boot, len(task_seeds), rng) if resample == "joint" else None
@@ -235,27 +237,12 @@ def _report_at(sub, report, lk, seeds, counts, xk, bx, i, q) -> dict:
                 report_star=_read_curve(lk, mean, xk), report_lo=float(lo), report_hi=float(hi))
 
 
-def slope_draws(opt: pd.DataFrame, draws: dict) -> dict:
-    """Per task, the bootstrap draws of the least-squares slope of log2 r* on log2 N: draw j of
-    every budget taken together, as ``optima`` made them. Tasks with one budget are left out."""
-    out = {}
-    for task, sub in opt.groupby("task", sort=True):
-        sub = sub.sort_values("budget")
-        x = np.log2(sub["budget"].to_numpy(float))
-        if len(x) < 2:
-            continue
-        boot = np.stack([draws[(task, n)] for n in sub["budget"]], axis=1)  # [n_boot, budgets]
-        xc = x - x.mean()
-        out[task] = (boot - boot.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
-    return out
-
-
 def ratio_trend(opt: pd.DataFrame, draws: dict, *, level: float = 0.95) -> pd.DataFrame:
     """Per task: slope b of log2 r* on log2 N (least squares over budgets) and its bootstrap
     interval (draw j of every budget taken together, as ``optima`` made them); ``K_exp``/``n_exp``
     are the implied exponents of K* ~ N^K_exp, n* ~ N^n_exp. Tasks with one budget are left out.
     """
-    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    q = percentiles(level)
     rows = []
     boot_slopes = slope_draws(opt, draws)
     for task, sub in opt.groupby("task", sort=True):

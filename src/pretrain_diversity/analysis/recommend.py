@@ -35,6 +35,7 @@ import pandas as pd
 
 from pretrain_diversity.analysis.formatting import ratio_grouped
 from pretrain_diversity.config import ConfigError
+from pretrain_diversity.analysis.bootstrap import percentiles
 from pretrain_diversity.analysis.optimum import optima, ratio_trend
 
 GRIDS = ("divisors", "powers_of_two")
@@ -151,7 +152,7 @@ def estimate_ratio(
     budgets = [int(b) for b in opt["budget"]]
     x = float(opt["log2_r_star"].mean())
     boot = np.stack([draws[(name, b)] for b in budgets], axis=1).mean(axis=1)
-    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    q = percentiles(level)
     lo, hi = np.percentile(boot, q) if len(boot) else (np.nan, np.nan)
     warnings = []
     for r in opt[~opt["interior"]].itertuples():

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pretrain_diversity.analysis.verdict_rule import INVARIANT, LEVEL
+from pretrain_diversity.analysis.bootstrap import percentiles
 from pretrain_diversity.studies.slope_verdicts import PANEL_BOOT, REPORT, robust_verdicts
 
 STREAMS = ("class_seed", "image_seed", "seed")
@@ -71,7 +72,7 @@ def hygiene_effect(plain: pd.DataFrame, hygienic: pd.DataFrame, *, metric: str =
     if d.empty:
         raise ValueError("the two tables share no (task, budget, K, seed) cell to compare")
     rng = np.random.default_rng(seed)
-    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    q = percentiles(level)
     rows = []
     for task, g in d.groupby("task", sort=True):
         per_seed = g.groupby("seed")["diff"].agg(["sum", "count"])

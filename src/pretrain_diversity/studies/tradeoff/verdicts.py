@@ -17,7 +17,6 @@ def verdict(opt: pd.DataFrame, trend: pd.DataFrame, *, level: float | None = Non
     ``level`` (for the wording) defaults to the one ``ratio_trend`` used."""
     if level is None:
         level = float(trend["level"].iloc[0]) if "level" in trend and len(trend) else LEVEL
-    pct = f"{level:.0%}"
     parts = []
     for task, sub in opt.groupby("task", sort=True):
         sub = sub.sort_values("budget")
