@@ -6,8 +6,9 @@ character in one real *face* (one design, one weight), so a class's variety is w
 designers drew, and its ceiling is visible: a class has exactly as many distinct images as there
 are distinct faces that draw it (``fonts_split.face_counts``).
 
-The faces come from Debian font packages (``scripts/ensure-data``), found by walking the font
-folders (``$PRETRAIN_DIVERSITY_FONT_DIRS``, colon-separated, else ``DEFAULT_FONT_DIRS``). Every
+The faces come from the files of the Debian font packages listed in ``font-packages.txt``
+(``scripts/ensure-data`` installs them; ``data.font_files``), or from the folders named in
+``$PRETRAIN_DIVERSITY_FONT_DIRS`` (colon-separated). Every
 face is rendered once at BASE_SIZE and the cleaned renders are cached as one ``.npz`` named by a
 fingerprint of the face files, the character set and the render settings. Cleaning, in order:
 
@@ -27,7 +28,6 @@ fingerprint of the face files, the character set and the render settings. Cleani
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,14 +35,18 @@ from pathlib import Path
 
 import numpy as np
 
+from pretrain_diversity.data.font_files import (  # noqa: F401 (FONT_DIRS_ENV, FontsNotFound, ... re-exported)
+    FONT_DIRS_ENV,
+    FONT_SUFFIXES,
+    INSTALL_HINT,
+    FontsNotFound,
+    font_dirs,
+    font_files,
+    font_packages,
+    package_font_files,
+)
 from pretrain_diversity.storage import atomic_save_npz, cache_dir
 
-FONT_DIRS_ENV = "PRETRAIN_DIVERSITY_FONT_DIRS"
-# Debian's font folders; TeX Gyre (fonts-texgyre) installs under texmf, which fontconfig also reads
-DEFAULT_FONT_DIRS = (
-    "/usr/share/fonts", "/usr/local/share/fonts", "/usr/share/texmf/fonts/opentype",
-)  # fmt: skip
-FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
 BASE_SIZE = 32  # the glyph bank's base size: the same image sizes serve both sources
 FONT_PX = 26  # em size in pixels: a Han character fills most of the canvas, a Latin capital ~60%
 MARGIN = 2
@@ -55,15 +59,6 @@ LOOKALIKE_FRAC = 0.5
 NEAR_DUP_TOL = 0.01
 FACE_DUP_FRAC = 0.9
 FONTS_VERSION = 1
-INSTALL_HINT = (
-    "install the Debian font packages with scripts/ensure-data (as root), e.g. "
-    "apt-get install fonts-dejavu-core fonts-urw-base35 fonts-arphic-ukai fonts-ipafont-gothic, "
-    f"or point ${FONT_DIRS_ENV} at folders holding .ttf/.otf/.ttc files"
-)
-
-
-class FontsNotFound(FileNotFoundError):
-    """No usable font faces where the package looks; the message says what to install."""
 
 
 @dataclass(frozen=True)
@@ -76,76 +71,6 @@ class Face:
     @property
     def name(self) -> str:
         return f"{self.family} {self.style}".strip()
-
-
-PACKAGE_LIST = Path(__file__).with_name("font-packages.txt")
-
-
-def font_packages(section: str = "default") -> list[str]:
-    """The Debian packages whose files make the font source (``font-packages.txt``)."""
-    out, on = [], False
-    for line in PACKAGE_LIST.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            on = line == f"[{section}]"
-        elif on:
-            out.append(line)
-    return out
-
-
-def font_dirs() -> list[Path] | None:
-    """The folders of ``$PRETRAIN_DIVERSITY_FONT_DIRS``, or None: the default source is the files
-    of the listed packages, not whatever a font folder happens to hold."""
-    env = os.environ.get(FONT_DIRS_ENV)
-    if env is None:
-        return None
-    return [Path(d).expanduser() for d in env.split(os.pathsep) if d]
-
-
-def package_font_files(packages: list[str] | None = None) -> list[Path]:
-    """The font files the listed Debian packages installed (``dpkg-query -L``), each once.
-
-    Raises FontsNotFound naming the packages that are not installed: a partial set would be
-    another source, silently."""
-    import subprocess
-
-    packages = packages or font_packages()
-    try:
-        status = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Status}\n", *packages],
-                                capture_output=True, text=True, timeout=60)
-    except FileNotFoundError:
-        raise FontsNotFound(
-            f"dpkg-query not found: the font source is the files of Debian packages "
-            f"({PACKAGE_LIST.name}); on another system point ${FONT_DIRS_ENV} at font folders"
-        ) from None
-    installed = {ln.split()[0] for ln in status.stdout.splitlines() if "install ok installed" in ln}
-    missing = [p for p in packages if p not in installed]
-    if missing:
-        raise FontsNotFound(f"font packages not installed: {' '.join(missing)}; {INSTALL_HINT}")
-    listed = subprocess.run(["dpkg-query", "-L", *packages], capture_output=True, text=True,
-                            timeout=60, check=True).stdout.split("\n")
-    seen = {str(Path(f).resolve()) for f in listed
-            if Path(f).suffix.lower() in FONT_SUFFIXES and Path(f).is_file()}
-    return [Path(f) for f in sorted(seen)]
-
-
-def font_files(dirs: list[Path] | None = None) -> list[Path]:
-    """Font files under ``dirs``, each once (links such as Debian's alternatives are resolved);
-    with no folders given, the files of the listed packages (``package_font_files``)."""
-    if dirs is None:
-        dirs = font_dirs()
-    if dirs is None:
-        return package_font_files()
-    seen: dict[str, Path] = {}
-    for d in dirs:
-        if not d.is_dir():
-            continue
-        for p in d.rglob("*"):
-            if p.suffix.lower() in FONT_SUFFIXES and p.is_file():
-                seen.setdefault(str(p.resolve()), p.resolve())
-    return [seen[k] for k in sorted(seen)]
 
 
 def _names(tt) -> tuple[str, str]:

@@ -20,6 +20,7 @@ from pretrain_diversity.studies.invariance.load import METRIC
 
 
 # The practical margin is the shared slope rule's (``verdict_rule.MARGIN``, which says why 0.2).
+from pretrain_diversity.analysis.verdict_rule import MARGIN  # noqa: E402,F401 (re-exported)
 
 
 @dataclass
