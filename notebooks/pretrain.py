@@ -34,10 +34,10 @@ n_classes = 500  # K: classes drawn from the pre-training pool
 samples_per_class = 32  # n: images per class
 budget = None  # N: if set, overrides samples_per_class with N / n_classes (must divide)
 image_size = 16  # pixels per side
-styles_per_class = None  # intra-class variety: V styles per class; 0 = unbounded; None = original
-class_pool = None  # classes drawn from: None = every script, or latin, greek, cyrillic, math, letters, symbols
-label_noise = None  # fraction of labels replaced by another class (uncurated data); None = clean
-appearance = None  # None = as rendered; negative (dark on bright) or outline (hollow strokes)
+styles_per_class = None  # intra-class variety: V styles per class; 0: unbounded; None: original
+class_pool = None  # classes drawn from: None: every script, or latin, greek, cyrillic, math, letters, symbols
+label_noise = None  # fraction of labels replaced by another class (uncurated data); None: clean
+appearance = None  # None: as rendered; negative (dark on bright) or outline (hollow strokes)
 method = "supervised"  # pre-training objective: supervised, simclr or clip (captions: glyph names)
 arch = "convnet"  # convnet (CPU-sized ResNet), resnet18, resnet50
 width = 8  # convnet: channels of the stem (stages have 2x, 4x, 8x)
@@ -50,15 +50,15 @@ weight_decay = 5e-4
 warmup_frac = 0.03
 augment = True  # random shifts during pre-training (and flips for real, natural images)
 probe_tasks = "glyphs-heldout,digits,shapes"  # comma-separated; also fashion-mnist, mnist, cifar10, ...
-shots = None  # few-shot transfer instead of the standard probe, e.g. 1,5,10,20,0 (0 = all)
+shots = None  # few-shot transfer instead of the standard probe, e.g. 1,5,10,20,0 (0: all)
 finetune = None  # with shots: also fine-tune end to end (lr and length chosen on validation)
 seed = 0  # draws the classes, the images, the initialisation and the batch order
-class_seed = None  # reseeds only which classes are drawn; None = derived from seed
-image_seed = None  # reseeds only which images are drawn; None = derived from seed
-fixed_steps = None  # the same SGD steps at every budget (fixed compute); None = epochs rule
-pretrain = None  # False = no pre-training: probe the network as initialised (a baseline)
+class_seed = None  # reseeds only which classes are drawn; None: derived from seed
+image_seed = None  # reseeds only which images are drawn; None: derived from seed
+fixed_steps = None  # the same SGD steps at every budget (fixed compute); None: epochs rule
+pretrain = None  # False: no pre-training: probe the network as initialised (a baseline)
 pool_hygiene = None  # glyphs: drop pool classes within this shape distance of a task class
-captions = None  # method="clip": coarse or constant captions (say less); None = Unicode names
+captions = None  # method: "clip": coarse or constant captions (say less); None: Unicode names
 device = "cpu"  # cpu, cuda, cuda:1, mps
 compile = False  # torch.compile the model (for GPUs; on a CPU it compiles slowly)
 data_root = None  # folder holding the real data sets; None: $PRETRAIN_DIVERSITY_DATA

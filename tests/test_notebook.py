@@ -100,3 +100,15 @@ def test_notebook_switches_to_few_shot_transfer_and_another_objective(tmp_path):
     executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     text = json.dumps([c.get("outputs", []) for c in executed.cells])
     assert "test error if chosen on test" in text
+
+
+def test_papermill_parses_every_parameter_line(caplog):
+    """papermill reads the parameters cell itself (for --help-notebook and type hints); a line it
+    cannot parse (an '=' inside a comment, say) is silently dropped from its view."""
+    import logging
+
+    nb = ROOT / "notebooks" / "pretrain.ipynb"
+    with caplog.at_level(logging.WARNING, logger="papermill"):
+        params = pm.inspect_notebook(str(nb))
+    assert not [r for r in caplog.records if "Unable to parse" in r.getMessage()]
+    assert {f.name for f in fields(RunConfig)} <= set(params)
