@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pretrain_diversity.data.glyphs import ClassRenders
 from pretrain_diversity.data.font_files import (  # noqa: F401 (FONT_DIRS_ENV, FontsNotFound, ... re-exported)
     FONT_DIRS_ENV,
     FONT_SUFFIXES,
@@ -169,7 +170,7 @@ def small(images: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: arrays have no hash
-class FontBank:
+class FontBank(ClassRenders):
     """Cleaned renders grouped by class: renders of class c are rows offsets[c]:offsets[c+1].
 
     The same fields as ``glyphs.GlyphBank`` that the samplers read (images, offsets), plus the
@@ -183,16 +184,6 @@ class FontBank:
     faces: tuple[Face, ...]
     fingerprint: str
 
-    @property
-    def n_classes(self) -> int:
-        return len(self.codepoints)
-
-    @property
-    def variants_per_class(self) -> np.ndarray:
-        return np.diff(self.offsets)
-
-    def char(self, c: int) -> str:
-        return chr(int(self.codepoints[c]))
 
     def select(self, keep: np.ndarray) -> FontBank:
         """The bank with only the renders where ``keep`` (bool [R]) holds; every class stays."""

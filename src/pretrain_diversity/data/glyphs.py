@@ -81,16 +81,13 @@ def _render_font(path: Path, codepoints: list[int]) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
-class GlyphBank:
-    """All base renders, grouped by class: renders of class c are rows offsets[c]:offsets[c+1]."""
+class ClassRenders:
+    """What the samplers read of a bank of renders grouped by class (the glyph bank and the font
+    bank both): rows offsets[c]:offsets[c+1] of ``images`` are class c, of code point
+    ``codepoints[c]``."""
 
-    images: np.ndarray  # uint8 [R, BASE_SIZE, BASE_SIZE], ink = 255 on 0
-    offsets: np.ndarray  # int64 [C + 1]
-    render_font: np.ndarray  # int16 [R], index into font_names
-    codepoints: np.ndarray  # int32 [C]
-    font_names: tuple[str, ...]
-    fingerprint: str
+    codepoints: np.ndarray
+    offsets: np.ndarray
 
     @property
     def n_classes(self) -> int:
@@ -102,6 +99,19 @@ class GlyphBank:
 
     def char(self, c: int) -> str:
         return chr(int(self.codepoints[c]))
+
+
+@dataclass(frozen=True)
+class GlyphBank(ClassRenders):
+    """All base renders, grouped by class: renders of class c are rows offsets[c]:offsets[c+1]."""
+
+    images: np.ndarray  # uint8 [R, BASE_SIZE, BASE_SIZE], ink = 255 on 0
+    offsets: np.ndarray  # int64 [C + 1]
+    render_font: np.ndarray  # int16 [R], index into font_names
+    codepoints: np.ndarray  # int32 [C]
+    font_names: tuple[str, ...]
+    fingerprint: str
+
 
     def name(self, c: int) -> str:
         return unicodedata.name(self.char(c), f"U+{int(self.codepoints[c]):04X}")
