@@ -67,3 +67,14 @@ def test_a_missing_record_says_so(tmp_path):
             "--threads 1 --csv results/s/runs.csv") in block
     walls = prov.wall_times({"s": csv}, tmp_path)
     assert walls.study.tolist() == ["s"] and walls.wall_min.isna().all()
+
+
+def test_wall_time_reads_the_cpu_count_of_either_machine_block():
+    """Sweep records since the machine block got one home (``runs.machine``) say ``cpu_count``;
+    older committed ones say ``host_cpus``. Both read as the machine's cores, never as 'None'."""
+    from pretrain_diversity.runs.machine import machine
+
+    base = {"wall_s": 60.0, "started": "s", "runs": {"done": 1}}
+    new = prov.wall_time({**base, "machine": machine()})
+    assert f"on {machine()['cpu_count']} CPU cores" in new and "None" not in new
+    assert "on 2 CPU cores" in prov.wall_time({**base, "machine": {"host_cpus": 2}})

@@ -51,6 +51,12 @@ def run_counts(record: dict) -> str:
     return ", ".join(f"{v} {k}" for k, v in record["runs"].items() if v)
 
 
+def cpu_cores(machine: dict) -> int | None:
+    """The CPU count of a machine block: ``cpu_count`` (``runs.machine``), or ``host_cpus`` in
+    sweep records written before that block had one home."""
+    return machine.get("cpu_count", machine.get("host_cpus"))
+
+
 def wall_time(record: dict | None, *, label: str = "measured wall time:", after: str = "",
               processor: bool = False, run_sum: bool = False, note: bool = False,
               missing: str | None = None) -> str:
@@ -64,7 +70,7 @@ def wall_time(record: dict | None, *, label: str = "measured wall time:", after:
             f"{label} not recorded (no `{RECORD}` beside the table)")
     m = record.get("machine", {})
     text = (f"{label} **{record['wall_s'] / 60:.1f} min**{after} ({run_counts(record)} runs) on "
-            f"{m.get('host_cpus')} CPU cores"
+            f"{cpu_cores(m)} CPU cores"
             + (f" ({m.get('processor')})" if processor else "")
             + f", started {record.get('started')}")
     if run_sum:
@@ -84,7 +90,7 @@ def wall_times(studies: dict[str, str | os.PathLike], root: str | os.PathLike | 
         r = read_record(csv, root)
         if r:
             rows.append({"study": name, "wall_min": r["wall_s"] / 60, "runs": r["runs"],
-                         "started": r.get("started"), "cpus": r.get("machine", {}).get("host_cpus")})
+                         "started": r.get("started"), "cpus": cpu_cores(r.get("machine", {}))})
         else:
             rows.append({"study": name, "wall_min": float("nan"), "runs": {}, "started": None,
                          "cpus": None})

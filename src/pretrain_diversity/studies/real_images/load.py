@@ -46,9 +46,9 @@ TABLES = {
     "glyphs": Table("glyphs on real tasks", Path("studies/glyphs-realtasks.toml"),
                     Path("results/glyphs/realtasks/runs.csv"), "runs/glyphs"),
     "fonts": Table("fonts K x n", Path("studies/fonts-tradeoff.toml"),
-                   Path("results/fonts/tradeoff/runs.csv"), "runs/fonts-tradeoff"),
+                   Path("results/fonts/tradeoff/runs.csv"), "runs/fonts"),
     "search": Table("fonts one-factor search", Path("studies/fonts-search.toml"),
-                    Path("results/fonts/search/runs.csv"), "runs/fonts-search"),
+                    Path("results/fonts/search/runs.csv"), "runs/fonts"),
     "figure1": Table("Figure 1 (glyphs)", Path("studies/figure1.toml"),
                      Path("results/figure1/runs.csv"), "runs/figure1"),
 }
