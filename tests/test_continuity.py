@@ -80,13 +80,17 @@ def test_killed_study_continued_on_a_fresh_machine_gives_the_same_table(tmp_path
     pd.testing.assert_frame_equal(comparable_table(csv), comparable_table(ref_csv))
 
 
+def tiny_toml(path: Path, n_classes=(4, 8)) -> None:
+    lines = ["budgets = [32]", f"n_classes = {list(n_classes)}", "[base]"]
+    for k, v in H.TINY.items():
+        lines.append(f"{k} = {list(v) if isinstance(v, tuple) else v}".replace("'", '"'))
+    path.write_text("\n".join(lines) + "\n")
+
+
 def test_studies_trains_nothing_once_every_run_is_recorded(tmp_path, capsys):
     root = tmp_path / "repo"
     (root / "studies").mkdir(parents=True)
-    lines = ["budgets = [32]", "n_classes = [4, 8]", "[base]"]
-    for k, v in H.TINY.items():
-        lines.append(f"{k} = {list(v) if isinstance(v, tuple) else v}".replace("'", '"'))
-    (root / "studies" / "tiny.toml").write_text("\n".join(lines) + "\n")
+    tiny_toml(root / "studies" / "tiny.toml")
     argv = ["studies", "--root", str(root), "--study", "tiny", "--no-progress", "--threads", "1"]
     assert cli.main(argv) == 0
     first = capsys.readouterr().out
@@ -120,3 +124,26 @@ def test_planner_estimate_is_within_1_5x_of_the_measured_time(tmp_path):
     assert report.ok and report.count("done") == 4
     print(f"planned {planned:.1f} s, measured {report.wall_s:.1f} s")
     assert 1 / 1.5 <= planned / report.wall_s <= 1.5, (planned, report.wall_s)
+
+
+def test_a_study_copies_the_runs_another_study_recorded(tmp_path, capsys):
+    """Two studies that share grid points (the application target and Figure 1's largest
+    budget) share their runs: the second trains only its own points and copies the rest."""
+    root = tmp_path / "repo"
+    (root / "studies").mkdir(parents=True)
+    tiny_toml(root / "studies" / "first.toml", (4, 8))
+    tiny_toml(root / "studies" / "second.toml", (2, 4, 8))
+    base = ["studies", "--root", str(root), "--no-progress", "--threads", "1"]
+    assert cli.main([*base, "--study", "first"]) == 0
+    capsys.readouterr()
+    assert cli.main([*base, "--study", "second"]) == 0
+    out = capsys.readouterr().out
+    assert "1 of    3 runs to train" in out and "1 done, 2 cached" in out, out
+    first = {r["run_id"]: r for r in load_records(root / "results" / "first" / "records")}
+    second = {r["run_id"]: r for r in load_records(root / "results" / "second" / "records")}
+    copied = {i for i, r in second.items() if r.get("copied_from")}
+    assert copied == set(first) and len(second) == 3
+    assert {second[i]["copied_from"] for i in copied} == {"results/first/records"}
+    for i in copied:  # the same measurement, not a rerun
+        assert second[i]["metrics"] == first[i]["metrics"]
+    assert len(load_results(root / "results" / "second" / "runs.csv")) == 3

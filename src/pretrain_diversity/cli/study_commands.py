@@ -211,12 +211,24 @@ def cmd_plan(args) -> int:
 
 
 # ------------------------------------------------------------------------------------ studies
+def table_is_current(csv: Path, records: Path, run_ids: list[str]) -> bool:
+    """Whether ``csv`` holds exactly the study's recorded runs (else it is derived again: runs
+    were trained, or copied from another study, since it was written)."""
+    if not csv.exists():
+        return False
+    import pandas as pd
+
+    recorded = {r for r in run_ids if (records / f"{r}.json").exists()}
+    return set(pd.read_csv(csv, usecols=["run_id"]).run_id) == recorded
+
+
 def add_studies(sub) -> None:
     p = sub.add_parser("studies", help="regenerate every study's table (or one): plan, run, "
                        "compare planned with measured time",
                        description="Runs each studies/*.toml whose runs are not recorded under "
                        "results/<study>/records, then derives results/<study>/runs.csv from the "
-                       "records. With every record present it trains nothing.")
+                       "records. A run another study recorded (the same run id) is copied, not "
+                       "trained again. With every record present it trains nothing.")
     p.add_argument("--study", action="append", default=None,
                    help="a study name (e.g. figure1); repeatable. Default: every study")
     add_launch_options(p)
@@ -239,12 +251,15 @@ def cmd_studies(args) -> int:
 
             validate_device(args.device)
         todo, full = {}, {}
+        shared = all_records_dirs(root)  # a run another study recorded is copied, not retrained
         for n in names:
             configs = study_configs(load_study(specs[n]), device=args.device)[0]
             check_runs(configs, n)
             full[n] = configs
             rec = results_dir(n, root) / "records"
-            todo[n] = [c for c in configs if not usable_record(rec, c.run_id(), lambda m: None)
+            todo[n] = [c for c in configs
+                       if not any(usable_record(d, c.run_id(), lambda m: None)
+                                  for d in [rec, *shared])
                        and run_status(run_dir_for(c, runs_dir(n, root))) != "done"]
     except USER_ERRORS as e:
         return fail(e)
@@ -264,7 +279,8 @@ def cmd_studies(args) -> int:
         started = now()
         report = run_study(specs[n], out, launcher=args.launcher, workers=args.workers,
                            address=args.address, threads=args.threads, device=args.device,
-                           progress=not args.no_progress, records=res / "records")
+                           progress=not args.no_progress, records=res / "records",
+                           shared_records=shared)
         print(report.summary())
         ok &= report.ok
         measured[n] = report.wall_s
@@ -273,7 +289,7 @@ def cmd_studies(args) -> int:
                                 **{k: getattr(args, k) for k in ("launcher", "workers", "threads",
                                                                  "address", "device")})
         runs = [c.run_id() for c in study_configs(load_study(specs[n]))[0]]
-        if report.count("done") or not (res / "runs.csv").exists():  # else: nothing new to add
+        if report.count("done") or not table_is_current(res / "runs.csv", res / "records", runs):
             write_table(report, runs, res / "records", res / "runs.csv", sweep_command(ns),
                         started)
     print("planned vs measured wall time:")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -173,6 +173,7 @@ def run_study(
     progress: bool = True,
     records: str | os.PathLike | None = None,
     device: str | None = None,
+    shared_records: Sequence[str | os.PathLike] = (),
 ) -> SweepReport:
     """Run every unfinished run of a study; return a report (failures are in it, not raised).
 
@@ -181,6 +182,10 @@ def run_study(
     reruns them. Each run that finishes gets its record at once. ``run_fn`` (default: the real
     ``run_experiment``) may be a callable or ``"module:function"``; launchers other than serial
     need it importable by name. ``device`` overrides where every run trains.
+
+    ``shared_records`` are other studies' records folders: a run recorded there (the same run id:
+    the same configuration) is not trained again but its record is copied into ``records``, with
+    ``copied_from`` naming where it came from, so two studies that share points share their runs.
     """
     t0 = time.perf_counter()
     if launcher not in L.LAUNCHERS:
@@ -200,7 +205,7 @@ def run_study(
     )
     cached, pending = [], []
     for j in jobs:
-        if not force and finished(j, records, damaged.append):
+        if not force and finished(j, records, damaged.append, shared_records):
             cached.append(j)
         else:
             pending.append(j)
@@ -262,11 +267,14 @@ def run_study(
     )
 
 
-def finished(job: Job, records, on_damaged: Callable[[str], None]) -> bool:
-    """Whether the run needs no training: a usable record, or a readable finished run folder
-    (which then gets its record, if it had none)."""
+def finished(job: Job, records, on_damaged: Callable[[str], None],
+             shared_records: Sequence[str | os.PathLike] = ()) -> bool:
+    """Whether the run needs no training: a usable record (this study's, or another study's,
+    which is then copied), or a readable finished run folder (which then gets its record)."""
     rid = job.cfg.run_id()
     if records is not None and usable_record(records, rid, on_damaged) is not None:
+        return True
+    if records is not None and copy_shared_record(rid, records, shared_records):
         return True
     metrics = read_finished(job.run_dir, on_damaged)
     if metrics is None:
@@ -274,6 +282,29 @@ def finished(job: Job, records, on_damaged: Callable[[str], None]) -> bool:
     if records is not None:
         write_record(records, metrics)
     return True
+
+
+def copy_shared_record(run_id: str, records, shared_records) -> bool:
+    """Copy ``run_id``'s record from the first other records folder that has a usable one."""
+    for other in shared_records:
+        if Path(other).resolve() == Path(records).resolve():
+            continue
+        rec = usable_record(other, run_id, lambda _: None)  # another study's damage: not ours
+        if rec is not None:
+            write_record(records, {**rec, "copied_from": shown_path(other)})
+            return True
+    return False
+
+
+def shown_path(path) -> str:
+    """A records folder as a record names it: from ``results/`` on (where the studies keep
+    them), so the name is the same on every clone; else the absolute path."""
+    path = Path(path).resolve()
+    parts = path.parts
+    if "results" in parts:
+        i = len(parts) - 1 - parts[::-1].index("results")
+        return Path(*parts[i:]).as_posix()
+    return path.as_posix()
 
 
 def keep_record(job: Job, res: JobResult, records, on_damaged) -> JobResult:
