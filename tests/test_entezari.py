@@ -33,6 +33,8 @@ def test_spread_between_sources_and_its_shrinkage():
     assert shrink.shrink.to_numpy() == pytest.approx(9, abs=1)
     label, text = E.verdict_sources(shrink)
     assert label == "reproduced" and "12.6" in text
+    # the page's one verdict is the shared rule's (claims.sources_claim); this text names none
+    assert "Verdict" not in text and "reproduced" not in text
     flat = E.spread_shrinkage(_sources_table(spread_few=2.0, spread_all=2.0))
     assert E.verdict_sources(flat)[0] != "reproduced"
 
