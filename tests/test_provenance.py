@@ -78,3 +78,14 @@ def test_wall_time_reads_the_cpu_count_of_either_machine_block():
     new = prov.wall_time({**base, "machine": machine()})
     assert f"on {machine()['cpu_count']} CPU cores" in new and "None" not in new
     assert "on 2 CPU cores" in prov.wall_time({**base, "machine": {"host_cpus": 2}})
+
+
+def test_a_sweep_that_found_runs_cached_also_shows_the_runs_own_time():
+    """Its wall time covers only the runs it trained; the summed run time says what the table
+    cost (a study made over sessions, or with runs copied from another study)."""
+    rec = {"wall_s": 60.0, "started": "s", "sum_run_total_s": 600.0, "machine": {"cpu_count": 2}}
+    fresh = prov.wall_time({**rec, "runs": {"done": 3, "cached": 0}})
+    resumed = prov.wall_time({**rec, "runs": {"done": 1, "cached": 9}})
+    assert "own times" not in fresh
+    assert resumed.endswith("the runs' own times add up to 10.0 min")
+    assert "own times" not in prov.wall_time({**rec, "runs": {"cached": 9}}, run_sum=False)

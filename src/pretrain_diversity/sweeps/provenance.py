@@ -58,12 +58,14 @@ def cpu_cores(machine: dict) -> int | None:
 
 
 def wall_time(record: dict | None, *, label: str = "measured wall time:", after: str = "",
-              processor: bool = False, run_sum: bool = False, note: bool = False,
+              processor: bool = False, run_sum: bool | None = None, note: bool = False,
               missing: str | None = None) -> str:
     """One line on the measured wall time of the sweep, or ``missing`` when nothing was recorded.
 
     The pages word it slightly differently (``label``, ``after`` the minutes, the processor, the
-    runs' own summed time, the record's note); the numbers always come from the record.
+    runs' own summed time, the record's note); the numbers always come from the record. The
+    summed time is shown by default when the sweep found runs cached (its wall time then covers
+    only the runs it trained: a study made over several sessions, or copied from another).
     """
     if not record:
         return missing if missing is not None else (
@@ -73,6 +75,8 @@ def wall_time(record: dict | None, *, label: str = "measured wall time:", after:
             f"{cpu_cores(m)} CPU cores"
             + (f" ({m.get('processor')})" if processor else "")
             + f", started {record.get('started')}")
+    if run_sum is None:
+        run_sum = bool(record.get("runs", {}).get("cached")) and "sum_run_total_s" in record
     if run_sum:
         text += (f"; the runs' own times add up to "
                  f"{record.get('sum_run_total_s', float('nan')) / 60:.1f} min")
