@@ -176,3 +176,23 @@ def test_study_tables_get_their_variant_names(tmp_path):
     assert set(src.variant) == {"all-scripts", "latin", "symbols", "noisy-labels", "negative"}
     meth = E.load("methods", root)
     assert set(meth.variant) == {"supervised", "simclr", "clip", "clip-noisy-captions"}
+
+
+def test_a_verdict_the_panel_breaks_reads_inconclusive_and_says_why():
+    """The headline is the verdict after the robustness panel: a claim that passes as reported
+    but not without one seed is 'inconclusive', and the page names both readings."""
+    import pandas as pd
+
+    from pretrain_diversity.analysis.robustness import Robustness
+    from pretrain_diversity.analysis.verdict_rule import ClaimVerdict
+    from pretrain_diversity.studies.pretraining_data import claims as C
+
+    v = ClaimVerdict("reproduced", "all 2 cells' intervals exclude 0", pd.DataFrame())
+    broken = Robustness("inconclusive", "'reproduced' as reported does not survive 1 of 6 checks: "
+                        "without seed 1 gives 'partly reproduced'", pd.DataFrame())
+    text = C.verdict_markdown("noisy labels need more images", v, broken)
+    assert text.startswith("**Verdict on 'noisy labels need more images': inconclusive.**")
+    assert "As reported it reads 'reproduced'" in text and "without seed 1" in text
+    held = Robustness("reproduced", "all 6 checks give 'reproduced'", pd.DataFrame())
+    text = C.verdict_markdown("x", v, held)
+    assert text.startswith("**Verdict on 'x': reproduced.**") and "As reported" not in text

@@ -161,8 +161,13 @@ def spread_null_display(t: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdict_markdown(what: str, v: ClaimVerdict, robust=None) -> str:
-    """Markdown: the claim's label and reason, and whether it survives the robustness panel."""
-    text = f"**Verdict on '{what}': {v.label}.** {v.reason[0].upper() + v.reason[1:]}."
+    """Markdown: the verdict after the robustness panel (the claim's label only if every check
+    agrees, else 'inconclusive'), the claim's reason as reported, and what the panel found."""
+    final = robust.label if robust is not None else v.label
+    text = f"**Verdict on '{what}': {final}.**"
+    if final != v.label:
+        text += f" As reported it reads '{v.label}', but a check of the panel breaks it (below)."
+    text += f" {v.reason[0].upper() + v.reason[1:]}."
     if robust is not None:
         text += (f"\n\n*Robustness* (test instead of validation selection, each seed left out): "
                  f"{robust.reason}.")
@@ -226,7 +231,7 @@ def verdict_table(tables: dict) -> pd.DataFrame:
         v = claim(table)
         robust = claim_robustness(table, claim)
         rows.append({"finding": f"{name}: {what}", "old verdict": old_label(name, table),
-                     "new verdict": v.label,
+                     "as reported": v.label, "new verdict (after the panel)": robust.label,
                      "robust": "yes" if robust.label == v.label else f"no ({robust.reason})",
                      "reason": v.reason})
     return pd.DataFrame(rows)
