@@ -52,3 +52,10 @@ def test_noise_alone_reads_as_no_shift_and_same_versions_are_not_pairs():
 def test_a_table_without_versions_is_refused():
     with pytest.raises(ValueError, match="versions_torch"):
         V.version_mix(pd.DataFrame({"run_id": ["x"]}))
+
+
+def test_a_table_that_records_no_versions_says_so():
+    df = pd.DataFrame({"run_id": ["x"], "task": ["a"], "test_error": [0.1]})
+    assert TV.version_check(df) == (None, None)
+    assert TV.version_text(None, None) == ("The table does not record which software versions "
+                                           "measured it.")

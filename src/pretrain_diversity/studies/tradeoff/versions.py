@@ -22,16 +22,21 @@ PAIRED_WITH = Path("results") / "application" / "runs.csv"
 
 def version_check(df: pd.DataFrame, root: str | os.PathLike | None = None):
     """(the table's version mix, the paired differences against the application's runs; None
-    when that table is absent)."""
+    when that table is absent). (None, None) for a table that records no versions (one made
+    by hand, or by a test)."""
     from pretrain_diversity.analysis.tables import load_results
 
+    if V.VERSION not in df:
+        return None, None
     path = repo_root(root) / PAIRED_WITH
     pairs = V.paired_version_differences(load_results(path), df) if path.exists() else None
     return V.version_mix(df), pairs
 
 
-def version_text(mix: pd.DataFrame, pairs: pd.DataFrame | None) -> str:
+def version_text(mix: pd.DataFrame | None, pairs: pd.DataFrame | None) -> str:
     """Markdown: which versions measured the table, and the paired check, read against 0."""
+    if mix is None:
+        return "The table does not record which software versions measured it."
     parts = [f"{r.runs} runs under torch {r.torch} (seeds {r.seeds}; N = {r['budgets N']})"
              for _, r in mix.iterrows()]
     text = "The table holds " + "; ".join(parts) + "."
