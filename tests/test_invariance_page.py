@@ -113,3 +113,25 @@ def test_condition_widget_switches_frames_offline(tmp_path):
 def test_built_invariance_page_has_a_working_widget(book):
     """The page as the book build renders it (the session's build, tests/conftest.py)."""
     check_built_slider(book["html"], "invariance.html", what="budget slider")
+
+
+def test_the_invariance_page_says_which_knobs_wait_for_protocol_v2(tmp_path):
+    """Until a knob's v2 table is committed the page reads its v1 table, and says so, with the
+    records counted; once every v2 table exists it says that instead."""
+    import shutil
+    from pathlib import Path
+
+    from pretrain_diversity.studies import invariance as I
+
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "pyproject.toml").write_text("")
+    shutil.copytree(root / "studies", tmp_path / "studies")
+    (tmp_path / "results/invariance/v2-capacity/records").mkdir(parents=True)
+    (tmp_path / "results/invariance/v2-capacity/records/x.json").write_text("{}")
+    text = I.v2_status(tmp_path)
+    assert text.startswith("**Protocol v2 has not run for variety, capacity, epochs.**")
+    assert "`studies/invariance-v2-capacity.toml` (1 of 120 runs recorded)" in text
+    for k in I.KNOBS:
+        (tmp_path / I.results_path(k, 2)).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / I.results_path(k, 2)).write_text("run_id\n")
+    assert I.v2_status(tmp_path).startswith("Every knob is read from its protocol v2 table")

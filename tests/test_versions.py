@@ -59,3 +59,4 @@ def test_a_table_that_records_no_versions_says_so():
     assert TV.version_check(df) == (None, None)
     assert TV.version_text(None, None) == ("The table does not record which software versions "
                                            "measured it.")
+

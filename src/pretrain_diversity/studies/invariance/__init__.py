@@ -31,6 +31,7 @@ from pretrain_diversity.studies.invariance.figures import (
 )
 from pretrain_diversity.studies.invariance.load import (
     KNOBS, METRIC, RESULTS_DIR, RUNS_DIR, SPECS, command, load_invariance, provenance, results_path,
+    v2_status,
 )
 from pretrain_diversity.studies.invariance.stats import (
     MARGIN, NULL_LOG2_RATIOS, Invariance, analyse, contrasts, extrapolation_regret,

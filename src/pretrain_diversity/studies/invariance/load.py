@@ -79,3 +79,23 @@ def provenance(root: str | os.PathLike | None = None) -> str:
         cmd = prov.shown_command(rec, spec, path, runs_dir)
         lines.append(f"- **{name}**: `{path.as_posix()}`, {when}:\n\n  ```\n  {cmd}\n  ```")
     return "\n".join(lines)
+
+
+def v2_status(root: str | os.PathLike | None = None) -> str:
+    """Markdown: which knobs this page reads under protocol v2 and which still under v1 (a v2
+    table replaces its v1 table on this page as soon as it is committed)."""
+    from pretrain_diversity.studies.slope_verdicts import recorded_runs
+    from pretrain_diversity.sweeps.spec import load_study
+
+    root = repo_root(root)
+    waiting = [k for k in KNOBS if not (root / results_path(k, 2)).exists()]
+    if not waiting:
+        return "Every knob is read from its protocol v2 table (5 seeds, N = 1,024 to 32,768, shapes probed)."
+    parts = [f"`{SPECS_V2[k].as_posix()}` ({recorded_runs(results_path(k, 2), root)} of "
+             f"{len(load_study(root / SPECS_V2[k]).expand())} runs recorded)" for k in waiting]
+    return (f"**Protocol v2 has not run for {', '.join(waiting)}.** This page reads "
+            f"{'their' if len(waiting) > 1 else 'its'} v1 table{'s' if len(waiting) > 1 else ''} "
+            "(fewer seeds, 8× of budgets, shapes not probed), so shapes is missing below and the "
+            "v1 limits hold. The v2 studies: " + "; ".join(parts) + ". `make studies "
+            f"STUDY={'invariance-v2-' + waiting[0]}` (and the others) runs them, resumably; each "
+            "replaces its v1 table here once committed.")
