@@ -30,8 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 WIDGET_JS = ROOT / "book" / "_static" / "jupyter-widgets"
 
 
-def _synthetic_root(root: Path) -> Path:
-    """A scratch repository: the study specs and synthetic results for every table the page reads."""
+def _synthetic_root(root: Path, protocol: int = 1) -> Path:
+    """A scratch repository: the study specs and synthetic results for every table the page reads.
+
+    Under protocol 2 only the variety knob has a v2 table (the others' v2 studies unfinished) and
+    the original sampler's v2 table copies the Figure 1 runs, as on the way to protocol v2."""
     (root / "studies").mkdir(parents=True)
     (root / "book").mkdir()
     (root / "pyproject.toml").write_text("")  # marks the repository root (paths.repo_root)
@@ -44,7 +47,7 @@ def _synthetic_root(root: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         # protocol v2 selects on validation error: a noisy copy of the test error
         df = df.assign(val_error=df.test_error + rng.normal(0, 0.01, len(df)))
-        df.assign(run_id=[f"r{i}" for i in range(len(df))]).to_csv(path, index=False)
+        df.assign(run_id=[f"{rel}-{i}" for i in range(len(df))]).to_csv(path, index=False)
 
     fig1 = synthetic_condition(0.4, 0.6, b=0.5, full=True, rng=rng, noise=0.01)
     save(fig1.drop(columns=["styles_per_class"]), "results/figure1/runs.csv")  # an older table
@@ -52,7 +55,12 @@ def _synthetic_root(root: Path) -> Path:
                     synthetic_condition(0.4, 0.6, styles_per_class=8, rng=rng, noise=0.01),
                     synthetic_condition(0.5, 0.5, b=0.5, styles_per_class=0, rng=rng,
                                         noise=0.01)]),
-         "results/invariance/variety/runs.csv")
+         "results/invariance/variety/runs.csv" if protocol == 1 else
+         "results/invariance/v2-variety/runs.csv")
+    if protocol == 2:
+        (root / "results/invariance/v2-sampler").mkdir(parents=True)
+        shutil.copy(root / "results/figure1/runs.csv", root / "results/invariance/v2-sampler")
+        return root
     save(synthetic_condition(0.45, 0.55, b=0.5, width=16, rng=rng, noise=0.01),
          "results/invariance/capacity/runs.csv")
     save(synthetic_condition(0.35, 0.65, b=0.5, epochs=40.0, rng=rng, noise=0.01),
@@ -60,11 +68,12 @@ def _synthetic_root(root: Path) -> Path:
     return root
 
 
-def test_invariance_page_executes_on_results_tables(tmp_path):
+@pytest.mark.parametrize("protocol", [1, 2])
+def test_invariance_page_executes_on_results_tables(tmp_path, protocol):
     import jupytext
     from nbclient import NotebookClient
 
-    root = _synthetic_root(tmp_path / "repo")
+    root = _synthetic_root(tmp_path / "repo", protocol)
     nb = jupytext.read(ROOT / "book" / "invariance.md")
     env_path = os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])
     old = os.environ.get("PYTHONPATH")
@@ -84,6 +93,9 @@ def test_invariance_page_executes_on_results_tables(tmp_path):
     assert "**Overall**" in text and "*V = 1*" in text and "What a misplaced ratio costs" in text
     assert "verdict (after the panel)" in text and "conditions' verdicts survive every check" in text
     assert "figure1-fixed-steps.toml` has no table yet" in text
+    if protocol == 2:
+        assert "**This page reads protocol v2**" in text and "for variety." in text
+        assert "width 16" not in text  # capacity has no v2 table: left out, not read from v1
     widgets = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
                if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(widgets) == 1

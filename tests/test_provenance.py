@@ -89,3 +89,27 @@ def test_a_sweep_that_found_runs_cached_also_shows_the_runs_own_time():
     assert "own times" not in fresh
     assert resumed.endswith("the runs' own times add up to 10.0 min")
     assert "own times" not in prov.wall_time({**rec, "runs": {"cached": 9}}, run_sum=False)
+
+
+def test_the_chapter_wall_time_adds_the_runs_a_resumed_sweep_found_cached(tmp_path):
+    """A study resumed in a later session times only what it trained; the chapter's summary must
+    also give every run's own time, summed, and never a budget typed into the prose."""
+    from pretrain_diversity.studies import pretraining_data as E
+
+    tables = {}
+    for name, rec in {
+        "a": {"wall_s": 120.0, "runs": {"done": 2, "cached": 8}, "sum_run_total_s": 600.0},
+        "b": {"wall_s": 60.0, "runs": {"done": 4, "cached": 0}, "sum_run_total_s": 110.0},
+    }.items():
+        csv = Path("results") / name / "runs.csv"
+        (tmp_path / csv.parent).mkdir(parents=True)
+        (tmp_path / csv.parent / "sweep.json").write_text(json.dumps(
+            {**rec, "started": "t", "machine": {"cpu_count": 2}}))
+        tables[name] = csv
+    walls = prov.wall_times(tables, tmp_path)
+    assert walls.run_sum_min.tolist() == [10.0, 110.0 / 60]
+    text = E.wall_time_summary(walls, ["cmd"]).splitlines()
+    assert text[3] == "- a: 2.0 min (2 done, 8 cached runs); the runs' own times add up to 10.0 min, started t"
+    assert text[4] == "- b: 1.0 min (4 done runs), started t"
+    assert text[5].startswith("- **all 2 studies: 3.0 min** of wall time in their last sweeps, on 2")
+    assert text[5].endswith("every run's own time adds up to 11.8 min") and "budget" not in text[5]

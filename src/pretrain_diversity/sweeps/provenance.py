@@ -86,7 +86,9 @@ def wall_time(record: dict | None, *, label: str = "measured wall time:", after:
 
 
 def wall_times(studies: dict[str, str | os.PathLike], root: str | os.PathLike | None = None):
-    """Per study (name -> its table): the recorded wall time in minutes, run counts, start, CPUs."""
+    """Per study (name -> its table): the recorded wall time in minutes, run counts, start, CPUs
+    and the runs' own times summed (minutes; a resumed sweep's wall time covers only what it
+    trained, the sum covers every run of the table)."""
     import pandas as pd
 
     rows = []
@@ -94,10 +96,11 @@ def wall_times(studies: dict[str, str | os.PathLike], root: str | os.PathLike | 
         r = read_record(csv, root)
         if r:
             rows.append({"study": name, "wall_min": r["wall_s"] / 60, "runs": r["runs"],
-                         "started": r.get("started"), "cpus": cpu_cores(r.get("machine", {}))})
+                         "started": r.get("started"), "cpus": cpu_cores(r.get("machine", {})),
+                         "run_sum_min": r.get("sum_run_total_s", float("nan")) / 60})
         else:
             rows.append({"study": name, "wall_min": float("nan"), "runs": {}, "started": None,
-                         "cpus": None})
+                         "cpus": None, "run_sum_min": float("nan")})
     return pd.DataFrame(rows)
 
 
