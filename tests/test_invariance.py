@@ -319,6 +319,27 @@ def test_contrasts_regret_and_verdict(inv):
     assert list(reading.loc["V = ∞"]) == ["invariant", "invariant"]  # as the verdict says
 
 
+def test_the_verdict_and_takeaways_speak_after_the_robustness_panel(inv):
+    """Where the panel overturns a reading the verdict must not repeat it: the label it counts is
+    the panel's, and the overturned case is named with the check that broke it."""
+    from pretrain_diversity.studies import invariance as I
+
+    conds = [c for c in inv.conditions if c != I.FULL_GRID]
+    rows = [dict(condition=c, task=t, rule=k, verdict=k, broken="")
+            for t in ("digits", "glyphs-heldout") for c, k in
+            zip(conds, ["drifts up", "invariant", "invariant"])]
+    cv = pd.DataFrame(rows)
+    assert I.verdict(inv, cv=cv).count("Overturned") == 0
+    broken = (cv.condition == "V = 1") & (cv.task == "digits")
+    cv.loc[broken, ["verdict", "broken"]] = ["inconclusive", "without seed 2"]
+    text = I.verdict(inv, cv=cv)
+    assert ("Overturned by the robustness panel: *V = 1* reads 'drifts up' as reported, broken "
+            "by without seed 2.") in text
+    assert "**Overall**, over 6 (condition, task) cases, after the robustness panel: 1 " \
+           "inconclusive, 4 invariant, 1 drifts up" in text
+    assert "drifted up under every condition" not in I.takeaways(inv, cv=cv)
+
+
 def test_contrasts_are_paired_over_seeds(table):
     """Two conditions with the same seeds are resampled together: a copy of a condition whose
     errors are all shifted by a constant has the same optima in every draw, so the contrast is

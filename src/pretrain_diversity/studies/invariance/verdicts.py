@@ -58,11 +58,28 @@ def names(conditions) -> str:
     return "; ".join(f"*{c}*" for c in conditions)
 
 
+def _labels(inv: Invariance, task: str, conds, margin: float,
+            cv: pd.DataFrame | None = None) -> dict[str, str]:
+    """Condition -> the verdict on ``task``: after the robustness panel when ``cv`` (the page's
+    ``robust.condition_verdicts``) is given, else the shared rule as reported."""
+    if cv is not None:
+        g = cv[(cv.task == task) & cv.condition.isin(conds)].set_index("condition")
+        return {c: g.at[c, "verdict"] for c in conds if c in g.index}
+    tr = inv.trend[(inv.trend.task == task) & inv.trend.condition.isin(conds)]
+    tr = tr.set_index("condition").reindex(conds).dropna(subset=["slope"])
+    return {c: classify(r.slope, r.slope_lo, r.slope_hi, margin) for c, r in tr.iterrows()}
+
+
 def verdict(inv: Invariance, fits: pd.DataFrame | None = None,
-            regret: pd.DataFrame | None = None, *, margin: float = MARGIN) -> str:
+            regret: pd.DataFrame | None = None, *, margin: float = MARGIN,
+            cv: pd.DataFrame | None = None) -> str:
     """Markdown: per task, where invariance holds (``verdict_rule.read_slope``), what each knob does to the
     slope (paired contrast between its extreme levels), which fitted exponent moves, what
-    extrapolating the small-N ratio costs, and the overall answer."""
+    extrapolating the small-N ratio costs, and the overall answer.
+
+    With ``cv`` (``robust.condition_verdicts``) every label is the verdict after the robustness
+    panel, and the cases the panel overturned are named with the checks that broke them: a page
+    must not say 'drifts' where its own panel says 'inconclusive'."""
     pct = f"{inv.level:.0%}"
     conds = [c for c in inv.conditions if c != FULL_GRID]
     groups = knob_groups(conds)
@@ -70,7 +87,7 @@ def verdict(inv: Invariance, fits: pd.DataFrame | None = None,
     for task in sorted(inv.trend["task"].unique()):
         tr = inv.trend[(inv.trend.task == task) & inv.trend.condition.isin(conds)]
         tr = tr.set_index("condition").reindex(conds).dropna(subset=["slope"])
-        kinds = {c: classify(r.slope, r.slope_lo, r.slope_hi, margin) for c, r in tr.iterrows()}
+        kinds = _labels(inv, task, list(tr.index), margin, cv)
         lines = [f"**{task}**"]
         desc = "; ".join(f"*{c}* {r.slope:+.2f} {signed_interval(r.slope_lo, r.slope_hi)}"
                          for c, r in tr.iterrows())
@@ -86,8 +103,17 @@ def verdict(inv: Invariance, fits: pd.DataFrame | None = None,
                              f"±{margin:g})"),
         ):
             members = [c for c, k in kinds.items() if k == kind]
+            if kind == "inconclusive" and cv is not None:
+                words = (f"Inconclusive (the interval contains 0 but reaches beyond ±{margin:g}, "
+                         "or a check of the robustness panel disagrees)")
             if members:
                 lines.append(f"- {words}: {names(members)}.")
+        if cv is not None:
+            g = cv[(cv.task == task) & cv.condition.isin(list(kinds)) & (cv.rule != cv.verdict)]
+            if len(g):
+                lines.append("- Overturned by the robustness panel: " + "; ".join(
+                    f"*{r.condition}* reads '{r.rule}' as reported, broken by {r.broken}"
+                    for r in g.itertuples()) + ".")
         for knob, members in groups.items():
             lo_c, hi_c = members[0], members[-1]
             c = contrasts(inv, pairs=[(hi_c, lo_c)])
@@ -117,11 +143,12 @@ def verdict(inv: Invariance, fits: pd.DataFrame | None = None,
                     f"depending on the condition (most: *{worst.condition}*)."
                 )
         out.append("\n".join(lines))
-    kinds = [classify(r.slope, r.slope_lo, r.slope_hi, margin)
-             for r in inv.trend[inv.trend.condition.isin(conds)].itertuples()]
+    kinds = [k for task in sorted(inv.trend["task"].unique())
+             for k in _labels(inv, task, conds, margin, cv).values()]
     counts = {k: kinds.count(k) for k in dict.fromkeys(kinds)}
     out.append(
-        f"**Overall**, over {len(kinds)} (condition, task) cases: "
+        f"**Overall**, over {len(kinds)} (condition, task) cases"
+        + (", after the robustness panel" if cv is not None else "") + ": "
         + ", ".join(f"{v} {k}" for k, v in counts.items())
         + ". The paper's claim (an N-invariant optimal ratio) is supported where the slope is "
         "'invariant', contradicted where it 'drifts', and not decided by these data elsewhere."
@@ -129,10 +156,13 @@ def verdict(inv: Invariance, fits: pd.DataFrame | None = None,
     return "\n\n".join(out)
 
 
-def _condition_kind(inv: Invariance, cond: str, margin: float) -> tuple[str, pd.DataFrame]:
-    """'invariant' if every task's slope is, 'drifts' if any task's drifts, else 'unclear'."""
+def _condition_kind(inv: Invariance, cond: str, margin: float,
+                    cv: pd.DataFrame | None = None) -> tuple[str, pd.DataFrame]:
+    """'invariant' if every task's slope is, 'drifts' if any task's drifts, else 'unclear'
+    (each task's label after the panel when ``cv`` is given)."""
     t = inv.trend[inv.trend.condition == cond]
-    kinds = [classify(r.slope, r.slope_lo, r.slope_hi, margin) for r in t.itertuples()]
+    kinds = [_labels(inv, r.task, [cond], margin, cv).get(cond, "inconclusive")
+             for r in t.itertuples()]
     if kinds and all(k == "invariant" for k in kinds):
         return "invariant", t
     if any(k.startswith("drifts") for k in kinds):
@@ -141,8 +171,9 @@ def _condition_kind(inv: Invariance, cond: str, margin: float) -> tuple[str, pd.
 
 
 def takeaways(inv: Invariance, regret: pd.DataFrame | None = None, *,
-              margin: float = MARGIN) -> str:
-    """Markdown bullets for a practitioner, every statement computed from the analysis."""
+              margin: float = MARGIN, cv: pd.DataFrame | None = None) -> str:
+    """Markdown bullets for a practitioner, every statement computed from the analysis (each
+    label after the robustness panel when ``cv`` is given)."""
     conds = [c for c in inv.conditions if c != FULL_GRID]
     groups = knob_groups(conds)
     out = []
@@ -151,7 +182,7 @@ def takeaways(inv: Invariance, regret: pd.DataFrame | None = None, *,
         return ", ".join(f"{r.task} {r.slope:+.2f}" for r in t.itertuples())
 
     if BASELINE in conds:
-        kind, t = _condition_kind(inv, BASELINE, margin)
+        kind, t = _condition_kind(inv, BASELINE, margin, cv)
         span = float(t.span.max())
         moved = ", ".join(f"×{2 ** (r.slope * math.log2(r.span)):.2g} ({r.task})"
                           for r in t.itertuples())
@@ -167,7 +198,7 @@ def takeaways(inv: Invariance, regret: pd.DataFrame | None = None, *,
                        f"be reused unchecked at a larger budget.")
     if "variety" in groups:
         v = groups["variety"]
-        rows = [(c, _condition_kind(inv, c, margin)) for c in v]
+        rows = [(c, _condition_kind(inv, c, margin, cv)) for c in v]
         text = "; ".join(f"*{c}*: {k} ({slopes(t)})" for c, (k, t) in rows)
         mean = [float(t.slope.mean()) for _, (_, t) in rows]
         if all(b < a for a, b in zip(mean, mean[1:])):
@@ -210,9 +241,8 @@ def takeaways(inv: Invariance, regret: pd.DataFrame | None = None, *,
         clear = ((c.lo > 0) | (c.hi < 0)) & (c.difference.abs() > margin)
         moved += [f"{knob} on {r.task}" for r in c[clear].itertuples()]
     for task in sorted(inv.trend["task"].unique()):
-        t = inv.trend[(inv.trend.task == task) & inv.trend.condition.isin(conds)]
-        if len(t) and all(classify(r.slope, r.slope_lo, r.slope_hi, margin).startswith("drifts up")
-                          for r in t.itertuples()):
+        labels = _labels(inv, task, conds, margin, cv)
+        if labels and all(k.startswith("drifts up") for k in labels.values()):
             stuck.append(task)
     tail = "."
     if moved:
