@@ -147,3 +147,43 @@ def test_a_study_copies_the_runs_another_study_recorded(tmp_path, capsys):
     for i in copied:  # the same measurement, not a rerun
         assert second[i]["metrics"] == first[i]["metrics"]
     assert len(load_results(root / "results" / "second" / "runs.csv")) == 3
+    # a record replaced by another measurement of the same run (copied again under other
+    # versions): the same run ids, other numbers; the table must follow its records
+    import json
+
+    rid = sorted(copied)[0]
+    path = root / "results" / "second" / "records" / f"{rid}.json"
+    rec = json.loads(path.read_text())
+    task = next(iter(rec["metrics"]["probe"]))
+    rec["metrics"]["probe"][task]["test_error"] = 0.987
+    path.write_text(json.dumps(rec))
+    assert cli.main([*base, "--study", "second"]) == 0
+    df = load_results(root / "results" / "second" / "runs.csv")
+    assert df[(df.run_id == rid) & (df.task == task)].test_error.tolist() == [0.987]
+
+
+def test_a_copy_prefers_the_record_made_under_this_environments_versions(tmp_path):
+    """The same run id recorded twice, under other software and under this one (a migrated
+    table beside a rerun): the copy must be the one that training here would reproduce, whichever
+    folder comes first."""
+    from pretrain_diversity.runs.machine import versions
+    from pretrain_diversity.sweeps.records import write_record
+    from pretrain_diversity.sweeps.runner import copy_shared_record
+
+    import json
+
+    old, new, mine = (tmp_path / "results" / n / "records" for n in ("a", "b", "c"))
+    real = json.loads(next((ROOT / "results" / "figure1" / "records").glob("*.json")).read_text())
+    rid = real["run_id"]
+    a = {**real, "metrics": {**real["metrics"], "marker": 1}, "versions": {**versions(), "torch": "0.0"}}
+    write_record(old, a)
+    write_record(new, {**real, "metrics": {**real["metrics"], "marker": 2}, "versions": versions()})
+    assert copy_shared_record(rid, mine, [old, new])
+    got = load_records(mine)[0]
+    assert got["metrics"]["marker"] == 2 and got["copied_from"] == "results/b/records"
+    assert not copy_shared_record("0000000000000000", mine, [old, new])
+    write_record(new, {**real, "metrics": {**real["metrics"], "marker": 2},
+                       "versions": {**versions(), "torch": "9.9"}})
+    (mine / f"{rid}.json").unlink()
+    assert copy_shared_record(rid, mine, [old, new])  # no match: the first folder's
+    assert load_records(mine)[0]["metrics"]["marker"] == 1

@@ -212,14 +212,26 @@ def cmd_plan(args) -> int:
 
 # ------------------------------------------------------------------------------------ studies
 def table_is_current(csv: Path, records: Path, run_ids: list[str]) -> bool:
-    """Whether ``csv`` holds exactly the study's recorded runs (else it is derived again: runs
-    were trained, or copied from another study, since it was written)."""
+    """Whether ``csv`` holds exactly the study's recorded runs, with the records' numbers (else it
+    is derived again: runs were trained, or copied from another study, or a record was replaced
+    by another measurement of the same run id, since it was written)."""
     if not csv.exists():
         return False
+    import numpy as np
     import pandas as pd
 
-    recorded = {r for r in run_ids if (records / f"{r}.json").exists()}
-    return set(pd.read_csv(csv, usecols=["run_id"]).run_id) == recorded
+    recorded = [r for r in run_ids if (records / f"{r}.json").exists()]
+    old = pd.read_csv(csv)
+    if set(old.run_id) != set(recorded):
+        return False
+    if not recorded:
+        return True
+    new = collect_records(records, recorded)
+    key = ["run_id", "task"]
+    cols = [c for c in ("test_error", "val_error") if c in old and c in new]
+    a, b = (t.sort_values(key)[key + cols].reset_index(drop=True) for t in (old, new))
+    return (a[key].equals(b[key])
+            and all(np.allclose(a[c], b[c], equal_nan=True) for c in cols))
 
 
 def add_studies(sub) -> None:

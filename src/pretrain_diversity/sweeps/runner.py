@@ -285,15 +285,28 @@ def finished(job: Job, records, on_damaged: Callable[[str], None],
 
 
 def copy_shared_record(run_id: str, records, shared_records) -> bool:
-    """Copy ``run_id``'s record from the first other records folder that has a usable one."""
+    """Copy ``run_id``'s record from another records folder that has a usable one.
+
+    A run id names a configuration, not the software: two studies may hold the same run measured
+    under different versions (a migrated table beside a rerun), with different numbers. A copy
+    stands in for training the run here and now, so a record made under this environment's
+    versions is preferred; otherwise the first folder's (in ``shared_records`` order).
+    """
+    from pretrain_diversity.runs.machine import versions
+
+    found = []
     for other in shared_records:
         if Path(other).resolve() == Path(records).resolve():
             continue
         rec = usable_record(other, run_id, lambda _: None)  # another study's damage: not ours
         if rec is not None:
-            write_record(records, {**rec, "copied_from": shown_path(other)})
-            return True
-    return False
+            found.append((other, rec))
+    if not found:
+        return False
+    here = versions()
+    other, rec = next(((o, r) for o, r in found if r.get("versions") == here), found[0])
+    write_record(records, {**rec, "copied_from": shown_path(other)})
+    return True
 
 
 def shown_path(path) -> str:
