@@ -430,3 +430,15 @@ def test_page_fails_with_the_commands_when_results_are_missing(tmp_path, monkeyp
     for k in I.KNOBS:
         assert I.command(k) in msg
     assert "results/figure1/runs.csv" in msg and "pretrain-diversity sweep studies/figure1.toml" in msg
+
+
+def test_the_grid_note_says_when_the_grid_alone_reaches_beyond_the_margin():
+    from pretrain_diversity.studies import invariance as I
+
+    fine = pd.DataFrame({"condition": ["V = 1", I.FULL_GRID], "max_abs_bias": [0.01, 0.003]})
+    coarse = fine.assign(max_abs_bias=[0.22, 0.15])
+    assert "cannot tell invariance" not in I.grid_note(fine)
+    assert "under a tenth of the ±0.2 margin" in I.grid_note(fine)
+    text = I.grid_note(coarse)
+    assert "at most ±0.220 from interpolation alone" in text and "110% of the ±0.2 margin" in text
+    assert "a slope within about ±0.22 cannot tell invariance from a drift" in text
