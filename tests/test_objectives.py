@@ -90,3 +90,34 @@ def test_appearance_negative_inverts_and_outline_hollows_strokes():
     assert torch.equal(apply_appearance(x, "negative"), 255 - x)
     edge = apply_appearance(x, "outline")
     assert edge[0, 0, 4, 4] == 0 and edge[0, 0, 2, 4] == 200 and edge[0, 0, 1, 4] == 200
+
+
+def test_coarse_captions_keyed_by_class_equal_the_loss_keyed_by_caption():
+    """With coarse captions two classes can share one caption text. The loss keys positives by
+    class, so their images are each other's negatives, but their text embeddings are identical:
+    the loss and its gradient must be exactly those of the loss keyed by caption text (a
+    multi-positive loss over the caption's images),
+    so the captions control measures what a caption says, not an artefact of the keying."""
+    import torch
+
+    from pretrain_diversity.models.objectives import clip_loss
+
+    g = torch.Generator().manual_seed(0)
+    classes = torch.tensor([0, 0, 1, 1, 2, 3, 3, 4])
+    caption_of_class = torch.tensor([0, 0, 1, 1, 2])  # classes 0-1 and 2-3 share a caption
+    words = torch.randn(3, 6, generator=g)
+    scale = torch.tensor(5.0)
+    grads = []
+    for ids in (classes, caption_of_class[classes]):
+        img = torch.randn(8, 6, generator=torch.Generator().manual_seed(1)).requires_grad_()
+        txt = words[caption_of_class[classes]].clone().requires_grad_()
+        loss, _ = clip_loss(img, txt, ids, scale)
+        loss.backward()
+        grads.append((loss.detach(), img.grad, txt.grad))
+    (la, gi_a, gt_a), (lb, gi_b, gt_b) = grads
+    assert torch.isclose(la, lb)  # identical texts get identical logits: the same loss
+    assert torch.allclose(gi_a, gi_b, atol=1e-6)
+    # caption gradients: per caption (the text encoder sees one caption once), summed over copies
+    per_caption = [torch.zeros(3, 6).index_add_(0, caption_of_class[classes], gt)
+                   for gt in (gt_a, gt_b)]
+    assert torch.allclose(*per_caption, atol=1e-6)
