@@ -51,17 +51,19 @@ def knobs_read(root: str | os.PathLike | None = None) -> list[str]:
     return [k for k in KNOBS if (root / results_path(k, 2)).exists()]
 
 
+def spec_path(knob: str, version: int = 1) -> Path:
+    return (SPECS if version == 1 else SPECS_V2)[knob]
+
+
 def knob_table(knob: str, root: Path) -> tuple[Path, str]:
     """(table, command) of a knob under the protocol the page reads."""
-    if protocol(root) == 2:
-        v2 = results_path(knob, 2)
-        return root / v2, prov.sweep_command(SPECS_V2[knob], v2, RUNS_DIR)
-    return root / results_path(knob), command(knob)
+    v = protocol(root)
+    return root / results_path(knob, v), command(knob, v)
 
 
-def command(knob: str) -> str:
-    """The command (from the repository root) that regenerates one knob's v1 results."""
-    return prov.sweep_command(SPECS[knob], results_path(knob), RUNS_DIR)
+def command(knob: str, version: int = 1) -> str:
+    """The command (from the repository root) that regenerates one knob's results."""
+    return prov.sweep_command(spec_path(knob, version), results_path(knob, version), RUNS_DIR)
 
 
 def sampler_command() -> str:
@@ -113,8 +115,7 @@ def provenance(root: str | os.PathLike | None = None) -> str:
     rows = [("Figure 1 (original sampler)", F.RESULTS, F.STUDY, F.RUNS_DIR)]
     if v == 2:
         rows.append(("original sampler on the v2 grid", SAMPLER_RESULTS, SAMPLER_SPEC, RUNS_DIR))
-    rows += [(k, results_path(k, v), (SPECS_V2 if v == 2 else SPECS)[k], RUNS_DIR)
-             for k in knobs_read(root)]
+    rows += [(k, results_path(k, v), spec_path(k, v), RUNS_DIR) for k in knobs_read(root)]
     lines = []
     for name, path, spec, runs_dir in rows:
         rec = prov.read_record(path, root)
