@@ -442,3 +442,19 @@ def test_the_grid_note_says_when_the_grid_alone_reaches_beyond_the_margin():
     text = I.grid_note(coarse)
     assert "at most ±0.220 from interpolation alone" in text and "110% of the ±0.2 margin" in text
     assert "a slope within about ±0.22 cannot tell invariance from a drift" in text
+
+
+def test_a_half_measured_budget_is_dropped_not_read_as_a_one_point_curve(table):
+    """A condition whose last budget holds one K (a study stopped partway) must not leave every
+    condition a one-point "optimum" there: that budget is left out of the comparison."""
+    from pretrain_diversity.studies import invariance as I
+
+    lab = I.label_conditions(table)
+    part = lab[(lab.condition != "V = 1") | (lab.budget < 16384) | (lab.n_classes == 16)]
+    matched = I.match_grid(part)
+    assert set(matched.budget) == {2048, 4096}
+    assert set(I.match_grid(lab).budget) == set(BUDGETS)  # complete tables keep every budget
+    inv = I.analyse(part, n_boot=50)
+    assert set(inv.optima[inv.optima.condition == "V = ∞"].budget) == {2048, 4096}
+    with pytest.raises(ValueError, match="at least 3 values of K"):
+        I.match_grid(lab[(lab.condition != "V = 1") | (lab.n_classes <= 16)])

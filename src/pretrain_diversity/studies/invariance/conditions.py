@@ -8,6 +8,7 @@ share (``match_grid``).
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -80,14 +81,28 @@ def conditions_in_order(df: pd.DataFrame) -> list[str]:
     return list(order.index)
 
 
-def match_grid(df: pd.DataFrame) -> pd.DataFrame:
-    """Keep only the (task, N, K) points that every condition measured."""
+# Fewest K a budget needs on the shared grid to locate an optimum: the parabola runs through the
+# best grid point and its two neighbours, and with fewer points "the optimum" is whichever end is
+# lower, a number that moves the slope without measuring anything.
+MIN_K_PER_BUDGET = 3
+
+
+def match_grid(df: pd.DataFrame, *, min_k: int = MIN_K_PER_BUDGET) -> pd.DataFrame:
+    """Keep only the (task, N, K) points that every condition measured, and of those only the
+    budgets where at least ``min_k`` values of K are shared.
+
+    One condition with a budget half-measured (a study stopped partway, a table written early)
+    would otherwise leave every condition a one- or two-point "curve" at that budget.
+    """
     pts = df.groupby("condition")[["task", "budget", "n_classes"]].apply(
         lambda g: set(map(tuple, g.drop_duplicates().to_numpy().tolist()))
     )
     common = set.intersection(*pts)
+    per_budget = Counter((t, n) for t, n, _ in common)
+    common = {p for p in common if per_budget[(p[0], p[1])] >= min_k}
     if not common:
-        raise ValueError("the conditions share no (task, N, K) point: nothing to compare")
+        raise ValueError("the conditions share no budget with at least "
+                         f"{min_k} values of K (task, N, K): nothing to compare")
     key = pd.Series(list(zip(df["task"], df["budget"], df["n_classes"])), index=df.index)
     return df[key.isin(common)]
 
