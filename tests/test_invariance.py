@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -337,7 +338,11 @@ def test_the_verdict_and_takeaways_speak_after_the_robustness_panel(inv):
             "by without seed 2.") in text
     assert "**Overall**, over 6 (condition, task) cases, after the robustness panel: 1 " \
            "inconclusive, 4 invariant, 1 drifts up" in text
-    assert "drifted up under every condition" not in I.takeaways(inv, cv=cv)
+    tips = I.takeaways(inv, cv=cv)
+    assert "drifted up under every condition" not in tips
+    # each task under its own label: the drift on glyphs is not read as V = 1's on digits
+    assert re.search(r"\*V = 1\*: inconclusive on digits \([+-]\d\.\d\d\); drifts up on "
+                     r"glyphs-heldout \([+-]\d\.\d\d\)", tips), tips
 
 
 def test_contrasts_are_paired_over_seeds(table):
@@ -458,3 +463,28 @@ def test_a_half_measured_budget_is_dropped_not_read_as_a_one_point_curve(table):
     assert set(inv.optima[inv.optima.condition == "V = ∞"].budget) == {2048, 4096}
     with pytest.raises(ValueError, match="at least 3 values of K"):
         I.match_grid(lab[(lab.condition != "V = 1") | (lab.n_classes <= 16)])
+
+
+def test_the_page_quotes_one_interval_per_slope_the_panels(table):
+    """The joint bootstrap of ``analyse`` and each condition's panel give one slope two intervals;
+    after ``with_panel_intervals`` the summary table's reading is the panel's rule as reported."""
+    from pretrain_diversity.studies import invariance as I
+    from pretrain_diversity.studies.invariance import robust as IR
+
+    rng = np.random.default_rng(5)
+    t = table.assign(val_error=table.test_error + rng.normal(0, 0.003, len(table)))
+    inv = I.analyse(t, metric="val_error", report="test_error", n_boot=300)
+    cv = IR.condition_verdicts(inv, n_boot=100)
+    joint = inv.trend.set_index(["condition", "task"])
+    one = IR.with_panel_intervals(inv, cv)
+    got = one.trend.set_index(["condition", "task"])
+    want = cv.set_index(["condition", "task"])
+    assert len(want) == len(got) == 8
+    assert np.allclose(got.loc[want.index, "slope_lo"], want["lo"])
+    assert np.allclose(got.loc[want.index, "slope_hi"], want["hi"])
+    assert np.allclose(got["slope"], joint["slope"])  # the same slopes, other intervals
+    assert not np.allclose(got["slope_lo"], joint.loc[got.index, "slope_lo"])
+    reading = I.summary_table(one).set_index(["condition", "task"])["reading (margin ±0.2)"]
+    assert (reading.loc[want.index] == want["rule"]).all()
+    with pytest.raises(ValueError, match="read different tables"):
+        IR.with_panel_intervals(inv, cv.assign(slope=cv.slope + 0.1))

@@ -9,6 +9,9 @@ epochs) and its fixed-steps control by the same rule (``tradeoff.controls``).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pandas as pd
 
 from pretrain_diversity.analysis.verdict_rule import LEVEL, MARGIN
@@ -28,6 +31,27 @@ def condition_verdicts(inv: Invariance, *, n_boot: int = PANEL_BOOT) -> pd.DataF
         v.insert(0, "condition", cond)
         parts.append(v)
     return pd.concat(parts, ignore_index=True)
+
+
+def with_panel_intervals(inv: Invariance, cv: pd.DataFrame) -> Invariance:
+    """``inv`` with each (condition, task) slope interval replaced by the one its panel reads.
+
+    ``analyse`` draws seeds jointly over conditions (what the paired contrasts need), the panel
+    draws each condition alone, as the Figure 1 page does; the two intervals of one slope differ
+    by bootstrap noise, and near the rule's edges by a label. A page quotes one interval per slope:
+    the panel's, which its verdicts are read from. The slopes themselves are the same numbers.
+    """
+    panel = cv.set_index(["condition", "task"])[["slope", "lo", "hi"]]
+    trend = inv.trend.copy()
+    for i, r in trend.iterrows():
+        key = (r.condition, r.task)
+        if key in panel.index:
+            p = panel.loc[key]
+            if not np.isclose(p.slope, r.slope, atol=1e-9):
+                raise ValueError(f"the panel's slope of {key} ({p.slope:+.4f}) is not the "
+                                 f"analysis' ({r.slope:+.4f}): they read different tables")
+            trend.loc[i, ["slope_lo", "slope_hi"]] = [p.lo, p.hi]
+    return replace(inv, trend=trend)
 
 
 def condition_verdict_table(cv: pd.DataFrame) -> pd.DataFrame:
