@@ -488,3 +488,33 @@ def test_the_page_quotes_one_interval_per_slope_the_panels(table):
     assert (reading.loc[want.index] == want["rule"]).all()
     with pytest.raises(ValueError, match="read different tables"):
         IR.with_panel_intervals(inv, cv.assign(slope=cv.slope + 0.1))
+
+
+def test_a_knob_effect_is_a_verdict_with_its_own_robustness_panel(table):
+    """The change of slope between a knob's ends is read by the shared rule on a paired bootstrap
+    and checked by the panel; a reading the panel breaks is not repeated as 'moves the drift'."""
+    from pretrain_diversity.studies import invariance as I
+    from pretrain_diversity.studies.invariance import robust as IR
+
+    rng = np.random.default_rng(6)
+    t = table.assign(val_error=table.test_error + rng.normal(0, 0.003, len(table)))
+    inv = I.analyse(t, metric="val_error", report="test_error", n_boot=300)
+    kc = IR.knob_contrast_verdicts(inv, n_boot=200)
+    assert set(kc.knob) == {"variety"} and set(kc.task) == {"digits", "glyphs-heldout"}
+    assert (kc.condition == "V = ∞").all() and (kc.reference == "V = 1").all()
+    slope = inv.trend.set_index(["condition", "task"]).slope
+    for r in kc.itertuples():  # the point estimate is the difference of the page's slopes
+        assert r.difference == pytest.approx(slope[("V = ∞", r.task)] - slope[("V = 1", r.task)])
+        assert r.rule == "drifts down" and r.lo < r.hi < 0  # V = ∞ removes a drift of +0.4
+    assert set(kc.verdict) <= {"drifts down", "inconclusive"}
+    stands = kc.assign(verdict="drifts down", broken="")
+    text = I.verdict(inv, kc=stands)
+    assert text.count("the variety moves the drift") == 2 and "does not confirm" not in text
+    assert "here it moved with variety on digits, variety on glyphs-heldout" in \
+        I.takeaways(inv, kc=stands)
+    broken = stands.copy()
+    broken.loc[broken.task == "digits", ["verdict", "broken"]] = ["inconclusive", "without seed 1"]
+    text = I.verdict(inv, kc=broken)
+    assert "the robustness panel does not confirm this (broken by without seed 1)" in text
+    tips = I.takeaways(inv, kc=broken)
+    assert "variety on glyphs-heldout" in tips and "variety on digits" not in tips

@@ -125,3 +125,23 @@ def test_every_task_gets_its_panel():
     assert out.label.to_dict() == {"t": "drifts up", "u": "inconclusive"}
     assert out.broken["t"] == "" and out.broken["u"] == "without seed 4"
     assert out.checks["u"] == len(out.panel["u"]) == 9
+
+
+def test_a_slope_difference_is_paired_over_seeds_and_read_by_the_rule():
+    """A condition whose errors are another's plus a constant has the same optima in every draw:
+    the paired difference is exactly 0 with a zero-width interval ('invariant'); a condition with
+    a steeper drift on the same seeds differs by that much, and every panel check applies."""
+    base = quadratics([0.2] * 5)
+    same = base.assign(test_error=base.test_error + 0.05, val_error=base.val_error + 0.05)
+    steep = quadratics([1.0] * 5)
+    both = pd.concat([base.assign(condition="a"), same.assign(condition="b")])
+    fn = R.SlopeDifference(task="t", condition="b", reference="a", n_boot=200)
+    label, est, lo, hi = fn(both, "val_error", "parabola")
+    assert label == "invariant" and est == pytest.approx(0, abs=1e-9)
+    assert lo == pytest.approx(0, abs=1e-9) and hi == pytest.approx(0, abs=1e-9)
+    r = R.robustness_panel(pd.concat([base.assign(condition="a"), steep.assign(condition="b")]),
+                           fn)
+    assert r.label == "drifts up" and (r.panel.label == "drifts up").all()
+    assert r.panel.estimate.iloc[0] == pytest.approx(0.8, abs=0.05)
+    with pytest.raises(ValueError, match="no rows of condition = 'b'"):
+        fn(base.assign(condition="a"), "val_error", "parabola")

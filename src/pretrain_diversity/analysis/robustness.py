@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from pretrain_diversity.analysis.bootstrap import percentiles, slope_draws
 from pretrain_diversity.analysis.optimum import ESTIMATORS, optima, ratio_trend
 from pretrain_diversity.analysis.verdict_rule import INCONCLUSIVE, LEVEL, MARGIN, read_slope
 
@@ -51,6 +52,49 @@ class SlopeVerdict:
             raise ValueError(f"task {task!r} has fewer than two budgets: no slope to read")
         t = tr.iloc[0]
         r = read_slope(t.slope, t.slope_lo, t.slope_hi, margin=self.margin, level=self.level)
+        return r.label, r.slope, r.lo, r.hi
+
+
+@dataclass(frozen=True)
+class SlopeDifference:
+    """How much a knob changes a slope: condition's slope minus reference's, on one task, read by
+    the same rule (``read_slope``: within the margin the knob leaves the drift as it is, beyond
+    it with an interval clear of 0 the knob moves it).
+
+    Both conditions' optima are drawn with the same RNG seed, so with the same seeds and budgets
+    the i-th draw resamples the same seeds for both: the difference is a paired bootstrap, and
+    every check of the panel (a seed left out, a thinner grid, another estimator) applies to both
+    conditions at once.
+    """
+
+    task: str
+    condition: str
+    reference: str
+    column: str = "condition"
+    n_boot: int = 1000
+    level: float = LEVEL
+    seed: int = 0
+    margin: float = MARGIN
+    resample: str = "budget"
+
+    def __call__(self, table: pd.DataFrame, metric: str, estimator: str) -> tuple:
+        t = table[table["task"] == self.task]
+        slopes, draws = [], []
+        for group in (self.condition, self.reference):
+            sub = t[t[self.column] == group]
+            if sub.empty:
+                raise ValueError(f"no rows of {self.column} = {group!r} on task {self.task!r}")
+            opt, d = optima(sub, metric=metric, level=self.level, n_boot=self.n_boot,
+                            seed=self.seed, resample=self.resample, estimator=estimator,
+                            return_draws=True)
+            tr = ratio_trend(opt, d, level=self.level)
+            if tr.empty:
+                raise ValueError(f"{group!r} has fewer than two budgets on {self.task!r}")
+            slopes.append(float(tr.iloc[0].slope))
+            draws.append(slope_draws(opt, d)[self.task])
+        diff = draws[0] - draws[1]
+        lo, hi = np.percentile(diff, percentiles(self.level))
+        r = read_slope(slopes[0] - slopes[1], lo, hi, margin=self.margin, level=self.level)
         return r.label, r.slope, r.lo, r.hi
 
 

@@ -14,10 +14,13 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from pretrain_diversity.analysis.verdict_rule import LEVEL, MARGIN
-from pretrain_diversity.studies.invariance.conditions import FULL_GRID
+from pretrain_diversity.analysis.robustness import SlopeDifference, robustness_panel
+from pretrain_diversity.analysis.verdict_rule import LEVEL, MARGIN, read_slope
+from pretrain_diversity.studies.invariance.conditions import FULL_GRID, knob_groups
 from pretrain_diversity.studies.invariance.stats import Invariance
-from pretrain_diversity.studies.slope_verdicts import PANEL_BOOT, robust_verdicts, verdict_table
+from pretrain_diversity.studies.slope_verdicts import (
+    PANEL_BOOT, REPORT, SELECT, robust_verdicts, verdict_table,
+)
 from pretrain_diversity.studies.tradeoff.notes import distinct_draws
 
 
@@ -31,6 +34,54 @@ def condition_verdicts(inv: Invariance, *, n_boot: int = PANEL_BOOT) -> pd.DataF
         v.insert(0, "condition", cond)
         parts.append(v)
     return pd.concat(parts, ignore_index=True)
+
+
+def knob_contrast_verdicts(inv: Invariance, *, n_boot: int = PANEL_BOOT,
+                           margin: float = MARGIN, level: float = LEVEL) -> pd.DataFrame:
+    """Per knob and task: how much the knob's far level changes the slope against its near one
+    (``SlopeDifference``: paired over seeds, read by the shared rule), and whether that reading
+    survives the robustness panel.
+
+    A knob's effect is a verdict like any other, so it gets the same panel: "40 epochs halve the
+    glyph drift" must hold with test-located optima, without each seed, on every second K and with
+    the other estimators, or it is inconclusive. Rows: knob, condition, reference, task,
+    difference, lo, hi, rule (as reported), rule_reason, verdict (after the panel), broken.
+    """
+    if inv.data is None:
+        raise ValueError("the Invariance holds no data rows: analyse() it from a results table")
+    conds = [c for c in inv.conditions if c != FULL_GRID]
+    rows = []
+    for knob, levels in knob_groups(conds).items():
+        ref, cond = levels[0], levels[-1]
+        pair = inv.data[inv.data["condition"].isin([ref, cond])]
+        for task in sorted(pair["task"].unique()):
+            fn = SlopeDifference(task=task, condition=cond, reference=ref, n_boot=n_boot,
+                                 level=level, margin=margin)
+            r = robustness_panel(pair[pair["task"] == task], fn, metric=SELECT,
+                                 alt_metric=REPORT)
+            base = r.panel.iloc[0]
+            rule = read_slope(base.estimate, base.lo, base.hi, margin=margin, level=level)
+            rows.append(dict(knob=knob, condition=cond, reference=ref, task=task,
+                             difference=rule.slope, lo=rule.lo, hi=rule.hi, rule=rule.label,
+                             rule_reason=rule.reason, verdict=r.label,
+                             broken=", ".join(r.panel.check[~r.panel.agrees])))
+    return pd.DataFrame(rows, columns=["knob", "condition", "reference", "task", "difference",
+                                       "lo", "hi", "rule", "rule_reason", "verdict", "broken"])
+
+
+def knob_effect_table(kc: pd.DataFrame) -> pd.DataFrame:
+    """Knob, from → to, task, the change of slope [interval], the rule as reported, the verdict
+    after the panel, what broke it."""
+    return pd.DataFrame({
+        "knob": kc.knob,
+        "from → to": [f"{r} → {c}" for r, c in zip(kc.reference, kc.condition)],
+        "task": kc.task,
+        "change of slope": [f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+                            for d, lo, hi in zip(kc.difference, kc.lo, kc.hi)],
+        "rule (as reported)": kc.rule,
+        "verdict (after the panel)": kc.verdict,
+        "broken by": [b or "-" for b in kc.broken],
+    })
 
 
 def with_panel_intervals(inv: Invariance, cv: pd.DataFrame) -> Invariance:

@@ -10,7 +10,7 @@ import pandas as pd
 from pretrain_diversity.analysis.formatting import ratio as ratio_text
 from pretrain_diversity.analysis.formatting import signed_interval
 from pretrain_diversity.studies.invariance.conditions import BASELINE, FULL_GRID, knob_groups
-from pretrain_diversity.analysis.verdict_rule import read_slope
+from pretrain_diversity.analysis.verdict_rule import DOWN, INVARIANT, SMALL, UP, read_slope
 from pretrain_diversity.studies.invariance.stats import MARGIN, Invariance, contrasts
 
 
@@ -70,9 +70,41 @@ def _labels(inv: Invariance, task: str, conds, margin: float,
     return {c: classify(r.slope, r.slope_lo, r.slope_hi, margin) for c, r in tr.iterrows()}
 
 
+def knob_effects(inv: Invariance, margin: float = MARGIN,
+                 kc: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per knob and task, the slope change from the knob's first level to its last: difference,
+    lo, hi, rule (the shared rule's label as reported), verdict (after the knob's robustness
+    panel when ``kc``, ``robust.knob_contrast_verdicts``, is given, else the rule) and broken."""
+    if kc is not None:
+        return kc
+    conds = [c for c in inv.conditions if c != FULL_GRID]
+    rows = []
+    for knob, levels in knob_groups(conds).items():
+        for r in contrasts(inv, pairs=[(levels[-1], levels[0])]).itertuples():
+            label = read_slope(r.difference, r.lo, r.hi, margin=margin).label
+            rows.append(dict(knob=knob, condition=r.condition, reference=r.reference,
+                             task=r.task, difference=r.difference, lo=r.lo, hi=r.hi,
+                             rule=label, verdict=label, broken=""))
+    return pd.DataFrame(rows, columns=["knob", "condition", "reference", "task", "difference",
+                                       "lo", "hi", "rule", "verdict", "broken"])
+
+
+def _effect_words(knob: str, label: str, margin: float) -> str:
+    """What a knob's slope change means, by the shared rule's label of the difference."""
+    if label in (UP, DOWN):
+        return f": the {knob} moves the drift"
+    if label == SMALL:
+        return f": a detectable but small effect (within ±{margin:g})"
+    if label == INVARIANT:
+        return (f": the interval lies within ±{margin:g}, so the {knob} changes the drift by "
+                "less than the margin")
+    return (f", an interval that contains 0 and reaches beyond ±{margin:g}: no detectable "
+            "effect on the drift, and none ruled out")
+
+
 def verdict(inv: Invariance, fits: pd.DataFrame | None = None,
             regret: pd.DataFrame | None = None, *, margin: float = MARGIN,
-            cv: pd.DataFrame | None = None) -> str:
+            cv: pd.DataFrame | None = None, kc: pd.DataFrame | None = None) -> str:
     """Markdown: per task, where invariance holds (``verdict_rule.read_slope``), what each knob does to the
     slope (paired contrast between its extreme levels), which fitted exponent moves, what
     extrapolating the small-N ratio costs, and the overall answer.
@@ -82,7 +114,7 @@ def verdict(inv: Invariance, fits: pd.DataFrame | None = None,
     must not say 'drifts' where its own panel says 'inconclusive'."""
     pct = f"{inv.level:.0%}"
     conds = [c for c in inv.conditions if c != FULL_GRID]
-    groups = knob_groups(conds)
+    effects = knob_effects(inv, margin, kc)
     out = []
     for task in sorted(inv.trend["task"].unique()):
         tr = inv.trend[(inv.trend.task == task) & inv.trend.condition.isin(conds)]
@@ -114,23 +146,16 @@ def verdict(inv: Invariance, fits: pd.DataFrame | None = None,
                 lines.append("- Overturned by the robustness panel: " + "; ".join(
                     f"*{r.condition}* reads '{r.rule}' as reported, broken by {r.broken}"
                     for r in g.itertuples()) + ".")
-        for knob, members in groups.items():
-            lo_c, hi_c = members[0], members[-1]
-            c = contrasts(inv, pairs=[(hi_c, lo_c)])
-            c = c[c.task == task]
-            if c.empty:
-                continue
-            c = c.iloc[0]
-            eff = f"changes the slope by {c.difference:+.2f} {signed_interval(c.lo, c.hi)} from *{lo_c}* to *{hi_c}*"
-            if (c.lo > 0 or c.hi < 0) and abs(c.difference) > margin:
-                eff += f": the {knob} moves the drift"
-            elif c.lo > 0 or c.hi < 0:
-                eff += f": a detectable but small effect (within ±{margin:g})"
-            else:
-                eff += ", an interval that contains 0: no detectable effect on the drift"
-            text = f"- {knob.capitalize()} {eff}."
+        for c in effects[effects.task == task].itertuples():
+            text = (f"- {c.knob.capitalize()} changes the slope by {c.difference:+.2f} "
+                    f"{signed_interval(c.lo, c.hi)} from *{c.reference}* to *{c.condition}*"
+                    + _effect_words(c.knob, c.rule, margin))
+            if c.verdict != c.rule:
+                text += (f"; the robustness panel does not confirm this (broken by {c.broken}), "
+                         "so it is inconclusive")
+            text += "."
             if fits is not None:
-                text += " " + exponent_shift(fits, task, lo_c, hi_c)
+                text += " " + exponent_shift(fits, task, c.reference, c.condition)
             lines.append(text)
         if regret is not None:
             g = regret[(regret.task == task) & regret.condition.isin(conds)]
@@ -188,7 +213,8 @@ def _labelled_slopes(inv: Invariance, cond: str, margin: float,
 
 
 def takeaways(inv: Invariance, regret: pd.DataFrame | None = None, *,
-              margin: float = MARGIN, cv: pd.DataFrame | None = None) -> str:
+              margin: float = MARGIN, cv: pd.DataFrame | None = None,
+              kc: pd.DataFrame | None = None) -> str:
     """Markdown bullets for a practitioner, every statement computed from the analysis (each
     label after the robustness panel when ``cv`` is given)."""
     conds = [c for c in inv.conditions if c != FULL_GRID]
@@ -233,19 +259,25 @@ def takeaways(inv: Invariance, regret: pd.DataFrame | None = None, *,
         out.append(f"- Variety of a class, from fewest to most styles: {text}. Point estimates "
                    f"say {trend}; the paired contrast in the verdict says whether that is more "
                    f"than noise.")
+    effects = knob_effects(inv, margin, kc)
+    moves = effects.verdict.isin([UP, DOWN])
     for knob in ("capacity", "training budget"):
         if knob in groups:
             lo_c, hi_c = groups[knob][0], groups[knob][-1]
-            c = contrasts(inv, pairs=[(hi_c, lo_c)])
+            c = effects[effects.knob == knob]
             if c.empty:
                 continue
-            clear = ((c.lo > 0) | (c.hi < 0)) & (c.difference.abs() > margin)
+            clear = moves[c.index]
             eff = ("changes the drift beyond the margin for " + ", ".join(c.task[clear])
-                   if clear.any() else "does not change the drift beyond the margin")
+                   if clear.any() else "shows no detectable change of the drift")
+            lost = c[c.rule.isin([UP, DOWN]) & (c.verdict != c.rule)]
             out.append(f"- {knob.capitalize()} (*{lo_c}* → *{hi_c}*) {eff} "
                        f"(slope differences: " + ", ".join(
                            f"{r.task} {r.difference:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}]"
-                           for r in c.itertuples()) + ").")
+                           for r in c.itertuples()) + ")"
+                       + "".join(f"; on {r.task} a change beyond the margin as reported does "
+                                 f"not survive the robustness panel ({r.broken})"
+                                 for r in lost.itertuples()) + ".")
     if regret is not None and len(regret):
         g = regret[regret.condition.isin(conds)]
         spread = inv.optima[inv.optima.condition.isin(conds)]["err_std"].median()
@@ -257,10 +289,7 @@ def takeaways(inv: Invariance, regret: pd.DataFrame | None = None, *,
             f"{100 * spread:.1f} points at the optima."
         )
     moved, stuck = [], []  # (knob, task) pairs whose extreme levels change the slope, or not
-    for knob, levels in groups.items():
-        c = contrasts(inv, pairs=[(levels[-1], levels[0])])
-        clear = ((c.lo > 0) | (c.hi < 0)) & (c.difference.abs() > margin)
-        moved += [f"{knob} on {r.task}" for r in c[clear].itertuples()]
+    moved += [f"{r.knob} on {r.task}" for r in effects[moves].itertuples()]
     for task in sorted(inv.trend["task"].unique()):
         labels = _labels(inv, task, conds, margin, cv)
         if labels and all(k.startswith("drifts up") for k in labels.values()):
