@@ -518,3 +518,16 @@ def test_a_knob_effect_is_a_verdict_with_its_own_robustness_panel(table):
     assert "the robustness panel does not confirm this (broken by without seed 1)" in text
     tips = I.takeaways(inv, kc=broken)
     assert "variety on glyphs-heldout" in tips and "variety on digits" not in tips
+
+
+def test_the_design_note_counts_what_the_thin_grid_check_leaves(table):
+    from pretrain_diversity.studies import invariance as I
+    from pretrain_diversity.studies.invariance import robust as IR
+
+    note = IR.design_note(I.analyse(table, n_boot=20))
+    assert "with 5 values of K per budget" in note and "leaves 3 values of K" in note
+    assert "it keeps 2" not in note
+    four = table[~((table.budget == 2048) & (table.n_classes == 512))]
+    note = IR.design_note(I.analyse(four, n_boot=20))
+    assert "with 4 to 5 values of K per budget" in note and "leaves 2 to 3 values" in note
+    assert "at N = 2,048 it keeps 2, where the optimum is whichever" in note

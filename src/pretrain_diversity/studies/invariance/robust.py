@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from pretrain_diversity.analysis.robustness import SlopeDifference, robustness_panel
+from pretrain_diversity.analysis.robustness import SlopeDifference, robustness_panel, thin_grid
 from pretrain_diversity.analysis.verdict_rule import LEVEL, MARGIN, read_slope
 from pretrain_diversity.studies.invariance.conditions import FULL_GRID, knob_groups
 from pretrain_diversity.studies.invariance.stats import Invariance
@@ -138,11 +138,17 @@ def design_note(inv: Invariance) -> str:
     ks = d.groupby("budget").n_classes.agg(["min", "max", "nunique"])
     span = (ks["max"] / ks["min"]).median()
     seeds = d.groupby("condition").seed.nunique()
+    thin = thin_grid(d).groupby("budget").n_classes.nunique()
     return (f"The invariance tables, on the grid all conditions share, hold N = "
             f"{', '.join(f'{b:,}' for b in budgets)} ({budgets[-1] / budgets[0]:.0f}× of budgets) "
             f"with {_range(ks['nunique'])} values of K per budget (a {span:.0f}-fold span, median "
             f"over budgets), n ≥ {int(d.samples_per_class.min())} everywhere, and "
-            f"{_range(seeds)} seeds per condition; probed on {', '.join(tasks)}.")
+            f"{_range(seeds)} seeds per condition; probed on {', '.join(tasks)}. The panel's "
+            f"'every second K' check leaves {_range(thin)} values of K per budget, so on this "
+            "grid it asks whether a reading survives optima located from very few points"
+            + ("".join(f"; at N = {b:,} it keeps {k}" for b, k in thin[thin < 3].items())
+               + ", where the optimum is whichever of the two has the lower error" if (thin < 3).any() else "")
+            + ".")
 
 
 def _range(values: pd.Series) -> str:
