@@ -530,4 +530,5 @@ def test_the_design_note_counts_what_the_thin_grid_check_leaves(table):
     four = table[~((table.budget == 2048) & (table.n_classes == 512))]
     note = IR.design_note(I.analyse(four, n_boot=20))
     assert "with 4 to 5 values of K per budget" in note and "leaves 2 to 3 values" in note
-    assert "at N = 2,048 it keeps 2, where the optimum is whichever" in note
+    assert "at N = 2,048 it keeps 2, too few to locate an optimum (fewer than 3), so that " \
+        "check leaves that budget out." in note

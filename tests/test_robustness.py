@@ -87,6 +87,25 @@ def test_thin_grid_keeps_every_second_K_of_each_budget():
         R.thin_grid(table, 2)
 
 
+def test_the_thin_grid_check_leaves_out_a_budget_thinned_below_three_K():
+    """On a coarse grid, thinning leaves some budget two K: its "optimum" would be a grid end.
+    The check reads the slope from the budgets where an optimum can still be located."""
+    table = quadratics([0.6] * 5)
+    budget = table.n_classes * table.samples_per_class
+    coarse = table[(budget != BUDGETS[0]) | (table.n_classes <= 8)]  # 3 K left at the first N
+    seen = []
+
+    def verdict(t, metric, estimator):
+        seen.append(sorted(set(t.n_classes * t.samples_per_class)))
+        return "x", 0.0, -1.0, 1.0
+
+    r = R.robustness_panel(coarse, verdict)
+    thin = r.panel.check.str.startswith("every second K")
+    assert thin.sum() == 1 and r.panel[thin].label.iloc[0] == "x"
+    assert seen[0] == list(BUDGETS) and seen[list(r.panel.check).index(
+        r.panel[thin].check.iloc[0])] == list(BUDGETS[1:])
+
+
 def test_any_verdict_function_and_failing_checks():
     table = quadratics([0.6] * 5)
 

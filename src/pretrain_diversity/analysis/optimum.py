@@ -46,6 +46,17 @@ RESAMPLING = ("budget", "joint")
 # asymmetric curve it leans towards the flatter side).
 ESTIMATORS = ("parabola", "argmin", "smoothed")
 SMOOTH_HALF_WIDTH = 2
+# Fewest K a budget needs for its optimum to be located: the parabola runs through the best grid
+# point and its two neighbours. With two points "the optimum" is whichever has the lower error, a
+# grid end that moves a slope without measuring anything.
+MIN_K_FOR_OPTIMUM = 3
+
+
+def drop_sparse_budgets(df: pd.DataFrame, min_k: int = MIN_K_FOR_OPTIMUM) -> pd.DataFrame:
+    """The rows of the (task, budget) curves that have at least ``min_k`` distinct K."""
+    budget = df["n_classes"] * df["samples_per_class"]
+    n_k = df.groupby([df["task"], budget])["n_classes"].transform("nunique")
+    return df[n_k >= min_k]
 
 
 def add_log_columns(df: pd.DataFrame, metric: str = METRIC) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pretrain_diversity.analysis.bootstrap import percentiles, slope_draws
-from pretrain_diversity.analysis.optimum import ESTIMATORS, optima, ratio_trend
+from pretrain_diversity.analysis.optimum import ESTIMATORS, drop_sparse_budgets, optima, ratio_trend
 from pretrain_diversity.analysis.verdict_rule import INCONCLUSIVE, LEVEL, MARGIN, read_slope
 
 VerdictFn = Callable[[pd.DataFrame, str, str], tuple]
@@ -133,7 +133,9 @@ def robustness_panel(
     Checks, after the verdict as reported (``metric``, ``estimator``, the whole table): (a) the
     optima located on ``alt_metric`` instead (skipped if None, the same, or not a column); (b)
     each seed left out in turn; (c) the K grid thinned to every second point (``thin_grid``, one
-    check per offset in ``thin_offsets``); (d) each other estimator in ``estimators``. A check
+    check per offset in ``thin_offsets``), leaving out a budget thinned below
+    ``optimum.MIN_K_FOR_OPTIMUM`` points, where no optimum can be located (on an already coarse
+    grid that check otherwise reads grid ends); (d) each other estimator in ``estimators``. A check
     whose verdict raises ValueError (e.g. too few points left) counts as disagreeing, with the
     message in ``note``. With two seeds or fewer (b) is skipped: one seed left is no bootstrap.
     ``verdict`` defaults to ``SlopeVerdict()``.
@@ -151,8 +153,8 @@ def robustness_panel(
     if len(seeds) > 2:  # with two seeds, one left is no bootstrap at all
         checks += [(f"without seed {s}", table[table[seed_column] != s], metric, estimator)
                    for s in seeds]
-    checks += [(f"every second K (from position {o})", thin_grid(table, o), metric, estimator)
-               for o in thin_offsets]
+    checks += [(f"every second K (from position {o})", drop_sparse_budgets(thin_grid(table, o)),
+                metric, estimator) for o in thin_offsets]
     checks += [(f"estimator {e}", table, metric, e) for e in estimators if e != estimator]
     rows = []
     for name, t, m, e in checks:

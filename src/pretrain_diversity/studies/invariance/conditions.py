@@ -13,6 +13,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from pretrain_diversity.analysis.optimum import MIN_K_FOR_OPTIMUM
+
 
 BASELINE = "original sampler"  # the Figure 1 condition
 FULL_GRID = "original sampler, full Figure 1 grid"
@@ -81,10 +83,7 @@ def conditions_in_order(df: pd.DataFrame) -> list[str]:
     return list(order.index)
 
 
-# Fewest K a budget needs on the shared grid to locate an optimum: the parabola runs through the
-# best grid point and its two neighbours, and with fewer points "the optimum" is whichever end is
-# lower, a number that moves the slope without measuring anything.
-MIN_K_PER_BUDGET = 3
+MIN_K_PER_BUDGET = MIN_K_FOR_OPTIMUM  # a budget the conditions share needs this many K
 
 
 def match_grid(df: pd.DataFrame, *, min_k: int = MIN_K_PER_BUDGET) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from pretrain_diversity.analysis.optimum import MIN_K_FOR_OPTIMUM
 from pretrain_diversity.analysis.robustness import SlopeDifference, robustness_panel, thin_grid
 from pretrain_diversity.analysis.verdict_rule import LEVEL, MARGIN, read_slope
 from pretrain_diversity.studies.invariance.conditions import FULL_GRID, knob_groups
@@ -139,6 +140,7 @@ def design_note(inv: Invariance) -> str:
     span = (ks["max"] / ks["min"]).median()
     seeds = d.groupby("condition").seed.nunique()
     thin = thin_grid(d).groupby("budget").n_classes.nunique()
+    sparse = thin[thin < MIN_K_FOR_OPTIMUM]
     return (f"The invariance tables, on the grid all conditions share, hold N = "
             f"{', '.join(f'{b:,}' for b in budgets)} ({budgets[-1] / budgets[0]:.0f}× of budgets) "
             f"with {_range(ks['nunique'])} values of K per budget (a {span:.0f}-fold span, median "
@@ -146,8 +148,10 @@ def design_note(inv: Invariance) -> str:
             f"{_range(seeds)} seeds per condition; probed on {', '.join(tasks)}. The panel's "
             f"'every second K' check leaves {_range(thin)} values of K per budget, so on this "
             "grid it asks whether a reading survives optima located from very few points"
-            + ("".join(f"; at N = {b:,} it keeps {k}" for b, k in thin[thin < 3].items())
-               + ", where the optimum is whichever of the two has the lower error" if (thin < 3).any() else "")
+            + ("".join(f"; at N = {b:,} it keeps {k}" for b, k in sparse.items())
+               + f", too few to locate an optimum (fewer than {MIN_K_FOR_OPTIMUM}), so that "
+               "check leaves " + ("that budget" if len(sparse) == 1 else "those budgets")
+               + " out" if len(sparse) else "")
             + ".")
 
 
