@@ -28,35 +28,50 @@ VerdictFn = Callable[[pd.DataFrame, str, str], tuple]
 AS_REPORTED = "as reported"
 
 
-@dataclass(frozen=True)
-class SlopeVerdict:
-    """The slope verdict of one task: optima per budget, their trend, read against ±margin."""
+@dataclass(frozen=True, kw_only=True)
+class _SlopeReading:
+    """What reading one slope needs: the bootstrap (draws, level, RNG seed, resampling) and the
+    rule's margin. Every draw of one instance resamples seeds the same way for any table with the
+    same seeds and budgets, which is what makes two conditions' draws paired."""
 
-    task: str | None = None  # None: the table must hold one task
     n_boot: int = 1000
     level: float = LEVEL
     seed: int = 0
     margin: float = MARGIN
     resample: str = "budget"
 
-    def __call__(self, table: pd.DataFrame, metric: str, estimator: str) -> tuple:
-        tasks = sorted(table["task"].unique())
-        task = self.task if self.task is not None else (tasks[0] if len(tasks) == 1 else None)
-        if task is None or task not in tasks:
-            raise ValueError(f"SlopeVerdict needs task= one of {tasks}, got {self.task!r}")
+    def _slope(self, table: pd.DataFrame, task: str, metric: str, estimator: str):
+        """(slope, its bootstrap draws) of ``task``'s log2 r* on log2 N in ``table``."""
         opt, draws = optima(table[table["task"] == task], metric=metric, level=self.level,
                             n_boot=self.n_boot, seed=self.seed, resample=self.resample,
                             estimator=estimator, return_draws=True)
         tr = ratio_trend(opt, draws, level=self.level)
         if tr.empty:
             raise ValueError(f"task {task!r} has fewer than two budgets: no slope to read")
-        t = tr.iloc[0]
-        r = read_slope(t.slope, t.slope_lo, t.slope_hi, margin=self.margin, level=self.level)
+        return float(tr.iloc[0].slope), slope_draws(opt, draws)[task]
+
+    def _read(self, slope: float, draws: np.ndarray) -> tuple:
+        lo, hi = np.percentile(draws, percentiles(self.level)) if len(draws) else (np.nan, np.nan)
+        r = read_slope(slope, lo, hi, margin=self.margin, level=self.level)
         return r.label, r.slope, r.lo, r.hi
 
 
-@dataclass(frozen=True)
-class SlopeDifference:
+@dataclass(frozen=True, kw_only=True)
+class SlopeVerdict(_SlopeReading):
+    """The slope verdict of one task: optima per budget, their trend, read against ±margin."""
+
+    task: str | None = None  # None: the table must hold one task
+
+    def __call__(self, table: pd.DataFrame, metric: str, estimator: str) -> tuple:
+        tasks = sorted(table["task"].unique())
+        task = self.task if self.task is not None else (tasks[0] if len(tasks) == 1 else None)
+        if task is None or task not in tasks:
+            raise ValueError(f"SlopeVerdict needs task= one of {tasks}, got {self.task!r}")
+        return self._read(*self._slope(table, task, metric, estimator))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlopeDifference(_SlopeReading):
     """How much a knob changes a slope: condition's slope minus reference's, on one task, read by
     the same rule (``read_slope``: within the margin the knob leaves the drift as it is, beyond
     it with an interval clear of 0 the knob moves it).
@@ -71,31 +86,17 @@ class SlopeDifference:
     condition: str
     reference: str
     column: str = "condition"
-    n_boot: int = 1000
-    level: float = LEVEL
-    seed: int = 0
-    margin: float = MARGIN
-    resample: str = "budget"
 
     def __call__(self, table: pd.DataFrame, metric: str, estimator: str) -> tuple:
-        t = table[table["task"] == self.task]
-        slopes, draws = [], []
-        for group in (self.condition, self.reference):
-            sub = t[t[self.column] == group]
-            if sub.empty:
-                raise ValueError(f"no rows of {self.column} = {group!r} on task {self.task!r}")
-            opt, d = optima(sub, metric=metric, level=self.level, n_boot=self.n_boot,
-                            seed=self.seed, resample=self.resample, estimator=estimator,
-                            return_draws=True)
-            tr = ratio_trend(opt, d, level=self.level)
-            if tr.empty:
-                raise ValueError(f"{group!r} has fewer than two budgets on {self.task!r}")
-            slopes.append(float(tr.iloc[0].slope))
-            draws.append(slope_draws(opt, d)[self.task])
-        diff = draws[0] - draws[1]
-        lo, hi = np.percentile(diff, percentiles(self.level))
-        r = read_slope(slopes[0] - slopes[1], lo, hi, margin=self.margin, level=self.level)
-        return r.label, r.slope, r.lo, r.hi
+        (a, da), (b, db) = (self._slope(self._rows(table, g), self.task, metric, estimator)
+                            for g in (self.condition, self.reference))
+        return self._read(a - b, da - db)
+
+    def _rows(self, table: pd.DataFrame, group: str) -> pd.DataFrame:
+        rows = table[(table[self.column] == group) & (table["task"] == self.task)]
+        if rows.empty:
+            raise ValueError(f"no rows of {self.column} = {group!r} on task {self.task!r}")
+        return rows
 
 
 @dataclass
