@@ -53,8 +53,9 @@ MIN_K_FOR_OPTIMUM = 3
 
 
 def drop_sparse_budgets(df: pd.DataFrame, min_k: int = MIN_K_FOR_OPTIMUM) -> pd.DataFrame:
-    """The rows of the (task, budget) curves that have at least ``min_k`` distinct K."""
-    budget = df["n_classes"] * df["samples_per_class"]
+    """The rows of the (task, budget) curves that have at least ``min_k`` distinct K (the
+    ``budget`` column where the table has one, else K * n)."""
+    budget = df["budget"] if "budget" in df else df["n_classes"] * df["samples_per_class"]
     n_k = df.groupby([df["task"], budget])["n_classes"].transform("nunique")
     return df[n_k >= min_k]
 

@@ -8,12 +8,11 @@ share (``match_grid``).
 from __future__ import annotations
 
 import math
-from collections import Counter
 
 import numpy as np
 import pandas as pd
 
-from pretrain_diversity.analysis.optimum import MIN_K_FOR_OPTIMUM
+from pretrain_diversity.analysis.optimum import MIN_K_FOR_OPTIMUM, drop_sparse_budgets
 
 
 BASELINE = "original sampler"  # the Figure 1 condition
@@ -83,12 +82,9 @@ def conditions_in_order(df: pd.DataFrame) -> list[str]:
     return list(order.index)
 
 
-MIN_K_PER_BUDGET = MIN_K_FOR_OPTIMUM  # a budget the conditions share needs this many K
-
-
-def match_grid(df: pd.DataFrame, *, min_k: int = MIN_K_PER_BUDGET) -> pd.DataFrame:
+def match_grid(df: pd.DataFrame, *, min_k: int = MIN_K_FOR_OPTIMUM) -> pd.DataFrame:
     """Keep only the (task, N, K) points that every condition measured, and of those only the
-    budgets where at least ``min_k`` values of K are shared.
+    budgets where at least ``min_k`` values of K are shared (``optimum.drop_sparse_budgets``).
 
     One condition with a budget half-measured (a study stopped partway, a table written early)
     would otherwise leave every condition a one- or two-point "curve" at that budget.
@@ -97,13 +93,12 @@ def match_grid(df: pd.DataFrame, *, min_k: int = MIN_K_PER_BUDGET) -> pd.DataFra
         lambda g: set(map(tuple, g.drop_duplicates().to_numpy().tolist()))
     )
     common = set.intersection(*pts)
-    per_budget = Counter((t, n) for t, n, _ in common)
-    common = {p for p in common if per_budget[(p[0], p[1])] >= min_k}
-    if not common:
+    key = pd.Series(list(zip(df["task"], df["budget"], df["n_classes"])), index=df.index)
+    shared = drop_sparse_budgets(df[key.isin(common)], min_k)
+    if shared.empty:
         raise ValueError("the conditions share no budget with at least "
                          f"{min_k} values of K (task, N, K): nothing to compare")
-    key = pd.Series(list(zip(df["task"], df["budget"], df["n_classes"])), index=df.index)
-    return df[key.isin(common)]
+    return shared
 
 
 def knob_groups(conditions: list[str]) -> dict[str, list[str]]:

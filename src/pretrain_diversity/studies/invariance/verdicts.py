@@ -288,8 +288,8 @@ def takeaways(inv: Invariance, regret: pd.DataFrame | None = None, *,
             f"(median {100 * g.regret.median():.1f}), against a typical spread over seeds of "
             f"{100 * spread:.1f} points at the optima."
         )
-    moved, stuck = [], []  # (knob, task) pairs whose extreme levels change the slope, or not
-    moved += [f"{r.knob} on {r.task}" for r in effects[moves].itertuples()]
+    moved = [f"{r.knob} on {r.task}" for r in effects[moves].itertuples()]  # after the panel
+    stuck = []  # tasks whose ratio drifts up under every condition
     for task in sorted(inv.trend["task"].unique()):
         labels = _labels(inv, task, conds, margin, cv)
         if labels and all(k.startswith("drifts up") for k in labels.values()):
