@@ -59,6 +59,8 @@ fixed_steps = None  # the same SGD steps at every budget (fixed compute); None: 
 pretrain = None  # False: no pre-training: probe the network as initialised (a baseline)
 pool_hygiene = None  # glyphs: drop pool classes within this shape distance of a task class
 captions = None  # method: "clip": coarse or constant captions (say less); None: Unicode names
+lengths = None  # read the run at these multiples of its steps, e.g. 1,2,4,8 (cool-down branches)
+cooldown_frac = None  # with lengths: fraction of each branch cooling the lr to zero; None: 0.2
 device = "cpu"  # cpu, cuda, cuda:1, mps
 compile = False  # torch.compile the model (for GPUs; on a CPU it compiles slowly)
 data_root = None  # folder holding the real data sets; None: $PRETRAIN_DIVERSITY_DATA
@@ -75,7 +77,9 @@ from IPython.display import display
 from pretrain_diversity.config import RunConfig
 from pretrain_diversity.tasks.registry import load_task
 from pretrain_diversity.runs.experiment import check, run_dir_for, run_experiment
-from pretrain_diversity.figures.run_report import probe_table, training_curve, transfer_table
+from pretrain_diversity.figures.run_report import (
+    lengths_table, probe_table, training_curve, transfer_table,
+)
 from pretrain_diversity.evaluation.probe import probe_pixels
 
 if data_root is not None:  # where the real data sets lie is not part of a run's identity
@@ -118,6 +122,8 @@ if cfg.shots is None:
     display(probe_table(metrics, baselines=pixels))
 else:  # few-shot transfer: test error per task, protocol and k (k = 0: the whole train pool)
     display(transfer_table(metrics))
+if cfg.lengths:  # the same run read at each training length; the result above is the longest
+    display(lengths_table(metrics))
 
 # %%
 metrics_path = run_dir_for(cfg, output_dir) / "metrics.json"

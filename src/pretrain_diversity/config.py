@@ -58,6 +58,10 @@ METHODS = ("supervised", "simclr", "clip")
 CAPTIONS = ("coarse", "constant")
 MAX_LABEL_NOISE = 0.95  # at 1.0 no label carries information
 MAX_SHOTS = 1000
+# Training lengths (``lengths``): the cool-down of each branch takes this fraction of its length
+# when the run does not set ``cooldown_frac`` (Hägele et al. 2024 find 10-20% enough).
+DEFAULT_COOLDOWN_FRAC = 0.2
+MAX_LENGTH_MULTIPLE = 64.0
 # ``lr`` is the peak learning rate for a batch of this size; larger batches scale it linearly.
 LR_REFERENCE_BATCH = 128
 
@@ -136,15 +140,26 @@ class RunConfig:
     # CLIP captions (method="clip" only): None = the Unicode name of each class, or one of
     # CAPTIONS, captions that say less about the class (the uninformative-text control).
     captions: str | None = None
+    # Training length as an axis: None trains ``steps`` steps under a cosine schedule, as always.
+    # A tuple of multiples of ``steps`` (e.g. (1, 2, 4, 8)) trains one warm-up-stable-decay trunk
+    # instead and reads the run at each length from a cool-down branch forked off it
+    # (training.lengths), so one run gives its fixed-epochs, fixed-compute and trained readings.
+    lengths: tuple[float, ...] | None = None
+    # Fraction of each branch spent cooling the learning rate linearly to zero (None: 0.2).
+    cooldown_frac: float | None = None
 
     def __post_init__(self):
         # "supervised" is the default objective: one spelling, one run id
         if self.method == "supervised":
             object.__setattr__(self, "method", None)
-        for name in ("probe_tasks", "shots"):
+        for name in ("probe_tasks", "shots", "lengths"):
             v = getattr(self, name)
             if isinstance(v, list):
                 object.__setattr__(self, name, tuple(v))
+        if self.lengths is not None:  # 1 and 1.0 are one length and one run id
+            object.__setattr__(self, "lengths", tuple(
+                int(x) if isinstance(x, (int, float)) and float(x).is_integer() else x
+                for x in self.lengths))
 
     # ------------------------------------------------------------------ derived
     @property
@@ -161,6 +176,28 @@ class RunConfig:
         if self.fixed_steps is not None:
             return self.fixed_steps
         return max(1, math.ceil(self.epochs * self.budget / self.batch_size))
+
+    def branches(self) -> tuple[tuple[float, int, int], ...]:
+        """(length, fork, end) of each reading: the branch leaves the constant-rate trunk at step
+        ``fork`` and cools to zero at step ``end`` = length x ``steps`` (at least 2 steps, at
+        least 1 of them cooling). Empty without ``lengths``."""
+        if not self.lengths or not self.steps:
+            return ()
+        frac = DEFAULT_COOLDOWN_FRAC if self.cooldown_frac is None else self.cooldown_frac
+        out = []
+        for length in self.lengths:
+            end = max(2, round(length * self.steps))
+            out.append((length, min(end - 1, round((1 - frac) * end)), end))
+        return tuple(out)
+
+    @property
+    def train_steps(self) -> int:
+        """Every SGD step the run takes: ``steps``, or with ``lengths`` the trunk up to the last
+        fork plus each branch's cool-down (what the run costs)."""
+        branches = self.branches()
+        if not branches:
+            return self.steps
+        return branches[-1][1] + sum(end - fork for _, fork, end in branches)
 
     @property
     def peak_lr(self) -> float:
@@ -209,6 +246,15 @@ class RunConfig:
                 raise ConfigError(f"shots must be integers separated by commas, got {shots!r}") from None
         elif isinstance(shots, int) and not isinstance(shots, bool):
             values["shots"] = (shots,)
+        lengths = values.get("lengths")
+        if isinstance(lengths, str):
+            try:
+                values["lengths"] = tuple(float(x) for x in lengths.split(",") if x.strip()) or None
+            except ValueError:
+                raise ConfigError(
+                    f"lengths must be numbers separated by commas, got {lengths!r}") from None
+        elif isinstance(lengths, (int, float)) and not isinstance(lengths, bool):
+            values["lengths"] = (lengths,)
         budget = namespace.get("budget")
         if budget is not None:
             values.pop("samples_per_class", None)
@@ -223,8 +269,9 @@ class RunConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["probe_tasks"] = list(self.probe_tasks)
-        if self.shots is not None:
-            d["shots"] = list(self.shots)
+        for name in ("shots", "lengths"):
+            if getattr(self, name) is not None:
+                d[name] = list(getattr(self, name))
         return d
 
     @classmethod
@@ -234,7 +281,7 @@ class RunConfig:
         if unknown:
             raise ConfigError(f"unknown run parameters {sorted(unknown)}; known: {sorted(known)}")
         d = dict(d)
-        for name in ("probe_tasks", "shots"):
+        for name in ("probe_tasks", "shots", "lengths"):
             if d.get(name) is not None:
                 d[name] = tuple(d[name])
         return cls(**d)

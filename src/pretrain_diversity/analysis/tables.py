@@ -57,6 +57,19 @@ def rows_of(m: dict) -> list[dict]:
         **_flatten("hardware", m.get("hardware", {})),
         **_flatten("versions", m.get("versions", {})),
     }
+    lengths = m.get("metrics", {}).get("lengths")
+    if lengths:  # a row per (training length, task); the run's top-level probe is its longest
+        plateau = m["metrics"].get("plateau", {})
+        common = {**common, "plateau_reached": plateau.get("reached"),
+                  "plateau_length": plateau.get("length")}
+        return [
+            {**common, **_flatten("pretrain", reading["pretrain"]),
+             "length": reading["pretrain"]["length"],
+             "at_plateau": reading["pretrain"]["length"] == plateau.get("length"),
+             "task": task, **{k: _cell(v) for k, v in res.items() if k != "task"}}
+            for reading in lengths.values()
+            for task, res in reading["probe"].items()
+        ]
     probe = m.get("metrics", {}).get("probe", {})
     rows = [
         {**common, "task": task, **{k: _cell(v) for k, v in res.items() if k != "task"}}
@@ -114,10 +127,12 @@ def collect_records(records_dir: str | os.PathLike, run_ids: list[str] | None = 
 
 def tidy(df: pd.DataFrame) -> pd.DataFrame:
     """Stable column order and row order, so the written table diffs cleanly between sweeps."""
-    first = ["run_id", "name", "task", "protocol", "k", "budget", "n_classes", "samples_per_class",
+    first = ["run_id", "name", "task", "protocol", "k", "length", "budget", "n_classes",
+             "samples_per_class",
              "ratio", "seed", "test_error", "val_error", "test_error_testselected", "C"]
     cols = [c for c in first if c in df] + [c for c in df.columns if c not in first]
-    order = [c for c in ("task", "protocol", "k", "budget", "n_classes", "seed", "run_id") if c in df]
+    order = [c for c in ("task", "protocol", "k", "length", "budget", "n_classes", "seed", "run_id")
+             if c in df]
     df = df[cols].sort_values(order, kind="stable")
     return df.reset_index(drop=True)
 

@@ -181,6 +181,37 @@ def pretraining_set(cfg: RunConfig, bank: GlyphBank | None = None, data_root=Non
     return corrupt(drawn, cfg)
 
 
+# Held-out images of a run's own classes (training.lengths' plateau rule): about this many in all,
+# at least one per class, drawn from the image stream below, which no training draw uses.
+HELDOUT_IMAGES = 1024
+HELDOUT_IMAGE_STREAM = 7_919
+
+
+def heldout_set(cfg: RunConfig, bank: GlyphBank | None = None) -> ImageSet:
+    """Fresh images of the run's K classes (the same classes ``pretraining_set`` draws, under
+    another image seed), with their true labels and the run's appearance: what the pre-training
+    loss is measured on to tell whether a run has stopped improving."""
+    if cfg.dataset != "glyphs" or cfg.styles_per_class is not None:
+        raise ValueError("held-out images are drawn for glyphs under the original sampler only")
+    bank = bank or load_bank()
+    pool = class_pool(bank, cfg.class_pool, cfg.pool_hygiene)
+    per_class = max(1, -(-HELDOUT_IMAGES // cfg.n_classes))
+    class_seed = cfg.seed if cfg.class_seed is None else cfg.class_seed
+    image_seed = HELDOUT_IMAGE_STREAM * 1_000_003 + cfg.seed
+    parts = ("heldout", DATA_VERSION, bank.fingerprint, cfg.n_classes, per_class, cfg.image_size,
+             class_seed, image_seed, cfg.class_pool,
+             None if cfg.pool_hygiene is None else (HYGIENE_VERSION, cfg.pool_hygiene))
+    drawn = cached_images(
+        cache_key(*parts),
+        lambda: two_step_sample(bank, pool, cfg.n_classes, per_class, cfg.image_size, cfg.seed,
+                                class_seed=class_seed, image_seed=image_seed),
+    )
+    images = drawn.images
+    if cfg.appearance is not None:
+        images = apply_appearance(images, cfg.appearance)
+    return ImageSet(images, drawn.labels, drawn.class_ids)
+
+
 def corrupt(data: ImageSet, cfg: RunConfig) -> ImageSet:
     """The run's curation and style knobs, applied to the drawn images (cheap, so not cached):
     ``appearance`` changes how every image looks, ``label_noise`` which labels are wrong."""

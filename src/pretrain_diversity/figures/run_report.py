@@ -58,3 +58,24 @@ def transfer_table(metrics: dict) -> pd.DataFrame:
                              "chosen on val": r["chosen"],
                              "test error if chosen on test": round(r["test_error_testselected"], 4)})
     return pd.DataFrame(rows)
+
+
+def lengths_table(metrics: dict) -> pd.DataFrame:
+    """A run read at several training lengths (``RunConfig.lengths``): per length, the steps,
+    how well it fits its own classes (training accuracy, held-out loss and accuracy) and each
+    task's test error (%), with the plateau reading marked."""
+    readings = metrics["metrics"].get("lengths") or {}
+    at = (metrics["metrics"].get("plateau") or {}).get("length")
+    rows = []
+    for r in readings.values():
+        p = r["pretrain"]
+        rows.append({
+            "length (x base steps)": p["length"], "steps": p["steps"],
+            "training accuracy (%)": round(100 * p["final_accuracy"], 1),
+            "held-out loss (nats)": round(p["heldout_loss"], 3),
+            "held-out accuracy (%)": round(100 * p["heldout_accuracy"], 1),
+            **{f"{task} test error (%)": round(100 * res["test_error"], 1)
+               for task, res in r["probe"].items()},
+            "plateau": "trained reading" if p["length"] == at else "",
+        })  # fmt: skip
+    return pd.DataFrame(rows)

@@ -7,13 +7,14 @@ and returns the stored metrics without training; a call after a kill resumes fro
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import torch
 
 from pretrain_diversity.config import RunConfig
 from pretrain_diversity.data.fonts import load_font_bank
-from pretrain_diversity.data.pool import pretraining_set
+from pretrain_diversity.data.pool import heldout_set, pretraining_set
 from pretrain_diversity.evaluation.probe import probe_model, probe_pixels
 from pretrain_diversity.evaluation.transfer import evaluate_transfer, settings_dict
 from pretrain_diversity.models.backbones import build_model, count_parameters
@@ -31,6 +32,9 @@ from pretrain_diversity.runs.machine import hardware, now, versions
 from pretrain_diversity.runs.validation import check
 from pretrain_diversity.storage import atomic_torch_save, atomic_write_bytes, atomic_write_json
 from pretrain_diversity.tasks.registry import load_task, transfer_task
+from pretrain_diversity.training.lengths import (
+    READINGS_DIR, length_key, plateau_summary, pretrain_lengths,
+)  # fmt: skip
 from pretrain_diversity.training.loop import pretrain
 
 # Callers that still import these from here (the notebook, the book) keep working.
@@ -88,6 +92,8 @@ def run_experiment(
         return stored
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / DONE).unlink(missing_ok=True)
+    if force:  # readings of an earlier attempt are not this run's
+        shutil.rmtree(run_dir / READINGS_DIR, ignore_errors=True)
     device = torch.device(cfg.device)
     t0 = time.perf_counter()
 
@@ -101,16 +107,28 @@ def run_experiment(
 
     torch.manual_seed(cfg.seed)
     model = build_model(cfg, in_channels=channels, captions=captions_of(cfg, data))
-    history = pretrain(
-        model, data, cfg, device=device, checkpoint=run_dir / CHECKPOINT,
-        progress=progress, stop_after=stop_after,
-    )  # fmt: skip
-    t_train = time.perf_counter()
-    if cfg.steps and history.step[-1:] != [cfg.steps]:  # steps 0: the pretrain=False baseline
+    readings = None
+    if cfg.lengths:
+        history, readings, probe_s = _pretrain_at_lengths(model, data, tasks, cfg, device, run_dir,
+                                                          progress, stop_after)
+        t_train = time.perf_counter() - probe_s
+    else:
+        history = pretrain(
+            model, data, cfg, device=device, checkpoint=run_dir / CHECKPOINT,
+            progress=progress, stop_after=stop_after,
+        )  # fmt: skip
+        t_train = time.perf_counter()
+    if cfg.steps and not readings and history.step[-1:] != [cfg.steps]:  # steps 0: no training
         raise TrainingStopped(f"stopped at step {history.step[-1]} of {cfg.steps}; checkpoint kept")
 
     baselines = {}
-    if cfg.shots is None:
+    final = {"final_loss": history.loss[-1] if history.loss else None,
+             "final_accuracy": history.accuracy[-1] if history.accuracy else None}
+    if readings:  # the run's result is its longest reading; every reading is kept beside it
+        longest = readings[length_key(cfg.lengths[-1])]
+        probes, transfer = longest["probe"], None
+        final = {k: longest["pretrain"][k] for k in ("final_loss", "final_accuracy")}
+    elif cfg.shots is None:
         probes, transfer = {t.name: probe_model(model, t, device).as_dict() for t in tasks}, None
         if cfg.pretrain is False:  # the no-pre-training baseline reports raw pixels beside it
             baselines = {"probe_pixels": {t.name: probe_pixels(t).as_dict() for t in tasks}}
@@ -126,15 +144,15 @@ def run_experiment(
         "config": cfg.to_dict(),
         "metrics": {
             "pretrain": {
-                "final_loss": history.loss[-1] if history.loss else None,
-                "final_accuracy": history.accuracy[-1] if history.accuracy else None,
+                **final,
                 "steps": cfg.steps,
-                "images_seen": cfg.steps * min(cfg.batch_size, cfg.budget),
+                "images_seen": cfg.train_steps * min(cfg.batch_size, cfg.budget),
                 "budget": cfg.budget,
                 "parameters": count_parameters(model),
                 **({"font_bank": font_bank_fingerprint()} if cfg.dataset == "fonts" else {}),
             },
             "probe": probes,
+            **({"lengths": readings, "plateau": plateau_summary(readings)} if readings else {}),
             **baselines,
             **({"transfer": transfer, "finetune_settings": settings_dict()} if transfer else {}),
         },
@@ -144,7 +162,8 @@ def run_experiment(
             "data_s": t_data - t0,
             "train_s": t_train - t_data,
             "probe_s": t_probe - t_train,
-            "train_images_per_s": cfg.steps * min(cfg.batch_size, cfg.budget) / (t_train - t_data),
+            "train_images_per_s": cfg.train_steps * min(cfg.batch_size, cfg.budget)
+            / (t_train - t_data),
         },
         "hardware": hardware(device),
         "versions": versions(),
@@ -154,4 +173,24 @@ def run_experiment(
     atomic_write_json(run_dir / METRICS, metrics)
     atomic_write_bytes(run_dir / DONE, (metrics["finished"] + "\n").encode())
     (run_dir / CHECKPOINT).unlink(missing_ok=True)
+    shutil.rmtree(run_dir / READINGS_DIR, ignore_errors=True)
     return metrics
+
+
+def _pretrain_at_lengths(model, data, tasks, cfg: RunConfig, device, run_dir, progress,
+                         stop_after):  # fmt: skip
+    """Train the trunk, read each length's branch (probes included); (history, readings, the
+    seconds spent probing). Raises TrainingStopped if ``stop_after`` ended it early."""
+
+    def read(m) -> dict:
+        return {"probe": {t.name: probe_model(m, t, device).as_dict() for t in tasks}}
+
+    readings, history, finished = pretrain_lengths(
+        model, data, heldout_set(cfg), cfg, device=device, run_dir=run_dir, read=read,
+        checkpoint=run_dir / CHECKPOINT, progress=progress, stop_after=stop_after,
+    )  # fmt: skip
+    if not finished:
+        raise TrainingStopped(f"stopped at trunk step {history.step[-1] if history.step else 0}; "
+                              f"checkpoint and {len(readings)} reading(s) kept")
+    probe_s = sum(r["timing"]["read_s"] for r in readings.values())
+    return history, readings, probe_s

@@ -19,6 +19,7 @@ from pretrain_diversity.config import (
     DATASETS,
     IMAGE_SIZES,
     MAX_LABEL_NOISE,
+    MAX_LENGTH_MULTIPLE,
     MAX_SHOTS,
     MAX_STYLES,
     METHODS,
@@ -49,6 +50,43 @@ def check_float(name: str, value, lo: float, hi: float, lo_open: bool = False) -
 def check_choice(name: str, value, choices) -> None:
     if value not in choices:
         raise ConfigError(f"unknown {name}={value!r}; allowed: {', '.join(map(str, choices))}")
+
+
+def check_lengths(cfg: RunConfig) -> None:
+    """Training lengths: increasing multiples of ``steps``, on a run these readings exist for."""
+    lengths = cfg.lengths
+    if isinstance(lengths, (str, int, float)) or not lengths:
+        raise ConfigError("lengths must be a non-empty list of multiples of the base steps, "
+                          "e.g. [1, 2, 4, 8]")
+    for x in lengths:
+        check_float("lengths entry", x, 0.0, MAX_LENGTH_MULTIPLE, lo_open=True)
+    if list(lengths) != sorted(set(lengths)):
+        raise ConfigError(f"lengths must increase strictly, got {list(lengths)}")
+    if cfg.cooldown_frac is not None:
+        check_float("cooldown_frac", cfg.cooldown_frac, 0.0, 1.0, lo_open=True)
+    if cfg.pretrain is False:
+        raise ConfigError("lengths needs pre-training; pretrain=False trains no step to read")
+    if cfg.method is not None:
+        raise ConfigError(f"lengths is supported for method='supervised' only (its plateau rule "
+                          f"reads the held-out classification loss); got method={cfg.method!r}")
+    if cfg.shots is not None:
+        raise ConfigError("lengths reads the linear probe on each task's fixed splits; "
+                          "it does not combine with shots")
+    if cfg.dataset != "glyphs" or cfg.styles_per_class is not None:
+        raise ConfigError(
+            "lengths needs held-out images of the run's own classes from the same sampler; "
+            "only dataset='glyphs' with the original sampler (styles_per_class=None) draws "
+            f"them so far; got dataset={cfg.dataset!r}, styles_per_class={cfg.styles_per_class!r}")
+    warm = max(1, round(cfg.warmup_frac * cfg.steps)) if cfg.warmup_frac > 0 else 0
+    if cfg.branches() and cfg.branches()[0][1] < warm:
+        raise ConfigError(
+            f"lengths entry {lengths[0]} forks its cool-down at step {cfg.branches()[0][1]}, "
+            f"before the warm-up ends (step {warm}); the shortest length must be at least "
+            f"{math.ceil(warm / (cfg.steps or 1) * 100) / 100:g} at {cfg.steps} base steps")
+    ends = [end for _, _, end in cfg.branches()]
+    if len(set(ends)) != len(ends):
+        raise ConfigError(f"lengths {list(lengths)} give branches of equal step counts {ends} "
+                          f"at {cfg.steps} base steps; space them further apart")
 
 
 def validate_device(device: str) -> None:
@@ -125,6 +163,10 @@ def validate(cfg: RunConfig, *, pool_size: int | None = None, max_per_class: int
             check_int("shots entry", k, 0, MAX_SHOTS, " (images per class; 0 = the whole pool)")
         if len(set(cfg.shots)) != len(cfg.shots):
             raise ConfigError(f"shots has duplicates: {list(cfg.shots)}")
+    if cfg.lengths is not None:
+        check_lengths(cfg)
+    elif cfg.cooldown_frac is not None:
+        raise ConfigError("cooldown_frac needs lengths (it shapes the cool-down branches only)")
     if cfg.finetune is not None:
         if not isinstance(cfg.finetune, bool):
             raise ConfigError(f"finetune must be True or False, got {cfg.finetune!r}")

@@ -62,9 +62,9 @@ def run_images(budget: int, epochs: float, batch_size: int) -> int:
 
 
 def config_images(cfg: RunConfig) -> int:
-    """Training images of one configured run: its ``steps`` (fixed_steps and pretrain=False
-    included) times the batch it draws."""
-    return cfg.steps * min(cfg.batch_size, cfg.budget)
+    """Training images of one configured run: every step it takes (``train_steps``: fixed_steps,
+    pretrain=False and the cool-down branches of ``lengths`` included) times the batch."""
+    return cfg.train_steps * min(cfg.batch_size, cfg.budget)
 
 
 def model_factor(cfg: RunConfig) -> float:
@@ -81,7 +81,8 @@ def train_work(cfg: RunConfig) -> float:
 
 def probe_units(cfg: RunConfig) -> float:
     per_task = len(cfg.shots) * (FINETUNE_UNITS if cfg.finetune else 1.0) if cfg.shots else 1.0
-    return len(cfg.probe_tasks) * per_task * model_factor(cfg)
+    readings = len(cfg.lengths) if cfg.lengths else 1  # every training length is probed
+    return len(cfg.probe_tasks) * per_task * readings * model_factor(cfg)
 
 
 def estimate_s(cfg: RunConfig, rate: Rate = DEFAULT_RATE) -> float:

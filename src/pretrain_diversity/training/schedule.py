@@ -36,6 +36,17 @@ def lr_at(step: int, total: int, base_lr: float, warmup_frac: float) -> float:
     return base_lr * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def wsd_lr_at(step: int, warmup: int, fork: int, end: int, base_lr: float) -> float:
+    """Warm-up, stable, decay: linear warm-up over ``warmup`` steps, ``base_lr`` until ``fork``,
+    then linear decay that reaches zero at ``end``. Before ``fork`` it does not depend on where
+    the run ends, so every cool-down branch leaves the same trunk."""
+    if step < warmup:
+        return base_lr * (step + 1) / warmup
+    if step < fork:
+        return base_lr
+    return base_lr * max(0.0, end - step) / max(1, end - fork)
+
+
 def batch_indices(
     step: int, batch_size: int, n: int, seed: int, perms: dict[int, torch.Tensor]
 ) -> torch.Tensor:

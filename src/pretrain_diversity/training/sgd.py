@@ -18,7 +18,7 @@ import torch.nn as nn
 from pretrain_diversity.models.backbones import to_input
 from pretrain_diversity.training.augment import random_flip, random_shift
 from pretrain_diversity.training.schedule import (
-    FLIP_STREAM, SHIFT_STREAM, batch_indices, lr_at, seeded_generator,
+    FLIP_STREAM, SHIFT_STREAM, batch_indices, lr_at, seeded_generator, wsd_lr_at,
 )  # fmt: skip
 
 
@@ -60,8 +60,13 @@ class StepPlan:
     flip: bool = False
     shift_stream: int = SHIFT_STREAM
     flip_stream: int = FLIP_STREAM
+    # Warm-up-stable-decay instead of cosine: (warm-up steps, fork), the step where the rate
+    # starts to fall towards zero at ``total`` (schedule.wsd_lr_at). None: cosine over ``total``.
+    wsd: tuple[int, int] | None = None
 
     def lr(self, step: int) -> float:
+        if self.wsd is not None:
+            return wsd_lr_at(step, self.wsd[0], self.wsd[1], self.total, self.peak_lr)
         return lr_at(step, self.total, self.peak_lr, self.warmup_frac)
 
     def augment(self, x: torch.Tensor, step: int) -> torch.Tensor:
