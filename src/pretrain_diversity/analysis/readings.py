@@ -1,0 +1,112 @@
+"""One study read three ways: at fixed epochs, at fixed compute, and trained to its plateau.
+
+A run with ``RunConfig.lengths`` has a table row per (training length, task)
+(``tables.rows_of``). Where the optimum of the K x n trade-off sits depends on how long the runs
+trained: at 20 epochs the many-class runs had not fitted their classes, so a slope of log2 r*
+on log2 N measured steps per class as much as data. Each function here turns that table into the
+rows of one protocol, with the same columns as a single-length study, so that the optimum and
+verdict code reads every protocol the same way:
+
+- ``fixed epochs``: length 1, i.e. ``epochs`` passes over N images at every budget;
+- ``fixed compute``: the same number of SGD steps at every budget (the largest step count every
+  budget was read at);
+- ``trained``: each run at its plateau length (``training.lengths.plateau``), the first length
+  whose doubling lowers the loss on held-out images of its own classes by under 0.05 nats; a run
+  that never got there is read at its longest length and counted by ``training_status``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+FIXED_EPOCHS, FIXED_COMPUTE, TRAINED = "fixed epochs", "fixed compute", "trained"
+PROTOCOLS = (TRAINED, FIXED_EPOCHS, FIXED_COMPUTE)
+TRAINED_ENOUGH = 0.5  # seed-mean training accuracy below this: the cell did not fit its classes
+
+
+def _check(df: pd.DataFrame) -> None:
+    missing = {"length", "pretrain_steps", "at_plateau", "budget"} - set(df.columns)
+    if missing:
+        raise ValueError(f"not a table of runs read at several training lengths: it lacks "
+                         f"{sorted(missing)} (a study with `lengths` in its [base] makes them)")
+
+
+def fixed_compute_steps(df: pd.DataFrame) -> int:
+    """The largest number of SGD steps at which every budget of the table was read."""
+    _check(df)
+    per_budget = [set(g["pretrain_steps"].astype(int)) for _, g in df.groupby("budget")]
+    shared = set.intersection(*per_budget) if per_budget else set()
+    if not shared:
+        raise ValueError("no step count is shared by every budget: the lengths read do not span "
+                         "the budgets' ratio, so there is no fixed-compute reading")
+    return max(shared)
+
+
+def protocol_rows(df: pd.DataFrame, protocol: str) -> pd.DataFrame:
+    """The rows of one protocol: one per (run, task), as a single-length study's table."""
+    _check(df)
+    if protocol == FIXED_EPOCHS:
+        mask = df["length"] == 1
+    elif protocol == FIXED_COMPUTE:
+        mask = df["pretrain_steps"].astype(int) == fixed_compute_steps(df)
+    elif protocol == TRAINED:
+        mask = df["at_plateau"].astype(bool)
+    else:
+        raise ValueError(f"unknown protocol {protocol!r}; allowed: {', '.join(PROTOCOLS)}")
+    out = df[mask]
+    if out.empty:
+        raise ValueError(f"the table has no row read under {protocol!r}")
+    return out.reset_index(drop=True)
+
+
+def length_rows(df: pd.DataFrame, length: float) -> pd.DataFrame:
+    """The rows read at one training length (a multiple of the fixed-epochs steps)."""
+    _check(df)
+    out = df[df["length"] == length]
+    if out.empty:
+        raise ValueError(f"no row was read at length {length}; lengths read: "
+                         f"{sorted(df['length'].unique())}")
+    return out.reset_index(drop=True)
+
+
+def training_status(df: pd.DataFrame, protocol: str = TRAINED) -> pd.DataFrame:
+    """Per (budget, K) under ``protocol``: seeds, the seed-mean training accuracy (over the last
+    1% of each run's steps), the steps read, and how many seeds reached the plateau. A cell whose
+    mean accuracy is under ``TRAINED_ENOUGH`` is flagged ``under_trained``."""
+    rows = protocol_rows(df, protocol).drop_duplicates("run_id")
+    g = rows.groupby(["budget", "n_classes"])
+    out = pd.DataFrame({
+        "n": g["samples_per_class"].first(),
+        "seeds": g["seed"].nunique(),
+        "train_accuracy": g["pretrain_final_accuracy"].mean(),
+        "heldout_accuracy": g["pretrain_heldout_accuracy"].mean(),
+        "steps_min": g["pretrain_steps"].min(),
+        "steps_max": g["pretrain_steps"].max(),
+        "plateaued": g["plateau_reached"].sum().astype(int),
+    }).reset_index()  # fmt: skip
+    out["under_trained"] = out["train_accuracy"] < TRAINED_ENOUGH
+    return out
+
+
+def optimum_path(df: pd.DataFrame, *, metric: str = "val_error",
+                 report: str = "test_error") -> pd.DataFrame:
+    """The optimum of every (task, budget) at every training length: located on ``metric`` (the
+    grid minimum refined by the shared estimator, no bootstrap), with ``report`` read there.
+    Columns: task, budget, length, steps, K_star, log2_r_star, err_star, report_star."""
+    from pretrain_diversity.analysis.optimum import drop_sparse_budgets, optima
+
+    parts = []
+    for length, sub in df.groupby("length", sort=True):
+        sub = drop_sparse_budgets(sub)
+        if sub.empty:
+            continue
+        o = optima(sub, metric=metric, report=report, n_boot=0)
+        o["length"] = float(length)
+        steps = sub.groupby("budget")["pretrain_steps"].first()
+        o["steps"] = o["budget"].map(steps).astype(int)
+        parts.append(o)
+    if not parts:
+        raise ValueError("no (task, budget) has enough values of K to locate an optimum")
+    cols = ["task", "budget", "length", "steps", "K_star", "log2_r_star", "err_star",
+            "report_star", "K_grid", "interior"]
+    return pd.concat(parts, ignore_index=True)[cols]

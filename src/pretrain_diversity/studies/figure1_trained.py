@@ -1,0 +1,180 @@
+"""The page figure1-trained: Figure 1's grid read at several training lengths.
+
+Where its table is, how far its study has run, and its two figures: the optimum's path as the
+runs train longer, and the U-curves at each length. The numbers the page quotes come from
+``analysis.readings`` and ``studies.slope_verdicts``; this module only loads and draws.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pretrain_diversity.analysis.optimum import add_log_columns
+from pretrain_diversity.analysis.readings import optimum_path
+from pretrain_diversity.paths import repo_root
+
+STUDY = Path("studies") / "figure1-trained.toml"
+RESULTS = Path("results") / "figure1" / "trained" / "runs.csv"
+RECORDS = RESULTS.parent / "records"
+COMMAND = "make studies STUDY=figure1-trained"
+FONT_PT = 10  # figures are drawn 8 in wide, about the column's width: text stays >= 9 pt
+
+
+def planned_runs(root: str | os.PathLike | None = None) -> int:
+    from pretrain_diversity.sweeps.runner import load_study
+
+    return len(load_study(repo_root(root) / STUDY).expand())
+
+
+def load_trained(root: str | os.PathLike | None = None) -> tuple[pd.DataFrame, int, int]:
+    """(table, runs recorded, runs planned). The committed table once the study is complete;
+    while it runs, the table derived from the records committed so far."""
+    from pretrain_diversity.analysis.tables import collect_records, load_results
+
+    root = repo_root(root)
+    planned = planned_runs(root)
+    if (root / RESULTS).exists():
+        df = load_results(root / RESULTS)
+    elif (root / RECORDS).is_dir() and any((root / RECORDS).glob("*.json")):
+        df = collect_records(root / RECORDS)
+    else:
+        raise FileNotFoundError(
+            f"{root / RESULTS} is missing and no run of {STUDY} is recorded yet; run it from the "
+            f"repository root with `{COMMAND}` and commit {RECORDS}/")
+    return df, int(df["run_id"].nunique()), planned
+
+
+def _style(ax) -> None:
+    ax.tick_params(labelsize=FONT_PT)
+    ax.xaxis.label.set_size(FONT_PT)
+    ax.yaxis.label.set_size(FONT_PT)
+    ax.title.set_size(FONT_PT + 1)
+
+
+def plot_optimum_path(df: pd.DataFrame, path: pd.DataFrame | None = None):
+    """One panel per task: log2 r* (located on validation) against the training length, a line
+    per budget; the last panel: seed-mean training accuracy of the most-classes and the
+    fewest-classes run of each budget. If log2 r* stops moving as the runs train longer, the
+    trained reading is about data; a gap between budgets that closes was about steps."""
+    import matplotlib.pyplot as plt
+
+    from pretrain_diversity.figures.style import budget_colors
+
+    path = optimum_path(df) if path is None else path
+    tasks = sorted(path["task"].unique())
+    budgets = sorted(df["budget"].unique())
+    colors = budget_colors(budgets)
+    fig, axes = plt.subplots(2, 2, figsize=(8, 6.6), squeeze=False)
+    axes = axes.ravel()
+    for ax, task in zip(axes, tasks):
+        for n in budgets:
+            p = path[(path.task == task) & (path.budget == n)].sort_values("length")
+            if p.empty:
+                continue
+            ax.plot(np.log2(p.length), p.log2_r_star, "o-", color=colors[n], label=f"N = {n:,}")
+        ax.axhline(0, color="0.6", lw=0.8, ls=":")
+        ax.set(title=task, xlabel="log2 training length (x 20 epochs)", ylabel="log2 r* = log2 K*/n*")
+        _style(ax)
+    ax = axes[len(tasks)] if len(tasks) < 4 else axes[-1]
+    runs = df.drop_duplicates(["run_id", "length"])
+    for n in budgets:
+        r = runs[runs.budget == n]
+        for k, ls in ((r.n_classes.max(), "-"), (r.n_classes.min(), "--")):
+            acc = r[r.n_classes == k].groupby("length")["pretrain_final_accuracy"].mean()
+            ax.plot(np.log2(acc.index), 100 * acc.to_numpy(), ls, marker="o", ms=3,
+                    color=colors[n], label=f"N = {n:,}, K = {k:,}")
+    ax.axhline(50, color="0.6", lw=0.8, ls=":")
+    ax.set(title="fit to the pre-training classes", xlabel="log2 training length (x 20 epochs)",
+           ylabel="training accuracy (%)", ylim=(0, 102))
+    ax.legend(fontsize=FONT_PT - 1, loc="lower right")
+    _style(ax)
+    for extra in axes[len(tasks) + 1:]:
+        extra.axis("off")
+    if tasks:
+        axes[0].legend(fontsize=FONT_PT - 1)
+    fig.tight_layout()
+    return fig
+
+
+def plot_ucurves_by_length(df: pd.DataFrame, task: str, *, metric: str = "test_error",
+                           path: pd.DataFrame | None = None):
+    """One panel per budget for ``task``: seed-mean ``metric`` (%) against log2(K/n), a curve
+    per training length (light: short, dark: long), each with its optimum (located on validation
+    error) as a star."""
+    import matplotlib.pyplot as plt
+
+    sub = add_log_columns(df[df.task == task], metric)
+    path = optimum_path(df) if path is None else path
+    budgets = sorted(sub["budget"].unique())
+    lengths = sorted(sub["length"].unique())
+    cmap = plt.get_cmap("viridis_r")
+    shade = {ell: cmap(0.15 + 0.8 * i / max(1, len(lengths) - 1)) for i, ell in enumerate(lengths)}
+    cols = 2
+    rows = -(-(len(budgets) + 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(8, 3.4 * rows), squeeze=False)
+    axes = axes.ravel()
+    for ax, n in zip(axes, budgets):
+        for ell in lengths:
+            s = sub[(sub.budget == n) & (sub.length == ell)].groupby("log2_r")[metric].mean()
+            if s.empty:
+                continue
+            ax.plot(s.index, 100 * s.to_numpy(), "o-", ms=3, color=shade[ell])
+            o = path[(path.task == task) & (path.budget == n) & (path.length == ell)]
+            if len(o) and metric == "test_error":
+                ax.plot(o.log2_r_star, 100 * o.report_star, "*", ms=12, color=shade[ell], mec="k")
+        ax.axvline(0, color="0.6", lw=0.8, ls=":")
+        ax.set(title=f"{task}, N = {n:,}", xlabel="log2 (K / n)",
+               ylabel=f"{metric.replace('_', ' ')} (%)")
+        _style(ax)
+    key = axes[len(budgets)]
+    for ell in lengths:
+        key.plot([], [], "o-", color=shade[ell], label=f"{ell:g} x 20 epochs")
+    key.plot([], [], "*", color="0.5", mec="k", ms=12, label="optimum (on validation)")
+    key.legend(loc="center", fontsize=FONT_PT, frameon=False, title="training length",
+               title_fontsize=FONT_PT)
+    key.axis("off")
+    for extra in axes[len(budgets) + 1:]:
+        extra.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def complete_budgets(df: pd.DataFrame, root: str | os.PathLike | None = None) -> list[int]:
+    """The budgets whose every planned run (all K, all seeds) is in ``df``: a slope is read only
+    over these, so a half-run budget never decides it."""
+    from pretrain_diversity.sweeps.runner import load_study
+
+    planned = pd.Series([c.budget for c in load_study(repo_root(root) / STUDY).expand()])
+    have = df.drop_duplicates("run_id").groupby("budget")["run_id"].nunique()
+    return [int(n) for n, want in planned.value_counts().sort_index().items()
+            if have.get(n, 0) == want]
+
+
+def protocol_verdicts(df: pd.DataFrame, *, n_boot: int | None = None) -> pd.DataFrame:
+    """Per protocol (trained, fixed epochs, fixed compute) and task: the slope of log2 r* on
+    log2 N located on validation error, its 95% interval, the shared rule's label as reported
+    and the verdict after the robustness panel (``slope_verdicts.robust_verdicts``)."""
+    from pretrain_diversity.analysis.readings import PROTOCOLS, protocol_rows
+    from pretrain_diversity.studies import slope_verdicts as SV
+
+    parts = []
+    for protocol in PROTOCOLS:
+        v = SV.robust_verdicts(protocol_rows(df, protocol),
+                               **({"n_boot": n_boot} if n_boot else {}))
+        v.insert(0, "protocol", protocol)
+        parts.append(v)
+    return pd.concat(parts, ignore_index=True)
+
+
+def verdict_summary(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The verdicts as a reader's table: protocol x task, 'label, slope [lo, hi]'."""
+    cell = verdicts.apply(lambda r: f"{r.verdict}: {r.slope:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}]",
+                          axis=1)
+    out = verdicts.assign(cell=cell).pivot(index="protocol", columns="task", values="cell")
+    from pretrain_diversity.analysis.readings import PROTOCOLS
+
+    return out.reindex([p for p in PROTOCOLS if p in out.index])
