@@ -178,3 +178,18 @@ def verdict_summary(verdicts: pd.DataFrame) -> pd.DataFrame:
     from pretrain_diversity.analysis.readings import PROTOCOLS
 
     return out.reindex([p for p in PROTOCOLS if p in out.index])
+
+
+def edge_table(edges: pd.DataFrame) -> pd.DataFrame:
+    """``interior.edge_tests`` for a reader: one row per (task, N), each end as 'K: +d [lo, hi]'."""
+    def cell(r, end):
+        return (f"K = {int(r[end]):,}: {r[f'{end}_diff']:+.1f} "
+                f"[{r[f'{end}_lo']:+.1f}, {r[f'{end}_hi']:+.1f}]")
+
+    return pd.DataFrame({
+        "task": edges["task"], "N": edges["budget"].map("{:,}".format),
+        "K selected": edges["K_selected"].map("{:,}".format),
+        "smallest K minus selected": [cell(r, "small_K") for _, r in edges.iterrows()],
+        "largest K minus selected": [cell(r, "large_K") for _, r in edges.iterrows()],
+        "shape": edges["shape"],
+    }).set_index(["task", "N"])

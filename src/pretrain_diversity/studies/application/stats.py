@@ -3,12 +3,11 @@ target, the oracle, and the paired-by-seed gains between them. Pure functions of
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
+from pretrain_diversity.analysis.paired import Paired, paired  # noqa: F401 (re-exported)
 from pretrain_diversity.analysis.recommend import (
     MEAN_TASK,
     RatioEstimate,
@@ -91,42 +90,6 @@ def check_measured(target: pd.DataFrame, p: Plan) -> None:
             + f" (measured K: {sorted(have)}). Add {sorted(set(missing.values()))} to n_classes in "
             f"{STUDY} and rerun\n    {COMMAND}\n(finished runs are cached; only the new ones train)."
         )
-
-
-@dataclass(frozen=True)
-class Paired:
-    """Mean, standard deviation and 95 % t-interval over seeds of a paired difference (points)."""
-
-    mean: float
-    std: float
-    n: int
-    lo: float
-    hi: float
-    wins: int  # seeds on which the difference is > 0
-
-    def text(self, positive: str | None = None) -> str:
-        """``positive`` names what a difference > 0 means, to count the seeds where it holds."""
-        if self.n < 2:
-            return f"{self.mean:+.2f} (one seed)"
-        wins = f"; {positive} on {self.wins}/{self.n} seeds" if positive else ""
-        return (f"{self.mean:+.2f} ± {self.std:.2f} (95% interval {self.lo:+.2f} to "
-                f"{self.hi:+.2f}{wins})")
-
-
-def paired(a: pd.Series, b: pd.Series) -> Paired:
-    """a - b over the seeds both have, in percentage points (inputs are error rates by seed)."""
-    from scipy.stats import t as student
-
-    d = ((a - b).dropna() * 100).to_numpy()
-    n = len(d)
-    if n == 0:
-        return Paired(np.nan, np.nan, 0, np.nan, np.nan, 0)
-    mean = float(d.mean())
-    if n < 2:
-        return Paired(mean, np.nan, n, np.nan, np.nan, int((d > 0).sum()))
-    sd = float(d.std(ddof=1))
-    half = float(student.ppf(0.975, n - 1)) * sd / math.sqrt(n)
-    return Paired(mean, sd, n, mean - half, mean + half, int((d > 0).sum()))
 
 
 @dataclass
