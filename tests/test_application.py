@@ -342,6 +342,9 @@ def test_regret_against_every_practitioner_choice():
     budget, r0 = AR.smallest_budget_ratio(estimation)
     assert budget == 2048 and 2 < r0 < 8
     assert m.loc["smallest-budget ratio reused", "K"] in (256, 512)
+    # the fair standards: r = 1 (K = sqrt(32768) = 181 -> 128 or 256, nearest in log K) and the
+    # measured K nearest a thousand classes
+    assert m.loc["K = sqrt(N) (r = 1)", "K"] == 128 and m.loc["1,000 classes", "K"] == 1024
     # regret is measured against the best K on test: >= 0 for every choice, 0 for that K
     assert (reg.regret >= -1e-9).all()
     assert (reg[reg.choice == "best K on test"].regret == 0).all()

@@ -26,6 +26,9 @@ from pretrain_diversity.analysis.verdict_rule import INCONCLUSIVE, LEVEL, MARGIN
 
 VerdictFn = Callable[[pd.DataFrame, str, str], tuple]
 AS_REPORTED = "as reported"
+# The selection rule of every slope reading: optima located on validation error, test error
+# reported at the selected point (and the panel's alternative location).
+SELECT, REPORT = "val_error", "test_error"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,4 +197,23 @@ def robustness_by_task(table: pd.DataFrame, *, n_boot: int = 1000, level: float 
         r = robustness_panel(table[table["task"] == task], v, **panel_options)
         rows.append(dict(task=task, label=r.label, reason=r.reason, checks=len(r.panel),
                          broken=", ".join(r.panel.check[~r.panel.agrees]), panel=r.panel))
+    return pd.DataFrame(rows)
+
+
+def robust_slope_verdicts(table: pd.DataFrame, *, select: str = SELECT,
+                          report: str = REPORT, n_boot: int = 1000, level: float = LEVEL,
+                          margin: float = MARGIN, seed: int = 0) -> pd.DataFrame:
+    """The slope reading every page (and the power simulation) uses, per task: optima located on
+    ``select`` (the panel's alternative on ``report``), the slope and its interval, the rule's
+    label and reason as reported (``rule``, ``rule_reason``), the verdict after the panel
+    (``verdict``, ``reason``), the checks that broke it (``broken``), and the panel."""
+    rb = robustness_by_task(table, n_boot=n_boot, level=level, margin=margin, seed=seed,
+                            metric=select, alt_metric=report)
+    rows = []
+    for r in rb.itertuples():
+        base = r.panel.iloc[0]
+        rule = read_slope(base.estimate, base.lo, base.hi, margin=margin, level=level)
+        rows.append(dict(task=r.task, slope=rule.slope, lo=rule.lo, hi=rule.hi, rule=rule.label,
+                         rule_reason=rule.reason, verdict=r.label, reason=r.reason,
+                         broken=r.broken, checks=r.checks, panel=r.panel))
     return pd.DataFrame(rows)

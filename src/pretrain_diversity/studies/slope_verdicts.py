@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 
 from pretrain_diversity.analysis.optimum import optima, ratio_trend
-from pretrain_diversity.analysis.robustness import robustness_by_task
-from pretrain_diversity.analysis.verdict_rule import LEVEL, MARGIN, read_slope
+from pretrain_diversity.analysis.robustness import REPORT, SELECT, robust_slope_verdicts
+from pretrain_diversity.analysis.verdict_rule import LEVEL, MARGIN
 from pretrain_diversity.paths import repo_root
 
-SELECT = "val_error"  # the column every optimum is located on (the selection rule)
-REPORT = "test_error"  # the column quoted at the selected point
+# SELECT: the column every optimum is located on (the selection rule); REPORT: the column quoted
+# at the selected point (analysis.robustness holds them, for the power simulation too).
 PANEL_BOOT = 1000  # bootstrap draws per robustness check (and for the optima the page shows)
 
 
@@ -112,17 +112,9 @@ def robust_verdicts(df: pd.DataFrame, *, n_boot: int = PANEL_BOOT, level: float 
     """Per task: the slope located on validation (slope, lo, hi), the rule's label and reason as
     reported, the verdict after the robustness panel (``verdict``: the label if every check
     agrees, else inconclusive), the checks that broke it (``broken``), and the panel (a column of
-    frames)."""
-    rb = robustness_by_task(df, n_boot=n_boot, level=level, margin=margin, seed=seed,
-                            metric=SELECT, alt_metric=REPORT)
-    rows = []
-    for r in rb.itertuples():
-        base = r.panel.iloc[0]
-        rule = read_slope(base.estimate, base.lo, base.hi, margin=margin, level=level)
-        rows.append(dict(task=r.task, slope=rule.slope, lo=rule.lo, hi=rule.hi, rule=rule.label,
-                         rule_reason=rule.reason, verdict=r.label, reason=r.reason,
-                         broken=r.broken, checks=r.checks, panel=r.panel))
-    return pd.DataFrame(rows)
+    frames). ``robustness.robust_slope_verdicts`` with this page family's selection rule."""
+    return robust_slope_verdicts(df, select=SELECT, report=REPORT, n_boot=n_boot, level=level,
+                                 margin=margin, seed=seed)
 
 
 def panel_table(verdicts: pd.DataFrame) -> pd.DataFrame:
