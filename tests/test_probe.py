@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pretrain_diversity.evaluation.probe import C_GRID, linear_probe
 
@@ -37,3 +38,15 @@ def test_choice_of_C_ignores_test_labels():
     b = linear_probe("t", train, val, (test[0], rng.permutation(test[1])))
     assert a.C == b.C and a.val_errors == b.val_errors
     assert a.test_error != b.test_error
+
+
+def test_the_test_split_halves_are_fixed_and_average_to_the_test_error():
+    from pretrain_diversity.evaluation.probe import linear_probe, test_halves
+
+    a = test_halves(501)
+    assert a.sum() == 250 and (test_halves(501) == a).all()  # the same halves for every run
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 5))
+    y = (x[:, 0] + 0.5 * rng.normal(size=600) > 0).astype(int)
+    r = linear_probe("t", (x[:200], y[:200]), (x[200:300], y[200:300]), (x[300:], y[300:]))
+    assert r.test_error == pytest.approx((r.test_error_half_a + r.test_error_half_b) / 2)

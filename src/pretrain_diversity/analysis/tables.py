@@ -29,6 +29,9 @@ from pretrain_diversity.sweeps.records import load_records
 # Columns that say which experiment a row belongs to (everything but the seed and bookkeeping).
 KEY = ("task", "budget", "n_classes", "samples_per_class")
 METRIC_COLUMNS = ("test_error", "val_error", "test_error_testselected")
+# Test error on the two fixed halves of a task's test split (evaluation.probe.test_halves), for
+# cross-fitted selection: present on runs recorded since the halves were kept.
+HALF_COLUMNS = ("test_error_half_a", "test_error_half_b")
 
 
 def _flatten(prefix: str, d: dict) -> dict:

@@ -28,6 +28,11 @@ class ProbeResult:
     val_errors: dict[str, float]  # C (as text, for JSON) -> validation error
     n_train: int
     n_test: int
+    # Test error on each half of the test split (``test_halves``; None on records made before
+    # the halves were kept): selecting K on one half and reporting on the other (cross-fitting)
+    # selects on many more images than the validation split holds.
+    test_error_half_a: float | None = None
+    test_error_half_b: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -81,11 +86,22 @@ def fit_logistic(x_train, y_train, x_val, y_val, c_grid=C_GRID, *, test=None, te
     return scaler, clf, err, c, val_errors
 
 
+def test_halves(n_test: int) -> np.ndarray:
+    """True for the test images of half A, False for half B: a fixed split of each task's test
+    set (seeded by its size alone), the same for every run, so that one half can select the
+    optimum of a study and the other report it."""
+    half = np.zeros(n_test, bool)
+    half[np.random.default_rng(20_231_003).permutation(n_test)[: n_test // 2]] = True
+    return half
+
+
 def linear_probe(task_name, train, val, test) -> ProbeResult:
     """``train``/``val``/``test`` are (features, labels) pairs."""
     scaler, clf, val_err, c, val_errors = fit_logistic(*train, *val)
-    test_err = float(np.mean(clf.predict(scaler.transform(test[0])) != test[1]))
-    return ProbeResult(task_name, test_err, val_err, c, val_errors, len(train[1]), len(test[1]))
+    wrong = clf.predict(scaler.transform(test[0])) != test[1]
+    a = test_halves(len(wrong))
+    return ProbeResult(task_name, float(np.mean(wrong)), val_err, c, val_errors, len(train[1]),
+                       len(test[1]), float(np.mean(wrong[a])), float(np.mean(wrong[~a])))
 
 
 def probe_model(model, task, device) -> ProbeResult:
