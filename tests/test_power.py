@@ -218,3 +218,23 @@ def test_the_command_writes_the_power_table(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "n_val 1000" in text and " s -> " in text
     assert not list(tmp_path.glob(".*.tmp"))  # written atomically: no temporary left
+
+
+def test_the_summary_reads_targets_off_a_power_table():
+    rows = []
+    truth = {-1.0: {"drifts down": 1.0}, -0.5: {"drifts down": 0.9, "inconclusive": 0.1},
+             -0.2: {"inconclusive": 1.0}, 0.0: {"invariant": 0.3, "inconclusive": 0.7},
+             0.2: {"inconclusive": 1.0}, 0.5: {"drifts up": 0.7, "inconclusive": 0.3},
+             1.0: {"drifts up": 1.0}}
+    for slope, ps in truth.items():
+        for label in SLOPE_LABELS:
+            rows.append(dict(slope=slope, reading="verdict", label=label, p=ps.get(label, 0.0),
+                             sims=10))
+    s = P.power_summary(pd.DataFrame(rows))
+    assert s["p_invariant_at_0"] == 0.3 and not s["meets_invariant"]
+    assert s["p_invariant_far"] == 0.0 and s["meets_false_invariant"]
+    assert s["p_detect_far"] == 0.7 and not s["meets_detect"]
+    assert s["smallest_detected"] == 1.0  # 0.5 is found going down but not up
+    view = P.power_view(pd.DataFrame(rows))
+    assert list(view.index) == ["-1", "-0.5", "-0.2", "0", "+0.2", "+0.5", "+1"]
+    assert view.loc["0", "invariant"] == 30
