@@ -97,13 +97,15 @@ def invariance_verdict(analyses: dict) -> str:
 
 # --------------------------------------------------------------------------- the simulation page
 def simulation_provenance(runs: pd.DataFrame, meta: dict) -> str:
-    """Markdown: the command and wall time of the simulation, its budgets, grid and seeds."""
+    """Markdown: the command and wall time of the simulation, its budgets, grid and seeds (MyST:
+    the budgets are TeX, their thousands separators braced so TeX does not space them as commas)."""
     cfg = meta["config"]
     pr = cfg["probe"]
     return (
         f"The results on this page were produced by `{meta['command']}` in **{meta['wall_time_s']:.0f} s** "
         f"of wall time on the 2-core build machine, and are read from `{SIMULATION}`. "
-        f"Budgets $N \\in \\{{{', '.join(f'{N:,}' for N in cfg['budgets'])}\\}}$; every split with $K$ and $n$ "
+        f"Budgets $N \\in \\{{{', '.join(f'{N:,}'.replace(',', '{,}') for N in cfg['budgets'])}\\}}$; "
+        f"every split with $K$ and $n$ "
         f"powers of two, $K \\ge {cfg['min_classes']}$, $n \\ge {cfg['min_samples']}$; "
         f"{cfg['seeds']} seeds ({len(runs)} runs). A seed fixes the world's directions and the "
         f"{pr['episodes']} downstream episodes, so all splits of one seed are judged on the same new classes."

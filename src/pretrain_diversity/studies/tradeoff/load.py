@@ -41,11 +41,17 @@ def provenance(df: pd.DataFrame, root: str | os.PathLike | None = None) -> str:
     record = prov.read_record(RESULTS, root)
     runs = df.drop_duplicates("run_id")
     cfg = runs.iloc[0]
+    cells = runs.groupby(["budget", "n_classes"]).seed.nunique()
+    per_budget = runs.groupby("budget").n_classes.nunique()
+    k_range = (f"{per_budget.min()}" if per_budget.min() == per_budget.max()
+               else f"{per_budget.min()} to {per_budget.max()}")
+    seeds = (f"{cells.iloc[0]} seeds" if cells.nunique() == 1
+             else f"{cells.min()} to {cells.max()} seeds")
     details = [
         f"- study spec: `{STUDY.as_posix()}` ({study.description})",
-        f"- {len(runs)} runs = {runs.budget.nunique()} budgets × "
-        f"{runs.groupby('budget').n_classes.nunique().max()} values of K × {runs.seed.nunique()} "
-        f"seeds; downstream tasks: {', '.join(sorted(df.task.unique()))}",
+        f"- {len(runs)} runs = {len(cells)} (N, K) points × {seeds} (a grid of "
+        f"{runs.budget.nunique()} budgets with {k_range} values of K each); downstream tasks: "
+        f"{', '.join(sorted(df.task.unique()))}",
         f"- model: {cfg.arch}, width {cfg.width}, depth {cfg.depth}, on {cfg.image_size} px images; "
         f"{cfg.epochs:g} epochs (steps = epochs × N / {cfg.batch_size}), SGD with lr {cfg.lr}",
     ]
