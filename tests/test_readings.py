@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -69,3 +70,16 @@ def test_a_table_without_lengths_is_refused(lengths_table):
         R.protocol_rows(plain, R.TRAINED)
     with pytest.raises(ValueError, match="unknown protocol"):
         R.protocol_rows(lengths_table, "forever")
+
+
+def test_crossfitting_selects_on_one_test_half_and_reports_the_other(lengths_table):
+    a = R.crossfit_table(lengths_table, "a")
+    b = R.crossfit_table(lengths_table, "b")
+    assert (a["val_error"] == lengths_table["test_error_half_a"]).all()
+    assert (a["test_error"] == b["val_error"]).all() and (b["test_error"] == a["val_error"]).all()
+    # the two halves average to the whole test error
+    whole = (a["val_error"] + a["test_error"]) / 2
+    assert np.allclose(whole, lengths_table["test_error"], atol=1 / lengths_table["n_test"].max())
+    older = lengths_table.drop(columns=["test_error_half_a", "test_error_half_b"])
+    with pytest.raises(ValueError, match="halves"):
+        R.crossfit_table(older)

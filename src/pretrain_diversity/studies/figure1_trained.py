@@ -154,16 +154,19 @@ def complete_budgets(df: pd.DataFrame, root: str | os.PathLike | None = None) ->
             if have.get(n, 0) == want]
 
 
-def protocol_verdicts(df: pd.DataFrame, *, n_boot: int | None = None) -> pd.DataFrame:
+def protocol_verdicts(df: pd.DataFrame, *, n_boot: int | None = None,
+                      crossfit: bool = False) -> pd.DataFrame:
     """Per protocol (trained, fixed epochs, fixed compute) and task: the slope of log2 r* on
-    log2 N located on validation error, its 95% interval, the shared rule's label as reported
-    and the verdict after the robustness panel (``slope_verdicts.robust_verdicts``)."""
-    from pretrain_diversity.analysis.readings import PROTOCOLS, protocol_rows
+    log2 N located on validation error (with ``crossfit``, on half A of the test split and
+    reported on half B), its 95% interval, the shared rule's label as reported and the verdict
+    after the robustness panel (``slope_verdicts.robust_verdicts``)."""
+    from pretrain_diversity.analysis.readings import PROTOCOLS, crossfit_table, protocol_rows
     from pretrain_diversity.studies import slope_verdicts as SV
 
     parts = []
     for protocol in PROTOCOLS:
-        v = SV.robust_verdicts(protocol_rows(df, protocol),
+        rows = protocol_rows(df, protocol)
+        v = SV.robust_verdicts(crossfit_table(rows) if crossfit else rows,
                                **({"n_boot": n_boot} if n_boot else {}))
         v.insert(0, "protocol", protocol)
         parts.append(v)
