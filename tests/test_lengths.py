@@ -61,15 +61,16 @@ def test_bad_lengths_are_refused_before_training(length_cfg, bad, message):
 
 
 def test_plateau_rule():
-    assert plateau([3.0, 2.0, 1.98, 1.0]) == 1  # 2.0 -> 1.98 is under 0.05 nats
-    assert plateau([3.0, 2.0, 1.0]) is None
-    assert plateau([1.0, 1.2]) == 0  # a rise is no improvement
-    readings = {k: {"pretrain": {"heldout_loss": v}} for k, v in
-                {"0.5": 4.0, "1": 3.0, "2": 2.99, "4": 2.0}.items()}
+    assert plateau([0.3, 0.6, 0.61, 0.9]) is None  # 0.6 is beaten later by 30 points
+    assert plateau([0.3, 0.6, 0.61, 0.615]) == 1
+    assert plateau([0.0, 0.0, 0.0, 0.4, 0.41]) == 3  # flat before learning is not a plateau
+    assert plateau([0.9, 0.8]) == 0  # a fall is no gain
+    readings = {k: {"pretrain": {"heldout_accuracy": v}} for k, v in
+                {"0.5": 0.4, "1": 0.7, "2": 0.71, "4": 0.705}.items()}
     assert plateau_summary(readings) == {
-        "rule": "held-out loss improves by < 0.05 nats at the next length",
+        "rule": "no longer length raises held-out accuracy by 2 points or more",
         "reached": True, "length": 1.0}
-    del readings["2"]
+    readings["4"]["pretrain"]["heldout_accuracy"] = 0.9
     assert plateau_summary(readings)["reached"] is False
     assert plateau_summary(readings)["length"] == 4.0
 

@@ -83,3 +83,20 @@ def test_crossfitting_selects_on_one_test_half_and_reports_the_other(lengths_tab
     older = lengths_table.drop(columns=["test_error_half_a", "test_error_half_b"])
     with pytest.raises(ValueError, match="halves"):
         R.crossfit_table(older)
+
+
+def test_the_plateau_is_recomputed_by_the_accuracy_rule(lengths_table):
+    from pretrain_diversity.training.lengths import plateau
+
+    assert plateau([0.0, 0.0, 0.01, 0.5, 0.51]) == 3  # flat before learning is no plateau
+    assert plateau([0.2, 0.5, 0.51, 0.515]) == 1
+    assert plateau([0.1, 0.3, 0.6]) is None
+    t = R.with_plateau(lengths_table)
+    for rid, g in t.groupby("run_id"):
+        g = g.drop_duplicates("length").sort_values("length")
+        at = g[g.at_plateau]
+        assert len(at) == 1
+        later = g[g.length > at.length.iloc[0]]["pretrain_heldout_accuracy"]
+        if at.plateau_reached.iloc[0]:
+            assert later.max() - at.pretrain_heldout_accuracy.iloc[0] < 0.02
+    assert "recorded_plateau_length" in t

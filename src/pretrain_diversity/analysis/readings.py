@@ -10,9 +10,11 @@ verdict code reads every protocol the same way:
 - ``fixed epochs``: length 1, i.e. ``epochs`` passes over N images at every budget;
 - ``fixed compute``: the same number of SGD steps at every budget (the largest step count every
   budget was read at);
-- ``trained``: each run at its plateau length (``training.lengths.plateau``), the first length
-  whose doubling lowers the loss on held-out images of its own classes by under 0.05 nats; a run
-  that never got there is read at its longest length and counted by ``training_status``.
+- ``trained``: each run at its plateau (``training.lengths.plateau``), the first length from
+  which no longer length raises its accuracy on held-out images of its own classes by 2 points
+  or more; a run that never gets there is read at its longest length and counted by
+  ``training_status``. The plateau is recomputed here from every reading's held-out accuracy
+  (``with_plateau``), so records made under the first, loss-based rule are read by this one.
 """
 
 from __future__ import annotations
@@ -29,6 +31,29 @@ def _check(df: pd.DataFrame) -> None:
     if missing:
         raise ValueError(f"not a table of runs read at several training lengths: it lacks "
                          f"{sorted(missing)} (a study with `lengths` in its [base] makes them)")
+
+
+def with_plateau(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with ``plateau_length``, ``plateau_reached`` and ``at_plateau`` recomputed by the
+    current rule (``training.lengths.plateau``) from each run's held-out accuracies; the values
+    the records hold are kept as ``recorded_plateau_length`` / ``recorded_plateau_reached``."""
+    from pretrain_diversity.training.lengths import plateau
+
+    _check(df)
+    per_run = (df.drop_duplicates(["run_id", "length"]).sort_values("length")
+               .groupby("run_id")[["length", "pretrain_heldout_accuracy"]])
+    found = {}
+    for rid, g in per_run:
+        i = plateau(g["pretrain_heldout_accuracy"].tolist())
+        found[rid] = (float(g["length"].iloc[i if i is not None else -1]), i is not None)
+    out = df.copy()
+    if "recorded_plateau_length" not in out:
+        out["recorded_plateau_length"] = out["plateau_length"]
+        out["recorded_plateau_reached"] = out["plateau_reached"]
+    out["plateau_length"] = out["run_id"].map(lambda r: found[r][0])
+    out["plateau_reached"] = out["run_id"].map(lambda r: found[r][1])
+    out["at_plateau"] = out["length"] == out["plateau_length"]
+    return out
 
 
 def fixed_compute_steps(df: pd.DataFrame) -> int:

@@ -45,7 +45,27 @@ def load_trained(root: str | os.PathLike | None = None) -> tuple[pd.DataFrame, i
         raise FileNotFoundError(
             f"{root / RESULTS} is missing and no run of {STUDY} is recorded yet; run it from the "
             f"repository root with `{COMMAND}` and commit {RECORDS}/")
-    return df, int(df["run_id"].nunique()), planned
+    from pretrain_diversity.analysis.readings import with_plateau
+
+    return with_plateau(df), int(df["run_id"].nunique()), planned
+
+
+def loss_rule_failures(df: pd.DataFrame) -> pd.DataFrame:
+    """The runs whose plateau under the first, loss-based rule (the records' own summary) sat at
+    a length where they fit under half of their training images: per (N, K), how many, and
+    their training accuracy there (%), beside the current rule's length."""
+    from pretrain_diversity.analysis.readings import TRAINED_ENOUGH
+
+    runs = df.drop_duplicates(["run_id", "length"])
+    at_old = runs[runs["length"] == runs["recorded_plateau_length"]]
+    bad = at_old[at_old["pretrain_final_accuracy"] < TRAINED_ENOUGH]
+    g = bad.groupby(["budget", "n_classes"])
+    return pd.DataFrame({
+        "runs": g["run_id"].nunique(),
+        "loss rule's length": g["length"].median(),
+        "training accuracy there (%)": (100 * g["pretrain_final_accuracy"].mean()).round(1),
+        "current rule's length": g["plateau_length"].median(),
+    }).reset_index()  # fmt: skip
 
 
 def _style(ax) -> None:
