@@ -238,3 +238,25 @@ def test_the_summary_reads_targets_off_a_power_table():
     view = P.power_view(pd.DataFrame(rows))
     assert list(view.index) == ["-1", "-0.5", "-0.2", "0", "+0.2", "+0.5", "+1"]
     assert view.loc["0", "invariant"] == 30
+
+
+def test_a_studys_power_tables_are_read_and_summarised(tmp_path):
+    from pretrain_diversity.studies import slope_verdicts as SV
+
+    rows = [dict(slope=s, reading="verdict", label=label, sims=5,
+                 p=float(label == ("invariant" if s == 0 else "drifts up" if s > 0 else
+                                   "drifts down")))
+            for s in (-0.5, 0.0, 0.5) for label in SLOPE_LABELS]
+    (tmp_path / "power").mkdir()
+    (tmp_path / "studies").mkdir()
+    (tmp_path / "pyproject.toml").write_text("")
+    pd.DataFrame(rows).to_csv(tmp_path / "power" / "t.csv", index=False)
+    weak = [dict(r, p=float(r["label"] == "inconclusive")) for r in rows]
+    pd.DataFrame(weak).to_csv(tmp_path / "power" / "t-crossfit.csv", index=False)
+    power = SV.load_power("power", root=tmp_path)
+    assert set(power) == {("t", "as run"), ("t", "cross-fitted")}
+    view = SV.power_overview(power)
+    assert view.loc[("t", "as run"), "P(invariant | slope 0) %"] == 100
+    assert view.loc[("t", "as run"), "smallest drift found 80% of the time"] == "±0.5"
+    assert view.loc[("t", "cross-fitted"), "smallest drift found 80% of the time"] == "none simulated"
+    assert SV.load_power("absent", root=tmp_path) == {}
