@@ -127,3 +127,11 @@ def test_a_killed_run_resumes_at_its_last_fork_and_skips_read_branches(length_cf
             whole["metrics"]["lengths"][key]["pretrain"])
     assert resumed["history"] == whole["history"]
     assert not (run_dir / READINGS_DIR).exists() and not (run_dir / CHECKPOINT).exists()
+
+
+def test_papermill_passes_lengths_as_text():
+    cfg = RunConfig.from_parameters({"lengths": "0.5, 1,2", "n_classes": 8})
+    assert cfg.lengths == (0.5, 1, 2) and cfg.run_id() == RunConfig(
+        n_classes=8, lengths=(0.5, 1.0, 2.0)).run_id()
+    with pytest.raises(ConfigError, match="lengths must be numbers"):
+        RunConfig.from_parameters({"lengths": "1,two"})
