@@ -76,7 +76,7 @@ def test_slope_findings_group_tasks_and_say_why():
     f = FD.slope_findings(v)
     assert f["verdict"] == "no for b (it grows with N); cannot tell for a and c"
     assert f["ours"] == "a +0.40; b +0.87; c -0.09"
-    assert "a: the 95% interval holds both 0 and slopes beyond ±0.2" in f["why"]
+    assert f["why"].startswith("a: the 95% interval holds both 0 and slopes beyond ±0.2; c: a")
     assert "c: a robustness check (without seed 2) reads it differently" in f["why"]
     g = FD.glued("x", {"verdict": "yes", "ours": "1", "why": ""})
     assert g == {"x_verdict": "yes", "x_ours": "1", "x_why": "—"}
@@ -99,3 +99,17 @@ def test_interior_and_claim_findings():
 
     c = FD.claim_findings(VR.ClaimVerdict(VR.PARTLY, "", cells), Robust())
     assert c["verdict"] == "cannot tell" and "without seed 1" in c["why"]
+
+
+def test_condition_findings_count_settings():
+    cv = pd.DataFrame({"condition": ["V = 1", "V = 1", "V = 8", "V = 8", "full"],
+                       "task": ["a", "b", "a", "b", "a"],
+                       "verdict": [VR.UP, VR.INCONCLUSIVE, VR.UP, VR.INCONCLUSIVE, VR.INVARIANT]})
+    kc = pd.DataFrame({"knob": ["variety", "variety"], "task": ["a", "b"],
+                       "verdict": [VR.INCONCLUSIVE, VR.DOWN]})
+    f = FD.condition_findings(cv, kc, skip=("full",))
+    assert f["verdict"] == "no: no setting reads invariant"
+    assert f["ours"] == "0 of 4 invariant, 2 drift, 2 cannot tell"
+    assert f["drifts"] == "a (it grows with N in 2 of 2 conditions)"
+    assert f["knobs"] == "1 of 2 knob × task changes of slope are measurable: variety on b"
+    assert FD.condition_findings(cv)["verdict"] == "in some settings (1 of 5)"

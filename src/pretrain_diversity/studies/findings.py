@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
 import pandas as pd
 
 from pretrain_diversity.analysis import verdict_rule as VR
@@ -54,13 +55,13 @@ def slope_findings(verdicts: pd.DataFrame, *, margin: float = VR.MARGIN) -> dict
     (it grows with N); cannot tell for digits and shapes"), ``ours`` (each task's slope) and
     ``why`` (one sentence for the "cannot tell" tasks, empty if there are none)."""
     groups: dict[str, list[str]] = defaultdict(list)
-    whys: list[str] = []
+    whys: dict[str, list[str]] = defaultdict(list)  # reason: tasks
     for r in verdicts.sort_values("task").itertuples():
         groups[r.verdict].append(r.task)
         if r.verdict == VR.INCONCLUSIVE:
             check = _first_check(getattr(r, "broken", ""))
-            whys.append((f"{r.task}: " + (WHY_BROKEN.format(checks=check) if check and
-                         r.rule != VR.INCONCLUSIVE else WHY_WIDE.format(m=margin))))
+            whys[WHY_BROKEN.format(checks=check) if check and r.rule != VR.INCONCLUSIVE
+                 else WHY_WIDE.format(m=margin)].append(r.task)
     order = [VR.INVARIANT, VR.SMALL, VR.UP, VR.DOWN, VR.INCONCLUSIVE]
     parts = []
     for label in order + sorted(set(groups) - set(order)):
@@ -69,7 +70,8 @@ def slope_findings(verdicts: pd.DataFrame, *, margin: float = VR.MARGIN) -> dict
             head, _, tail = words.partition(", ")
             parts.append(f"{head} for {_join(groups[label])}" + (f" ({tail})" if tail else ""))
     ours = "; ".join(f"{r.task} {r.slope:+.2f}" for r in verdicts.sort_values("task").itertuples())
-    return {"verdict": "; ".join(parts), "ours": ours, "why": "; ".join(whys)}
+    why = "; ".join(f"{_join(tasks)}: {reason}" for reason, tasks in whys.items())
+    return {"verdict": "; ".join(parts), "ours": ours, "why": why}
 
 
 def interior_findings(edges: pd.DataFrame) -> dict[str, str]:
@@ -111,3 +113,56 @@ def glued(prefix: str, found: dict[str, str]) -> dict[str, str]:
     """``{prefix_verdict: ..., prefix_ours: ..., prefix_why: ...}``: the keys a page glues.
     An empty ``why`` becomes "—", so a pasted cell is never blank."""
     return {f"{prefix}_{k}": (v if v else "—") for k, v in found.items()}
+
+
+def condition_findings(cv: pd.DataFrame, kc: pd.DataFrame | None = None,
+                       skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """Slope verdicts over many conditions (``invariance.robust.condition_verdicts`` rows:
+    condition, task, verdict, ...; the conditions in ``skip`` left out), read together: does any
+    setting make the ratio invariant? ``ours`` counts the condition x task readings; ``drifts``
+    lists the tasks whose ratio drifts in some condition; ``knobs`` counts the knob effects
+    (``knob_contrast_verdicts``) that survive as a measurable change of slope."""
+    cv = cv[~cv["condition"].isin(skip)]
+    m = len(cv)
+    n_inv = int((cv.verdict == VR.INVARIANT).sum())
+    drift = cv[cv.verdict.isin([VR.UP, VR.DOWN])]
+    n_ct = int((cv.verdict == VR.INCONCLUSIVE).sum())
+    if n_inv == m:
+        verdict = "yes"
+    elif n_inv == 0 and len(drift):
+        verdict = "no: no setting reads invariant"
+    elif n_inv == 0:
+        verdict = "cannot tell"
+    else:
+        verdict = f"in some settings ({n_inv} of {m})"
+    why = (f"{n_ct} of {m} readings are 'cannot tell': the interval holds both 0 and slopes "
+           f"beyond ±{VR.MARGIN:g}, or a robustness check disagrees") if n_ct else ""
+    ours = f"{n_inv} of {m} invariant, {len(drift)} drift, {n_ct} cannot tell"
+    out = {"verdict": verdict, "ours": ours, "why": why}
+    tasks = drift.groupby("task").condition.nunique()
+    n_cond = cv.condition.nunique()
+    out["drifts"] = _join([f"{t} ({PLAIN[drift[drift.task == t].verdict.iloc[0]].split(', ')[1]}"
+                           f" in {k} of {n_cond} conditions)" for t, k in tasks.items()]) \
+        if len(tasks) else "no task"
+    if kc is not None:
+        moved = kc[kc.verdict.isin([VR.UP, VR.DOWN])]
+        out["knobs"] = (f"{len(moved)} of {len(kc)} knob × task changes of slope are measurable"
+                        + (": " + _join([f"{r.knob} on {r.task}" for r in moved.itertuples()])
+                           if len(moved) else ""))
+    return out
+
+
+def gain_findings(label: str, gain, oracle_gain, k_rec: int, k_std: int) -> dict[str, str]:
+    """The application's verdict (``application.verdict`` label) with the paired gain of the
+    recommended K over the standard one, in points of test error (``gain``/``oracle_gain``:
+    objects with ``mean``, ``lo``, ``hi``, ``n``, as ``application.stats.paired`` returns)."""
+    ours = f"K* = {k_rec:,} gains {gain.mean:+.2f} points over K = {k_std:,}"
+    if gain.n > 1 and np.isfinite(gain.lo):
+        ours += f" [{gain.lo:+.2f}, {gain.hi:+.2f}]"
+    why = []
+    if label != VR.REPRODUCED:
+        if not (gain.n > 1 and gain.lo > 0):
+            why.append("the 95% interval of the gain includes 0")
+        if oracle_gain.mean > 0 and gain.mean < 0.5 * oracle_gain.mean:
+            why.append(f"it captures under half of a full grid's gain ({oracle_gain.mean:+.2f})")
+    return {"verdict": plain(label), "ours": ours, "why": "; ".join(why)}
