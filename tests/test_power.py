@@ -260,3 +260,19 @@ def test_a_studys_power_tables_are_read_and_summarised(tmp_path):
     assert view.loc[("t", "as run"), "smallest drift found 80% of the time"] == "±0.5"
     assert view.loc[("t", "cross-fitted"), "smallest drift found 80% of the time"] == "none simulated"
     assert SV.load_power("absent", root=tmp_path) == {}
+
+
+def test_cannot_tell_says_what_the_design_could_tell():
+    from pretrain_diversity.studies.findings import slope_findings
+
+    rows = [dict(slope=s, reading="verdict", label=label, sims=10,
+                 p={1.0: 0.3, -1.0: 0.6}.get(s, 0.0) if label in ("drifts up", "drifts down")
+                 and (label == "drifts up") == (s > 0) else 0.0)
+            for s in (-1.0, 1.0) for label in SLOPE_LABELS]
+    power = pd.DataFrame(rows)
+    assert P.detection(power, 1.0) == 0.3  # the weaker direction
+    verdicts = pd.DataFrame([dict(task="t", slope=0.4, verdict="inconclusive",
+                                  rule="inconclusive", broken="")])
+    why = slope_findings(verdicts, power={"t": power})["why"]
+    assert "a true drift of ±1 is found in 30% of simulated tables (t)" in why
+    assert "found in" not in slope_findings(verdicts)["why"]

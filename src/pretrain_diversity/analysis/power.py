@@ -419,6 +419,19 @@ TARGET_DETECT = 0.8  # P(the right drift | |slope| >= 0.5) at least
 DRIFT_LABELS = {1: "drifts up", -1: "drifts down"}
 
 
+def detection(power: pd.DataFrame, size: float, reading: str = "verdict") -> float:
+    """The smaller of P("drifts up" | +size) and P("drifts down" | -size): how often a drift of
+    that size, either way, is found (NaN if either slope was not simulated)."""
+    sub = power[power["reading"] == reading]
+    ps = []
+    for s, label in ((size, "drifts up"), (-size, "drifts down")):
+        row = sub[np.isclose(sub["slope"], s) & (sub["label"] == label)]
+        if row.empty:
+            return np.nan
+        ps.append(float(row["p"].iloc[0]))
+    return min(ps)
+
+
 def power_view(power: pd.DataFrame, reading: str = "verdict") -> pd.DataFrame:
     """A reader's table of one reading: a row per true slope, P(label) in % per label."""
     sub = power[power["reading"] == reading]

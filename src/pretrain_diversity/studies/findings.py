@@ -16,6 +16,8 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
+from pretrain_diversity.analysis.power import detection
+
 from pretrain_diversity.analysis import verdict_rule as VR
 
 # The shared rule's labels in plain words.
@@ -49,11 +51,14 @@ def _first_check(broken: str) -> str:
     return broken.split(", ")[0] if broken and broken != "-" else ""
 
 
-def slope_findings(verdicts: pd.DataFrame, *, margin: float = VR.MARGIN) -> dict[str, str]:
+def slope_findings(verdicts: pd.DataFrame, *, margin: float = VR.MARGIN,
+                   power: dict | None = None) -> dict[str, str]:
     """Per-task slope verdicts (``slope_verdicts.robust_verdicts`` rows: task, slope, verdict,
     rule, broken) read together: ``verdict`` (plain words by task, e.g. "no for glyphs-heldout
     (it grows with N); cannot tell for digits and shapes"), ``ours`` (each task's slope) and
-    ``why`` (one sentence for the "cannot tell" tasks, empty if there are none)."""
+    ``why`` (one sentence for the "cannot tell" tasks, empty if there are none). With ``power``
+    ({task: ``analysis.power`` table of this design}) the sentence adds what the design could
+    have told: how often it finds a drift of ±1, the largest slope simulated."""
     groups: dict[str, list[str]] = defaultdict(list)
     whys: dict[str, list[str]] = defaultdict(list)  # reason: tasks
     for r in verdicts.sort_values("task").itertuples():
@@ -71,6 +76,11 @@ def slope_findings(verdicts: pd.DataFrame, *, margin: float = VR.MARGIN) -> dict
             parts.append(f"{head} for {_join(groups[label])}" + (f" ({tail})" if tail else ""))
     ours = "; ".join(f"{r.task} {r.slope:+.2f}" for r in verdicts.sort_values("task").itertuples())
     why = "; ".join(f"{_join(tasks)}: {reason}" for reason, tasks in whys.items())
+    could = [(t, detection(power[t], 1.0)) for t in groups.get(VR.INCONCLUSIVE, [])
+             if power and t in power]
+    if could:
+        why += ("; on this design a true drift of ±1 is found in " + _join(
+            [f"{100 * p:.0f}% of simulated tables ({t})" for t, p in could]))
     return {"verdict": "; ".join(parts), "ours": ours, "why": why}
 
 
