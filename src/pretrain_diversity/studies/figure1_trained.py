@@ -216,3 +216,15 @@ def edge_table(edges: pd.DataFrame) -> pd.DataFrame:
         "largest K minus selected": [cell(r, "large_K") for _, r in edges.iterrows()],
         "shape": edges["shape"],
     }).set_index(["task", "N"])
+
+
+def accuracy_table(trained: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+    """Seed-mean training accuracy (%) per K (rows) and budget, at each run's plateau and at 20
+    epochs (``analysis.readings.training_status`` of the two protocols); '–' where not run."""
+    parts = {}
+    for name, status in (("trained", trained), ("20 epochs", epochs)):
+        wide = status.pivot(index="n_classes", columns="budget", values="train_accuracy")
+        parts.update({f"N = {n:,} ({name})": (100 * wide[n]).round(1) for n in wide.columns})
+    table = pd.DataFrame(parts)
+    table.index.name = "K"
+    return table.astype(object).where(table.notna(), "–")
