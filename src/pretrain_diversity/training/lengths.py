@@ -33,9 +33,9 @@ from pretrain_diversity.config import RunConfig
 from pretrain_diversity.data.sampling import ImageSet
 from pretrain_diversity.models.backbones import to_input
 from pretrain_diversity.storage import atomic_write_json
-from pretrain_diversity.training.checkpoint import History, TrainState, load_checkpoint, save_checkpoint
-from pretrain_diversity.training.loop import objective, pretrain_plan
-from pretrain_diversity.training.sgd import nesterov_sgd, place, sgd_steps
+from pretrain_diversity.training.checkpoint import History, TrainState, save_checkpoint
+from pretrain_diversity.training.loop import objective, pretrain_plan, start_training
+from pretrain_diversity.training.sgd import sgd_steps
 
 # The plateau rule. A run has reached its plateau at length l when no longer length raises its
 # accuracy on held-out images of its own classes by PLATEAU_POINTS or more (absolute).
@@ -153,12 +153,7 @@ def pretrain_lengths(
     that many steps with a checkpoint (how tests kill a run); ``finished`` is then False."""
     from tqdm.auto import tqdm
 
-    place(model, device)
-    base = pretrain_plan(cfg)
-    optimizer = nesterov_sgd(model, base.peak_lr, cfg.momentum, cfg.weight_decay)
-    state = (
-        load_checkpoint(checkpoint, model, optimizer, cfg.run_id(), device) if checkpoint else None
-    ) or TrainState(0, History())
+    base, optimizer, state = start_training(model, cfg, device, checkpoint)
     images, labels = data.images.to(device), data.labels.to(device)
     loss_of = objective(cfg, model, images)
     branches = cfg.branches()

@@ -62,6 +62,18 @@ def objective(cfg: RunConfig, step_fn, images: torch.Tensor):
     return {None: supervised, "simclr": simclr, "clip": clip}[cfg.method]
 
 
+def start_training(model, cfg: RunConfig, device: torch.device, checkpoint: Path | None):
+    """(plan, optimizer, state): the model placed on ``device``, its optimizer, and the step
+    and curve it resumes from (its checkpoint's, else step 0)."""
+    place(model, device)
+    plan = pretrain_plan(cfg)
+    optimizer = nesterov_sgd(model, plan.peak_lr, cfg.momentum, cfg.weight_decay)
+    state = (
+        load_checkpoint(checkpoint, model, optimizer, cfg.run_id(), device) if checkpoint else None
+    ) or TrainState(0, History())
+    return plan, optimizer, state
+
+
 def pretrain(
     model: Classifier,  # or a contrastive model (models.objectives) when cfg.method is set
     data: ImageSet,
@@ -81,12 +93,7 @@ def pretrain(
     """
     from tqdm.auto import tqdm
 
-    place(model, device)
-    plan = pretrain_plan(cfg)
-    optimizer = nesterov_sgd(model, plan.peak_lr, cfg.momentum, cfg.weight_decay)
-    state = (
-        load_checkpoint(checkpoint, model, optimizer, cfg.run_id(), device) if checkpoint else None
-    ) or TrainState(0, History())
+    plan, optimizer, state = start_training(model, cfg, device, checkpoint)
     step_fn = model
     if cfg.compile:  # works on CPU too (needs a C++ compiler; the first steps compile, slowly)
         step_fn = torch.compile(model)
