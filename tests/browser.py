@@ -321,3 +321,60 @@ def check_built_slider(html_root, page: str, *, steps: int = 1, what: str = "sli
         wait_until(lambda: visible_frame(driver).sha256 != first.sha256, timeout=10,
                    message=f"the {what} did not change the frame on {page}")
         assert not collect_log(driver).non_local_requests()
+
+
+# ---------------------------------------------------------------- live (Vega-Lite) widgets
+LIVE_WIDGET_SELECTOR = "div.vega-widget"
+
+
+def wait_for_live_widgets(driver, count: int = 1, timeout: float = 30.0) -> list:
+    """Wait until ``count`` Vega widgets are drawn (``data-vega-ready``); fail with the console
+    errors, or the error the loader wrote into the widget, otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ready = driver.find_elements("css selector", LIVE_WIDGET_SELECTOR + "[data-vega-ready]")
+        if len(ready) >= count:
+            return ready
+        failed = driver.find_elements("css selector", LIVE_WIDGET_SELECTOR + "[data-vega-error]")
+        if failed or time.monotonic() > deadline:
+            errors = [entry["message"] for entry in driver.get_log("browser")]
+            reasons = [el.get_attribute("data-vega-error") for el in failed]
+            raise AssertionError(
+                f"{len(ready)} of {count} live widget(s) drawn on {driver.current_url}; "
+                f"widget errors: {reasons or 'none'}; browser console: {errors or 'empty'}"
+            )
+        time.sleep(0.2)
+
+
+_SET_INPUT_JS = """
+const [root, name, value] = arguments;
+const input = root.parentElement.querySelector(
+    `.vega-bindings input[name="${name}"], .vega-bindings select[name="${name}"]`);
+if (!input) return false;
+input.value = value;
+input.dispatchEvent(new Event('input', {bubbles: true}));
+input.dispatchEvent(new Event('change', {bubbles: true}));
+return true;
+"""
+
+
+def set_live_input(driver, widget, name: str, value) -> None:
+    """Move a widget's slider (or type into its box) the way a reader does: set the input's value
+    and fire its input event, then wait for Vega to redraw."""
+    if not driver.execute_script(_SET_INPUT_JS, widget, name, str(value)):
+        raise AssertionError(f"widget {widget.get_attribute('id')} has no input named {name!r}")
+    wait_for_live_run(driver, widget)
+
+
+def wait_for_live_run(driver, widget) -> None:
+    """Wait until the widget's Vega view has finished the dataflow run the last input started."""
+    driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "window.bookVegaViews[arguments[0]].runAsync().then(() => done(true));",
+        widget.get_attribute("id"),
+    )
+
+
+def live_texts(widget) -> list[str]:
+    """Every text mark the widget shows (SVG renderer), in document order."""
+    return [t.text for t in widget.find_elements("css selector", "g.mark-text text") if t.text]

@@ -1,0 +1,109 @@
+"""The live widgets compute what the package computes, at slider positions nobody pre-set.
+
+Each widget is drawn in headless chromium from the same specification the book embeds, with the
+vendored Vega scripts and no network. A test moves sliders (or types into boxes) as a reader does,
+reads the numbers the widget prints, and compares them with the package's Python computation of
+the same formula or interpolation, to the digits shown.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from browser import (
+    chromium_driver,
+    collect_log,
+    live_texts,
+    serve,
+    set_live_input,
+    wait_for_live_widgets,
+)
+from pretrain_diversity.figures.live import LiveWidget, standalone_page
+
+VEGA_STATIC = Path(__file__).resolve().parents[1] / "book" / "_static" / "vega"
+NUMBER = r"[+−-]?[\d,]*\.?\d+(?:e[+−-]?\d+)?"
+
+
+def number(text: str, label: str) -> float:
+    """The number printed after ``label =`` in a read-out (thousands separators and the
+    typographic minus understood)."""
+    m = re.search(re.escape(label) + r"\s*=\s*(" + NUMBER + ")", text)
+    assert m, f"no '{label} =' in {text!r}"
+    return float(m.group(1).replace(",", "").replace("−", "-"))
+
+
+def close(shown: float, expected: float, digits: int = 4) -> bool:
+    """Equal to the ``digits`` significant digits the widget prints (one unit of rounding slack)."""
+    if expected == 0:
+        return abs(shown) < 10.0 ** -digits
+    return abs(shown - expected) <= 1.01 * 0.5 * 10.0 ** (1 - digits) * abs(expected)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium_driver() as driver:
+        driver.set_window_size(1440, 1000)
+        yield driver
+
+
+def open_widgets(browser, tmp_path: Path, widgets: list[LiveWidget]):
+    """Write the widgets into a bare page with the vendored scripts, serve it and open it."""
+    shutil.copytree(VEGA_STATIC, tmp_path / "_static" / "vega")
+    (tmp_path / "index.html").write_text(standalone_page(widgets))
+    return tmp_path
+
+
+class TestTheoryExplorer:
+    def test_readout_matches_the_closed_form_at_unpreset_positions(self, browser, tmp_path):
+        from pretrain_diversity.figures.theory_explorer import DEFAULTS, explorer_readout, explorer_widget
+
+        site = open_widgets(browser, tmp_path, [explorer_widget()])
+        with serve(site) as url:
+            browser.get(url + "index.html")
+            [widget] = wait_for_live_widgets(browser)
+            values = dict(DEFAULTS)
+            # Positions off every preset and every former frame: unequal exponents, a budget
+            # between decades, an a/b that no frame had; then equal exponents (no drift).
+            for changes in ({"log10_N": 6.37}, {"alpha": 0.83, "a": 2.71},
+                            {"beta": 0.83, "log10_N": 3.11, "b": 0.23}):
+                for name, value in changes.items():
+                    set_live_input(browser, widget, name, value)
+                values.update(changes)
+                [readout] = [t for t in live_texts(widget) if t.startswith("N =")]
+                expected = explorer_readout(values)
+                for label, key in (("K*", "K_star"), ("n*", "n_star"), ("r* = K*/n*", "r_star"),
+                                   ("N", "N")):
+                    assert close(number(readout, label), expected[key]), (label, readout, expected)
+                assert abs(number(readout, "(α + β)") - expected["drift"]) <= 0.0005 + 1e-9, readout
+            assert number(readout, "(α + β)") == 0  # equal exponents: the optimum does not move
+            log = collect_log(browser)
+            assert not log.non_local_requests(), log.non_local_requests()
+            assert not [e for e in log.console_errors if "favicon" not in e], log.console_errors
+
+    def test_preset_buttons_set_the_fitted_constants(self, browser, tmp_path):
+        from pretrain_diversity.figures.theory_explorer import explorer_readout, explorer_widget
+
+        preset = {"a": 3.3, "b": 0.7, "log10_c": -1.0, "alpha": 0.41, "beta": 1.37, "gamma": 0.5,
+                  "log10_N": 4.5}
+        site = open_widgets(browser, tmp_path, [explorer_widget({"fit: test": preset})])
+        with serve(site) as url:
+            browser.get(url + "index.html")
+            [widget] = wait_for_live_widgets(browser)
+            [button] = [b for b in browser.find_elements("css selector", "button.vega-preset")
+                        if b.text == "fit: test"]
+            button.click()
+            browser.execute_async_script(
+                "const done = arguments[arguments.length - 1];"
+                "window.bookVegaViews[arguments[0]].runAsync().then(() => done(true));",
+                widget.get_attribute("id"))
+            [readout] = [t for t in live_texts(widget) if t.startswith("N =")]
+            assert close(number(readout, "r* = K*/n*"), explorer_readout(preset)["r_star"]), readout
+            # the slider shows the preset's value too (Vega binds both ways)
+            shown = browser.execute_script(
+                "return arguments[0].parentElement.querySelector('input[name=\"alpha\"]').value",
+                widget)
+            assert float(shown) == pytest.approx(0.41)
