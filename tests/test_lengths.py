@@ -50,7 +50,7 @@ def test_branches_and_cost_follow_the_lengths(length_cfg):
 @pytest.mark.parametrize("bad, message", [
     ({"lengths": (2, 1)}, "increase strictly"),
     ({"lengths": (0,)}, "lengths entry"),
-    ({"lengths": (1, 2), "method": "simclr"}, "supervised"),
+    ({"lengths": (1, 2), "dataset": "fonts"}, "original sampler"),
     ({"lengths": (1, 2), "styles_per_class": 4}, "original sampler"),
     ({"cooldown_frac": 0.2}, "needs lengths"),
     ({"lengths": (1, 2), "cooldown_frac": 1.5}, "cooldown_frac"),

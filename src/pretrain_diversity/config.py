@@ -54,8 +54,9 @@ APPEARANCES = ("negative", "outline")
 # Pre-training objectives on the same images (models/objectives.py). None is supervised cross-entropy.
 METHODS = ("supervised", "simclr", "clip")
 # What a CLIP caption says (None = the Unicode name of the character): "coarse" keeps its first word
-# only (the script or block: "LATIN", "GREEK", "BOX"), "constant" is one caption for every class.
-CAPTIONS = ("coarse", "constant")
+# only (the script or block: "LATIN", "GREEK", "BOX"), "constant" is one caption for every class,
+# "web" draws per image from a mix of exact, partial, wrong and empty captions (data.captions).
+CAPTIONS = ("coarse", "constant", "web")
 MAX_LABEL_NOISE = 0.95  # at 1.0 no label carries information
 MAX_SHOTS = 1000
 # Training lengths (``lengths``): the cool-down of each branch takes this fraction of its length
@@ -138,7 +139,8 @@ class RunConfig:
     # (0..2, data.hygiene) of a held-out or digit class, and the digit-named classes. None = off.
     pool_hygiene: float | None = None
     # CLIP captions (method="clip" only): None = the Unicode name of each class, or one of
-    # CAPTIONS, captions that say less about the class (the uninformative-text control).
+    # CAPTIONS, captions that say less about the class (the uninformative-text control); "web"
+    # is the noisy, partly uninformative alt text of web data (data.captions).
     captions: str | None = None
     # Training length as an axis: None trains ``steps`` steps under a cosine schedule, as always.
     # A tuple of multiples of ``steps`` (e.g. (1, 2, 4, 8)) trains one warm-up-stable-decay trunk

@@ -65,26 +65,31 @@ def rows_of(m: dict) -> list[dict]:
         plateau = m["metrics"].get("plateau", {})
         common = {**common, "plateau_reached": plateau.get("reached"),
                   "plateau_length": plateau.get("length")}
-        return [
-            {**common, **_flatten("pretrain", reading["pretrain"]),
-             "length": reading["pretrain"]["length"],
-             "at_plateau": reading["pretrain"]["length"] == plateau.get("length"),
-             "task": task, **{k: _cell(v) for k, v in res.items() if k != "task"}}
-            for reading in lengths.values()
-            for task, res in reading["probe"].items()
-        ]
+        rows = []
+        for reading in lengths.values():
+            at = {**common, **_flatten("pretrain", reading["pretrain"]),
+                  "length": reading["pretrain"]["length"],
+                  "at_plateau": reading["pretrain"]["length"] == plateau.get("length")}
+            rows += [{**at, "task": task, **{k: _cell(v) for k, v in res.items() if k != "task"}}
+                     for task, res in reading.get("probe", {}).items()]
+            rows += _transfer_rows(at, reading.get("transfer", {}))
+        return rows
     probe = m.get("metrics", {}).get("probe", {})
     rows = [
         {**common, "task": task, **{k: _cell(v) for k, v in res.items() if k != "task"}}
         for task, res in probe.items()
     ]
-    # few-shot transfer (transfer.py): a row per (task, protocol, k); shots = 0 is the whole pool
-    for task, protocols in m.get("metrics", {}).get("transfer", {}).items():
-        for protocol, by_k in protocols.items():
-            for k, res in by_k.items():
-                rows.append({**common, "task": task, "protocol": protocol, "k": int(k),
-                             **{c: _cell(v) for c, v in res.items()}})
-    return rows
+    return rows + _transfer_rows(common, m.get("metrics", {}).get("transfer", {}))
+
+
+def _transfer_rows(common: dict, transfer: dict) -> list[dict]:
+    """Few-shot transfer (transfer.py): a row per (task, protocol, k); shots = 0 is the whole
+    pool."""
+    return [{**common, "task": task, "protocol": protocol, "k": int(k),
+             **{c: _cell(v) for c, v in res.items()}}
+            for task, protocols in transfer.items()
+            for protocol, by_k in protocols.items()
+            for k, res in by_k.items()]
 
 
 def _cell(v):

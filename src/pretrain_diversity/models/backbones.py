@@ -101,7 +101,8 @@ def build_backbone(cfg: RunConfig, in_channels: int) -> nn.Module:
 
 def build_model(cfg: RunConfig, in_channels: int, captions: list[str] | None = None) -> nn.Module:
     """The network ``cfg.method`` pre-trains: a classifier, or a contrastive model (models.objectives)
-    whose ``features`` are the same backbone. ``captions`` (one per class) are CLIP's texts."""
+    whose ``features`` are the same backbone. ``captions`` (one per class, or per image as a
+    ``data.captions.WebCaptions``) are CLIP's texts."""
     backbone = build_backbone(cfg, in_channels)
     if cfg.method is None:
         return Classifier(backbone, cfg.n_classes)
@@ -110,6 +111,11 @@ def build_model(cfg: RunConfig, in_channels: int, captions: list[str] | None = N
     if cfg.method == "simclr":
         return SimCLRModel(backbone)
     if cfg.method == "clip":
+        if hasattr(captions, "image_ids"):  # per-image captions (data.captions.WebCaptions)
+            if len(captions.prompts) != cfg.n_classes:
+                raise ValueError("method='clip' needs one prompt per class")
+            return CLIPModel(backbone, captions.texts, prompts=captions.prompts,
+                             image_captions=captions.image_ids)
         if captions is None or len(captions) != cfg.n_classes:
             raise ValueError("method='clip' needs one caption per class")
         return CLIPModel(backbone, captions)

@@ -116,10 +116,16 @@ class SimCLRModel(nn.Module):
         return self.projection(self.backbone(x))
 
 
-def caption_tokens(captions: list[str]) -> tuple[torch.Tensor, dict[str, int]]:
-    """Word ids [len(captions), L] (0 pads) and the vocabulary: words of the captions, sorted."""
+def caption_tokens(captions: list[str], vocab: dict[str, int] | None = None,
+                   extra: list[str] | None = None) -> tuple[torch.Tensor, dict[str, int]]:
+    """Word ids [len(captions), L] (0 pads) and the vocabulary: the sorted words of the captions
+    (and of ``extra``, texts that are read but never trained on), unless ``vocab`` is given;
+    words outside a given ``vocab`` are dropped."""
     words = [c.upper().replace("-", " ").split() for c in captions]
-    vocab = {w: i + 1 for i, w in enumerate(sorted({w for ws in words for w in ws}))}
+    if vocab is None:
+        every = words + [c.upper().replace("-", " ").split() for c in extra or ()]
+        vocab = {w: i + 1 for i, w in enumerate(sorted({w for ws in every for w in ws}))}
+    words = [[w for w in ws if w in vocab] for ws in words]
     length = max(1, max((len(ws) for ws in words), default=1))
     tokens = torch.zeros(len(captions), length, dtype=torch.long)
     for i, ws in enumerate(words):
@@ -140,24 +146,49 @@ class TextEncoder(nn.Module):
 
 
 class CLIPModel(nn.Module):
-    """Image backbone + linear projection, and a text encoder over the K class captions.
+    """Image backbone + linear projection, and a text encoder over the run's captions.
 
-    ``forward(x, labels)`` returns (image embeddings, caption embeddings, logit scale); the
-    captions of the run's K classes are a buffer, so label j's caption is ``tokens[j]``.
+    ``forward(x, ids)`` returns (image embeddings, caption embeddings, logit scale), caption j
+    being ``tokens[j]``: with one caption per class (the default), ids are the labels; with
+    per-image captions (``image_captions[i]`` = the caption of training image i, the web-like
+    model of ``data.captions``) they are caption ids, and ``prompts`` name the K classes for
+    held-out matching (``class_prompts``), as CLIP's zero-shot prompts do.
     """
 
-    def __init__(self, backbone: nn.Module, captions: list[str]):
+    def __init__(self, backbone: nn.Module, captions: list[str], prompts: list[str] | None = None,
+                 image_captions: torch.Tensor | None = None):
         super().__init__()
         self.backbone = backbone
         self.image_projection = nn.Linear(backbone.feature_dim, PROJECTION_DIM)
-        tokens, vocab = caption_tokens(captions)
+        tokens, vocab = caption_tokens(captions, extra=prompts)
         self.register_buffer("tokens", tokens)
         self.text = TextEncoder(len(vocab))
         self.log_logit_scale = nn.Parameter(torch.tensor(math.log(1 / CLIP_INIT_TEMPERATURE)))
+        # buffers only where set, so a per-class model's state is what it was before they existed
+        if prompts is not None:
+            self.register_buffer("prompt_tokens", caption_tokens(prompts, vocab=vocab)[0])
+        else:
+            self.prompt_tokens = None
+        if image_captions is not None:
+            ids = torch.as_tensor(image_captions, dtype=torch.long)
+            self.register_buffer("image_captions", ids)
+        else:
+            self.image_captions = None
 
     def features(self, x):
         return self.backbone(x)
 
-    def forward(self, x, labels):
-        scale = self.log_logit_scale.clamp(max=math.log(CLIP_MAX_LOGIT_SCALE)).exp()
-        return self.image_projection(self.backbone(x)), self.text(self.tokens[labels]), scale
+    def logit_scale(self):
+        return self.log_logit_scale.clamp(max=math.log(CLIP_MAX_LOGIT_SCALE)).exp()
+
+    def forward(self, x, ids):
+        image = self.image_projection(self.backbone(x))
+        return image, self.text(self.tokens[ids]), self.logit_scale()
+
+    def class_prompts(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(embeddings of the K class texts, group of each): class c's text is its caption, or
+        its prompt with per-image captions; classes whose texts are identical share a group, so
+        matching an image to either of them is matching it to its own text."""
+        tokens = self.tokens if self.prompt_tokens is None else self.prompt_tokens
+        groups = torch.unique(tokens, dim=0, return_inverse=True)[1]
+        return self.text(tokens), groups

@@ -33,7 +33,7 @@ from pretrain_diversity.runs.validation import check
 from pretrain_diversity.storage import atomic_torch_save, atomic_write_bytes, atomic_write_json
 from pretrain_diversity.tasks.registry import load_task, transfer_task
 from pretrain_diversity.training.lengths import (
-    READINGS_DIR, length_key, plateau_summary, pretrain_lengths,
+    READINGS_DIR, branch_weights, finetune_lengths, length_key, plateau_summary, pretrain_lengths,
 )  # fmt: skip
 from pretrain_diversity.training.loop import pretrain
 
@@ -52,25 +52,27 @@ class TrainingStopped(RuntimeError):
     """Training ended before its last step (``stop_after``); the checkpoint lets it resume."""
 
 
-def captions_of(cfg: RunConfig, data) -> list[str] | None:
+def captions_of(cfg: RunConfig, data):
     """CLIP's texts: the Unicode name of each of the run's K glyph classes (None otherwise), or
-    with ``cfg.captions`` less of it, so that CLIP can be tested where its text carries little.
+    with ``cfg.captions`` less of it, so that CLIP can be tested where its text carries little;
+    for ``captions="web"`` a ``data.captions.WebCaptions``, one caption per image, drawn from
+    the image's (possibly noisy) label.
 
     Classes that share a caption stay distinct labels, so the loss counts their images as
     negatives of each other; their texts are identical, so what an image is pulled towards is
     the same as if they were positives, but the training accuracy (an image picking its own
-    class's text) counts ties as misses and understates how well it fits its caption."""
+    class's text) counts ties as misses and understates how well it fits its caption. (Web
+    captions are matched by text, so there identical captions are positives.)"""
     if cfg.method != "clip":
         return None
+    from pretrain_diversity.data.captions import class_captions, web_captions
     from pretrain_diversity.data.glyphs import load_bank
 
     bank = load_bank()
     names = [bank.name(int(c)) for c in data.class_ids]
-    if cfg.captions == "coarse":
-        return [n.replace("-", " ").split()[0] for n in names]
-    if cfg.captions == "constant":
-        return ["CHARACTER"] * len(names)
-    return names
+    if cfg.captions == "web":
+        return web_captions(names, data.labels, cfg.seed)
+    return class_captions(names, cfg.captions)
 
 
 def run_experiment(
@@ -126,7 +128,7 @@ def run_experiment(
              "final_accuracy": history.accuracy[-1] if history.accuracy else None}
     if readings:  # the run's result is its longest reading; every reading is kept beside it
         longest = readings[length_key(cfg.lengths[-1])]
-        probes, transfer = longest["probe"], None
+        probes, transfer = longest.get("probe", {}), longest.get("transfer")
         final = {k: longest["pretrain"][k] for k in ("final_loss", "final_accuracy")}
     elif cfg.shots is None:
         probes, transfer = {t.name: probe_model(model, t, device).as_dict() for t in tasks}, None
@@ -153,6 +155,8 @@ def run_experiment(
             },
             "probe": probes,
             **({"lengths": readings, "plateau": plateau_summary(readings)} if readings else {}),
+            **({"finetune_lengths": [float(k) for k in finetune_lengths(
+                cfg, plateau_summary(readings))]} if readings and cfg.finetune else {}),
             **baselines,
             **({"transfer": transfer, "finetune_settings": settings_dict()} if transfer else {}),
         },
@@ -179,18 +183,55 @@ def run_experiment(
 
 def _pretrain_at_lengths(model, data, tasks, cfg: RunConfig, device, run_dir, progress,
                          stop_after):  # fmt: skip
-    """Train the trunk, read each length's branch (probes included); (history, readings, the
-    seconds spent probing). Raises TrainingStopped if ``stop_after`` ended it early."""
+    """Train the trunk, read each length's branch (probes, or few-shot transfer by linear probe
+    with ``shots``; fine-tuning at the lengths of ``finetune_lengths`` once every length is
+    read); (history, readings, the seconds spent evaluating). Raises TrainingStopped if
+    ``stop_after`` ended it early."""
 
     def read(m) -> dict:
-        return {"probe": {t.name: probe_model(m, t, device).as_dict() for t in tasks}}
+        if cfg.shots is None:
+            return {"probe": {t.name: probe_model(m, t, device).as_dict() for t in tasks}}
+        return {"transfer": evaluate_transfer(m, tasks, cfg.shots, cfg.seed, device,
+                                              finetune=False)}
 
     readings, history, finished = pretrain_lengths(
         model, data, heldout_set(cfg), cfg, device=device, run_dir=run_dir, read=read,
         checkpoint=run_dir / CHECKPOINT, progress=progress, stop_after=stop_after,
+        keep_weights=bool(cfg.finetune),
     )  # fmt: skip
     if not finished:
         raise TrainingStopped(f"stopped at trunk step {history.step[-1] if history.step else 0}; "
                               f"checkpoint and {len(readings)} reading(s) kept")
-    probe_s = sum(r["timing"]["read_s"] for r in readings.values())
+    if cfg.finetune:
+        _finetune_at_lengths(model, tasks, cfg, device, run_dir, readings)
+    probe_s = sum(r["timing"]["read_s"] + r["timing"].get("finetune_s", 0.0)
+                  for r in readings.values())
     return history, readings, probe_s
+
+
+def _finetune_at_lengths(model, tasks, cfg: RunConfig, device, run_dir, readings) -> None:
+    """Fine-tune the saved branches of ``finetune_lengths`` and add the results to their
+    readings (written again, atomically: a run killed here resumes with the lengths done);
+    ``model`` ends as the longest branch, whatever the resumption loaded."""
+    import copy
+
+    from pretrain_diversity.storage import load_tensors
+
+    def weights(key):
+        return load_tensors(branch_weights(run_dir, key), what="the weights of a branch",
+                            remedy="delete the run folder to train it again", map_location=device)
+
+    for key in finetune_lengths(cfg, plateau_summary(readings)):
+        reading = readings[key]
+        if all("finetune" in reading["transfer"][t.name] for t in tasks):
+            continue
+        branch = copy.deepcopy(model)
+        branch.load_state_dict(weights(key))
+        t0 = time.perf_counter()
+        tuned = evaluate_transfer(branch, tasks, cfg.shots, cfg.seed, device, finetune=True)
+        for t in tasks:
+            reading["transfer"][t.name]["finetune"] = tuned[t.name]["finetune"]
+        reading["timing"]["finetune_s"] = time.perf_counter() - t0
+        atomic_write_json(run_dir / READINGS_DIR / f"{key}.json", reading)
+    model.load_state_dict(weights(length_key(cfg.lengths[-1])))
+    model.eval()

@@ -80,9 +80,15 @@ def train_work(cfg: RunConfig) -> float:
 
 
 def probe_units(cfg: RunConfig) -> float:
-    per_task = len(cfg.shots) * (FINETUNE_UNITS if cfg.finetune else 1.0) if cfg.shots else 1.0
     readings = len(cfg.lengths) if cfg.lengths else 1  # every training length is probed
-    return len(cfg.probe_tasks) * per_task * readings * model_factor(cfg)
+    if not cfg.shots:
+        per_task = float(readings)
+    elif not cfg.finetune:
+        per_task = len(cfg.shots) * float(readings)
+    else:  # fine-tuned at two lengths at most (training.lengths.finetune_lengths): 1 and plateau
+        tuned = min(readings, 2) if cfg.lengths else 1
+        per_task = len(cfg.shots) * (readings + tuned * (FINETUNE_UNITS - 1.0))
+    return len(cfg.probe_tasks) * per_task * model_factor(cfg)
 
 
 def estimate_s(cfg: RunConfig, rate: Rate = DEFAULT_RATE) -> float:

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from pretrain_diversity.config import RunConfig
 from pretrain_diversity.data.sampling import ImageSet
 from pretrain_diversity.models.backbones import to_input
-from pretrain_diversity.storage import atomic_write_json
+from pretrain_diversity.storage import atomic_torch_save, atomic_write_json
 from pretrain_diversity.training.checkpoint import History, TrainState, save_checkpoint
 from pretrain_diversity.training.loop import objective, pretrain_plan, start_training
 from pretrain_diversity.training.sgd import sgd_steps
@@ -87,20 +87,76 @@ def plateau_summary(readings: dict[str, dict], points: float = PLATEAU_POINTS) -
 
 
 @torch.no_grad()
-def heldout_fit(model, heldout: ImageSet, device, batch_size: int = 1024) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) on held-out images of the run's classes, in eval mode."""
+def heldout_fit(model, heldout: ImageSet, device, cfg: RunConfig | None = None,
+                batch_size: int = 1024) -> tuple[float, float]:
+    """(mean loss, accuracy) of the run's own objective on held-out images of its classes, in
+    eval mode: what the plateau rule reads, the training accuracy's measure on images the run
+    never saw.
+
+    - supervised: cross-entropy and accuracy over the K classes (true labels, whatever noise the
+      training labels carry: the rule asks whether the run still learns its classes);
+    - SimCLR: NT-Xent and the fraction of views that pick their partner, in batches of
+      ``cfg.batch_size`` as in training (a bigger batch is a harder task), views seeded so that
+      every length reads the same ones;
+    - CLIP: each image matched against the K class texts (``CLIPModel.class_prompts``), a hit
+      when the best one is its own class's text (identical texts count as its own).
+    """
+    method = cfg.method if cfg is not None else None
     model.eval()
+    n = len(heldout.labels)
+    if method == "simclr":
+        return _heldout_simclr(model, heldout, device, cfg)
+    if method == "clip":
+        texts, groups = model.class_prompts()
+        texts = F.normalize(texts.float(), dim=1)
+        groups = groups.to(device)
     loss, correct = 0.0, 0
-    for s in range(0, len(heldout.labels), batch_size):
+    for s in range(0, n, batch_size):
         x = to_input(heldout.images[s : s + batch_size].to(device))
         y = heldout.labels[s : s + batch_size].to(device)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16,
                             enabled=device.type == "cuda"):
-            logits = model(x).float()
-        loss += float(F.cross_entropy(logits, y, reduction="sum"))
-        correct += int((logits.argmax(1) == y).sum())
-    n = len(heldout.labels)
+            if method == "clip":
+                img = F.normalize(model.image_projection(model.backbone(x)).float(), dim=1)
+                logits = model.logit_scale() * img @ texts.T
+            else:
+                logits = model(x)
+        logits = logits.float()
+        if method == "clip":
+            same = (groups[y].view(-1, 1) == groups.view(1, -1)).float()
+            target = same / same.sum(1, keepdim=True)
+            loss += float(F.cross_entropy(logits, target, reduction="sum"))
+            correct += int(same.gather(1, logits.argmax(1, keepdim=True)).sum())
+        else:
+            loss += float(F.cross_entropy(logits, y, reduction="sum"))
+            correct += int((logits.argmax(1) == y).sum())
     return loss / n, correct / n
+
+
+def _heldout_simclr(model, heldout: ImageSet, device, cfg: RunConfig) -> tuple[float, float]:
+    from pretrain_diversity.models.objectives import nt_xent, simclr_views
+    from pretrain_diversity.training.schedule import SIMCLR_HELDOUT_VIEW_STREAM, seeded_generator
+
+    # The same batches and views at every length of a run, so its lengths differ only by the
+    # weights; batches mix the classes as training's do (the held-out set is stored by class).
+    stream = SIMCLR_HELDOUT_VIEW_STREAM
+    n, b = len(heldout.labels), min(cfg.batch_size, len(heldout.labels))
+    order = torch.randperm(n, generator=seeded_generator(cfg.seed, stream))
+    loss, found, used = 0.0, 0.0, 0
+    for i, s in enumerate(range(0, n, b)):
+        raw = heldout.images[order[s : s + b]].to(device)
+        if len(raw) < 2:  # a lone image has no negative to tell its partner from
+            continue
+        views = torch.cat([simclr_views(raw, seeded_generator(cfg.seed, stream + v, i))
+                           for v in (0, 1)])  # fmt: skip
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16,
+                            enabled=device.type == "cuda"):
+            z = model(views)
+        batch_loss, hits = nt_xent(z[: len(raw)].float(), z[len(raw) :].float())
+        loss += float(batch_loss) * len(raw)
+        found += float(hits) / 2
+        used += len(raw)
+    return loss / used, found / used
 
 
 class _Window:
@@ -120,6 +176,26 @@ class _Window:
 
     def means(self) -> tuple[float, float]:
         return float(self.loss) / self.seen, float(self.correct) / self.seen
+
+
+def branch_weights(run_dir: Path, key: str) -> Path:
+    """Where ``keep_weights`` saves the weights of length ``key``'s branch."""
+    return Path(run_dir) / READINGS_DIR / f"{key}.pt"
+
+
+def finetune_lengths(cfg: RunConfig, summary: dict) -> list[str]:
+    """The lengths (``length_key``) a run with ``lengths`` and ``finetune`` fine-tunes at: the
+    fixed-epochs length 1 if it is read, and the plateau length of ``summary``.
+
+    Fine-tuning costs about five linear probes per (task, k), so at every length it would
+    multiply a study's evaluation five-fold for readings no protocol uses: the fixed-epochs
+    reading is length 1, and the trained one the plateau. (A fixed-compute reading needs
+    several budgets, and the studies that fine-tune have one.) The price: if the plateau rule
+    changes after a run is recorded, its fine-tuning is not at the new plateau, and the
+    recorded ``finetune_lengths`` say so."""
+    keys = [length_key(1)] if 1 in cfg.lengths else []
+    trained = length_key(summary["length"])
+    return keys + ([trained] if trained not in keys else [])
 
 
 def read_saved(folder: Path, key: str) -> dict | None:
@@ -146,16 +222,19 @@ def pretrain_lengths(
     log_points: int = 100,
     progress: bool = True,
     stop_after: int | None = None,
+    keep_weights: bool = False,
 ) -> tuple[dict[str, dict], History, bool]:
     """Train the trunk and read every branch of ``cfg.lengths``; returns (readings, trunk
     history, finished). ``read(model)`` adds the caller's readings (the probes) of a cooled
     branch. The model is left as the longest branch ended. ``stop_after`` stops the trunk after
-    that many steps with a checkpoint (how tests kill a run); ``finished`` is then False."""
+    that many steps with a checkpoint (how tests kill a run); ``finished`` is then False.
+    ``keep_weights`` saves each branch's weights beside its reading (``branch_weights``), for
+    readings that can only be chosen once every length is read (fine-tuning at the plateau)."""
     from tqdm.auto import tqdm
 
     base, optimizer, state = start_training(model, cfg, device, checkpoint)
     images, labels = data.images.to(device), data.labels.to(device)
-    loss_of = objective(cfg, model, images)
+    loss_of = objective(cfg, model, images, getattr(model, "image_captions", None))
     branches = cfg.branches()
     warm = warmup_steps(cfg)
     folder = Path(run_dir) / READINGS_DIR
@@ -195,7 +274,7 @@ def pretrain_lengths(
         if not math.isfinite(train_loss):
             bar.close()
             raise FloatingPointError(f"length {key} diverged (loss {train_loss}); lower lr={cfg.lr}")
-        h_loss, h_acc = heldout_fit(model, heldout, device)
+        h_loss, h_acc = heldout_fit(model, heldout, device, cfg)
         t_train = time.perf_counter() - t0
         t1 = time.perf_counter()
         reading = {
@@ -212,6 +291,8 @@ def pretrain_lengths(
             **read(model),
         }
         reading["timing"] = {"cooldown_s": t_train, "read_s": time.perf_counter() - t1}
+        if keep_weights:  # before the reading, so a reading on disk always has its weights
+            atomic_torch_save(branch_weights(run_dir, key), model.state_dict())
         atomic_write_json(folder / f"{key}.json", reading)
         readings[key] = reading
         if (length, fork, end) != branches[-1]:  # the trunk goes on from where this one forked

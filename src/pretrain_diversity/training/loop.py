@@ -38,8 +38,11 @@ def pretrain_plan(cfg: RunConfig) -> StepPlan:
     )
 
 
-def objective(cfg: RunConfig, step_fn, images: torch.Tensor):
-    """loss_of(x, y, idx, step) -> (loss, correct) for ``cfg.method``."""
+def objective(cfg: RunConfig, step_fn, images: torch.Tensor,
+              caption_ids: torch.Tensor | None = None):
+    """loss_of(x, y, idx, step) -> (loss, correct) for ``cfg.method``. ``caption_ids`` (CLIP
+    with per-image captions: ``CLIPModel.image_captions``) are the captions of the images;
+    without them each image's caption is its label's."""
 
     def supervised(x, y, idx, step):
         logits = step_fn(x)
@@ -56,8 +59,9 @@ def objective(cfg: RunConfig, step_fn, images: torch.Tensor):
         return loss, found / 2  # 2B views found (or missed) their partner; report per image
 
     def clip(x, y, idx, step):  # images against the captions of their (possibly noisy) labels
-        img, txt, scale = step_fn(x, y)
-        return clip_loss(img, txt, y, scale)
+        ids = y if caption_ids is None else caption_ids[idx]
+        img, txt, scale = step_fn(x, ids)
+        return clip_loss(img, txt, ids, scale)
 
     return {None: supervised, "simclr": simclr, "clip": clip}[cfg.method]
 
@@ -137,8 +141,9 @@ def pretrain(
         bar.update(1)
         return False
 
-    sgd_steps(model, optimizer, images, labels, plan, objective(cfg, step_fn, images),
-              start=state.step, after_step=after_step)  # fmt: skip
+    loss_of = objective(cfg, step_fn, images, getattr(model, "image_captions", None))
+    sgd_steps(model, optimizer, images, labels, plan, loss_of, start=state.step,
+              after_step=after_step)
     bar.close()
     model.eval()
     return state.history

@@ -17,6 +17,7 @@ SHIFT_STREAM = 2
 FLIP_STREAM = 3
 SIMCLR_VIEW_STREAM = 4  # and 5: one per view
 FINETUNE_SHIFT_STREAM = 7
+SIMCLR_HELDOUT_VIEW_STREAM = 8  # and 9: SimCLR's held-out views (training.lengths.heldout_fit)
 
 
 def seeded_generator(*parts: int) -> torch.Generator:
