@@ -348,10 +348,13 @@ def wait_for_live_widgets(driver, count: int = 1, timeout: float = 30.0) -> list
 
 _SET_INPUT_JS = """
 const [root, name, value] = arguments;
-const input = root.parentElement.querySelector(
-    `.vega-bindings input[name="${name}"], .vega-bindings select[name="${name}"]`);
+const box = root.parentElement;
+const radio = box.querySelector(`.vega-bindings input[type="radio"][name="${name}"]`);
+const input = radio
+    ? box.querySelector(`.vega-bindings input[type="radio"][name="${name}"][value="${value}"]`)
+    : box.querySelector(`.vega-bindings input[name="${name}"], .vega-bindings select[name="${name}"]`);
 if (!input) return false;
-input.value = value;
+if (radio) { input.checked = true; } else { input.value = value; }
 input.dispatchEvent(new Event('input', {bubbles: true}));
 input.dispatchEvent(new Event('change', {bubbles: true}));
 return true;
@@ -359,8 +362,8 @@ return true;
 
 
 def set_live_input(driver, widget, name: str, value) -> None:
-    """Move a widget's slider (or type into its box) the way a reader does: set the input's value
-    and fire its input event, then wait for Vega to redraw."""
+    """Move a widget's slider, pick a radio button or an option, or type into a box, the way a
+    reader does: set the input and fire its events, then wait for Vega to redraw."""
     if not driver.execute_script(_SET_INPUT_JS, widget, name, str(value)):
         raise AssertionError(f"widget {widget.get_attribute('id')} has no input named {name!r}")
     wait_for_live_run(driver, widget)
@@ -378,3 +381,20 @@ def wait_for_live_run(driver, widget) -> None:
 def live_texts(widget) -> list[str]:
     """Every text mark the widget shows (SVG renderer), in document order."""
     return [t.text for t in widget.find_elements("css selector", "g.mark-text text") if t.text]
+
+
+def check_built_live_widgets(html_root, page: str, count: int = 1) -> list[str]:
+    """On a page of the built book: ``count`` live widgets are drawn, nothing is fetched off
+    localhost and the console has no error; returns every widget's text marks."""
+    from pathlib import Path
+
+    html = Path(html_root) / page
+    assert html.exists(), f"{html} was not built: is it in _toc.yml?"
+    with serve(html_root) as url, chromium_driver() as driver:
+        driver.get(url + page)
+        widgets = wait_for_live_widgets(driver, count)
+        log = collect_log(driver)
+        assert not log.non_local_requests(), log.non_local_requests()
+        errors = [e for e in log.console_errors if "favicon" not in e and "THEBE_JS_URL" not in e]
+        assert not errors, errors
+        return [t for w in widgets for t in live_texts(w)]

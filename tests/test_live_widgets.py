@@ -107,3 +107,28 @@ class TestTheoryExplorer:
                 "return arguments[0].parentElement.querySelector('input[name=\"alpha\"]').value",
                 widget)
             assert float(shown) == pytest.approx(0.41)
+
+
+class TestFigure1Explorer:
+    def test_interpolated_optimum_matches_the_package(self, browser, tmp_path):
+        from pretrain_diversity.analysis.ucurves import integer_grid, optimum_at_budget, seed_curves
+        from pretrain_diversity.figures.figure1_explorer import explorer_widget
+        from pretrain_diversity.studies.tradeoff.load import load_figure1
+
+        grid = integer_grid(seed_curves(load_figure1()))
+        site = open_widgets(browser, tmp_path, [explorer_widget(grid)])
+        with serve(site) as url:
+            browser.get(url + "index.html")
+            [widget] = wait_for_live_widgets(browser)
+            # budgets between the measured ones (2^12.6 ~ 6,208, ...), one measured, both splits
+            state = {"task": "glyphs-heldout", "split": "validation"}
+            for changes in ({"log2N": 12.6}, {"split": "test", "log2N": 14.55},
+                            {"task": "digits", "log2N": 10.37}, {"task": "shapes", "log2N": 14}):
+                for name, value in changes.items():
+                    set_live_input(browser, widget, name, value)
+                state.update(changes)
+                [readout] = [t for t in live_texts(widget) if t.startswith("N =")]
+                expected = optimum_at_budget(grid, state["task"], state["split"], state["log2N"])
+                assert number(readout, "log2(K/n)") == expected["x"], (state, readout, expected)
+                assert abs(number(readout, "error") - expected["error"]) <= 0.0051, (state, readout)
+                assert ("interpolated" in readout) == expected["interpolated"], readout

@@ -19,18 +19,15 @@ This module adds:
 
 - ``verdict``: the two answers in words, computed from the above.
 - plots: contours over (log2 K, log2 n) with iso-N diagonals and optima, error against
-  log2(K/n) with seed bands, and the frames of the iso-N widget.
+  log2(K/n) with seed bands (the live explorer is ``figures.figure1_explorer``).
 """
 
-from pretrain_diversity.studies.tradeoff.figures import (
-    iso_n_frames, iso_n_widget, plot_contours, plot_ucurves,
-)
+from pretrain_diversity.studies.tradeoff.figures import plot_contours, plot_ucurves
 from pretrain_diversity.studies.tradeoff.load import (
     COMMAND, LEVEL, METRIC, RESULTS, RUNS_DIR, STUDY, load_figure1, provenance,
 )
 from pretrain_diversity.studies.tradeoff.stats import optima_and_trend
 from pretrain_diversity.studies.tradeoff.verdicts import optima_table, verdict
 
-__all__ = ["COMMAND", "LEVEL", "METRIC", "RESULTS", "RUNS_DIR", "STUDY", "iso_n_frames",
-           "iso_n_widget", "load_figure1", "optima_and_trend", "optima_table", "plot_contours",
+__all__ = ["COMMAND", "LEVEL", "METRIC", "RESULTS", "RUNS_DIR", "STUDY", "load_figure1", "optima_and_trend", "optima_table", "plot_contours",
            "plot_ucurves", "provenance", "verdict"]
