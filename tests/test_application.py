@@ -308,21 +308,6 @@ def test_application_study_spec_holds_every_choice_and_fits_the_time_budget():
     assert spec["budgets"] == [32768]
 
 
-def test_widget_frames_cover_the_budgets():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    p = _plan(r_star=4.0)
-    measured = {32768: A.mean_over_tasks(synthetic(budgets=(32768,), ks=[4, 256, 512, 4096]))}
-    budgets = (2**12, 2**15, 2**20)
-    frames, labels = S.recommendation_frames(p, measured, budgets=budgets, dpi=30)
-    assert labels == ["N = 4,096", "N = 32,768", "N = 1,048,576"]
-    assert len(set(frames)) == 3 and all(f[:4] == b"\x89PNG" for f in frames)
-    w = S.recommendation_widget(p, measured, budgets=budgets, dpi=30, start_budget=2**15)
-    slider, stack = w.children
-    assert slider.options == tuple(labels) and slider.index == 1 and stack.selected_index == 1
-
-
 # ------------------------------------------------------------------------------ regret (v2)
 def test_regret_against_every_practitioner_choice():
     from pretrain_diversity.studies.application import notes as AN

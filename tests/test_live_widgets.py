@@ -132,3 +132,49 @@ class TestFigure1Explorer:
                 assert number(readout, "log2(K/n)") == expected["x"], (state, readout, expected)
                 assert abs(number(readout, "error") - expected["error"]) <= 0.0051, (state, readout)
                 assert ("interpolated" in readout) == expected["interpolated"], readout
+
+
+class TestRecommendCalculator:
+    POOL, PER_CLASS = 6328, 10_000  # the glyph pool's limits (data.pool.dataset_limits)
+
+    def test_typed_budgets_give_the_cli_recommendation(self, browser, tmp_path):
+        from pretrain_diversity.analysis.recommend import recommend, standard_choice
+        from pretrain_diversity.figures.recommend_calculator import calculator_widget
+
+        widget = calculator_widget(pool_size=self.POOL, max_per_class=self.PER_CLASS,
+                                   r_star=2.1, budget=32768)
+        site = open_widgets(browser, tmp_path, [widget])
+        with serve(site) as url:
+            browser.get(url + "index.html")
+            [el] = wait_for_live_widgets(browser)
+            state = {"N": 32768, "r": 2.1, "grid": "powers_of_two"}
+            # budgets nobody pre-set: not powers of two, large, with few divisors
+            for changes in ({"N": 50_000, "r": 3.7}, {"grid": "divisors"}, {"N": 1_234_567},
+                            {"N": 10_000_384, "r": 0.05, "grid": "powers_of_two"}):
+                for name, value in changes.items():
+                    set_live_input(browser, el, name, value)
+                state.update(changes)
+                [readout] = [t for t in live_texts(el) if t.startswith("K* =")]
+                limits = dict(pool_size=self.POOL, max_per_class=self.PER_CLASS, grid=state["grid"])
+                rec = recommend(state["r"], state["N"], **limits)
+                assert number(readout, "K*") == rec.K, (state, readout, rec)
+                assert number(readout, "n*") == rec.n, (state, readout, rec)
+                assert number(readout, "every class: K") == standard_choice(state["N"], **limits)[0]
+
+    def test_impossible_budgets_say_why(self, browser, tmp_path):
+        from pretrain_diversity.analysis.recommend import recommend
+        from pretrain_diversity.config import ConfigError
+        from pretrain_diversity.figures.recommend_calculator import calculator_widget
+
+        widget = calculator_widget(pool_size=self.POOL, max_per_class=self.PER_CLASS,
+                                   r_star=2.1, budget=32768)
+        site = open_widgets(browser, tmp_path, [widget])
+        with serve(site) as url:
+            browser.get(url + "index.html")
+            [el] = wait_for_live_widgets(browser)
+            set_live_input(browser, el, "N", 10_007)  # a prime above both limits
+            with pytest.raises(ConfigError):
+                recommend(2.1, 10_007, pool_size=self.POOL, max_per_class=self.PER_CLASS)
+            assert any(t.startswith("no K on this grid splits N = 10,007") for t in live_texts(el))
+            set_live_input(browser, el, "N", -5)
+            assert any(t.startswith("N must be a whole number") for t in live_texts(el))

@@ -62,7 +62,7 @@ class LiveWidget:
 
     def html(self) -> str:
         eid = self.element_id
-        parts = [f'<div class="vega-widget-box">']
+        parts = ['<div class="vega-widget-box">']
         if self.presets:
             buttons = "".join(
                 f'<button type="button" class="vega-preset" data-target="{eid}" '

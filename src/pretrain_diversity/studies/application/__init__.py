@@ -26,7 +26,7 @@ sign and the relative size carry over, not the number.
 """
 
 from pretrain_diversity.studies.application.figures import (
-    CHOICE_STYLE, plot_ratio_by_budget, plot_target, recommendation_frames, recommendation_widget,
+    CHOICE_STYLE, plot_ratio_by_budget, plot_target,
 )
 from pretrain_diversity.studies.application.load import (
     COMMAND, RESULTS, RUNS_DIR, STUDY, load_application, sweep_record,
@@ -34,7 +34,7 @@ from pretrain_diversity.studies.application.load import (
 from pretrain_diversity.studies.application.stats import (
     CHOICES, ESTIMATION_FACTOR, EVAL_METRIC, GRID, PAPER_GAIN_POINTS, SELECT_METRIC, SETTINGS,
     TARGET_BUDGET, Paired, Plan, TaskComparison, check_measured, check_same_settings, compare,
-    measured_by_budget, paired, plan, target_optimum,
+    paired, plan, target_optimum,
 )
 from pretrain_diversity.studies.application.verdicts import (
     choice_table, estimate_text, gain_text, per_budget_table, provenance, task_heading, verdict,

@@ -1,5 +1,5 @@
-"""The application page's figures: the target-budget curve with the four choices, r* against the
-budget, and the frames of the recommendation widget."""
+"""The application page's figures: the target-budget curve with the four choices, and r* against
+the budget (the calculator is ``figures.recommend_calculator``)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ import numpy as np
 import pandas as pd
 
 from pretrain_diversity.analysis.formatting import ratio_fraction
-from pretrain_diversity.analysis.recommend import (
-    few_classes_choice, mean_over_tasks, recommend, standard_choice,
-)
+from pretrain_diversity.analysis.recommend import mean_over_tasks
 from pretrain_diversity.studies.application.stats import (
-    CHOICES, EVAL_METRIC, GRID, SELECT_METRIC, Plan, TaskComparison,
+    CHOICES, SELECT_METRIC, Plan, TaskComparison,
 )
 
 
@@ -90,69 +88,3 @@ def plot_ratio_by_budget(estimation: pd.DataFrame, target: pd.DataFrame, p: Plan
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig, opt
-
-
-def recommendation_frames(p: Plan, measured: dict[int, pd.DataFrame],
-                          budgets=tuple(2**k for k in range(11, 21)), dpi: int = 72):
-    """PNG frames, one per target budget N: the recommended K*, n* (with the interval), the
-    standard and few-class choices on a K axis, and the measured curve where N was run.
-
-    ``measured`` maps a budget to its mean-over-tasks rows (``mean_over_tasks``).
-    """
-    import matplotlib.pyplot as plt
-
-    from pretrain_diversity.figures.widgets import figure_png
-
-    frames, labels = [], []
-    kmax = math.log2(p.pool_size) + 0.5
-    errs = [d[EVAL_METRIC].to_numpy() * 100 for d in measured.values()]
-    ylim = (min(e.min() for e in errs) - 1, max(e.max() for e in errs) + 1) if errs else (0, 1)
-    for n_total in budgets:
-        limits = dict(pool_size=p.pool_size, max_per_class=p.max_per_class, grid=GRID)
-        r = recommend(p.estimate, n_total, **limits)
-        std = standard_choice(n_total, **limits)
-        few = few_classes_choice(n_total, **limits)
-        fig, (top, ax) = plt.subplots(2, 1, figsize=(6.2, 4.4), sharex=True,
-                                      gridspec_kw={"height_ratios": [1, 3]})
-        top.axvspan(*np.log2(r.K_interval), color="C3", alpha=0.15)
-        top.plot(math.log2(r.K), 0, "*", color="C3", ms=16, mec="k")
-        top.plot(math.log2(std[0]), 0, "s", color="C0", ms=9, mec="k")
-        top.plot(math.log2(few[0]), 0, "^", color="C2", ms=9, mec="k")
-        top.set_yticks([])
-        top.set_title(f"N = {n_total:,}: K* = {r.K:,}, n* = {r.n:,} (K from {r.K_interval[0]:,.0f} "
-                      f"to {r.K_interval[1]:,.0f}); standard K = {std[0]:,}", fontsize=9)
-        d = measured.get(n_total)
-        if d is not None:
-            g = d.groupby("n_classes")[EVAL_METRIC].agg(["mean", "std"])
-            x = np.log2(g.index.to_numpy(float))
-            ax.plot(x, g["mean"] * 100, "o-", color="0.3", ms=3)
-            ax.fill_between(x, (g["mean"] - g["std"].fillna(0)) * 100,
-                            (g["mean"] + g["std"].fillna(0)) * 100, color="0.6", alpha=0.25, lw=0)
-            for k, (marker, col, ms) in ((r.K, CHOICE_STYLE["recommended"]), (std[0], CHOICE_STYLE["standard"]),
-                                         (few[0], CHOICE_STYLE["few classes"])):
-                if k in g.index:
-                    ax.plot(math.log2(k), g.loc[k, "mean"] * 100, marker, color=col, ms=ms, mec="k")
-            used = n_total in p.estimate.budgets
-            ax.set_title("measured (mean over tasks ± std over seeds)"
-                         + ("; used for the estimate" if used else ""), fontsize=8)
-        else:
-            ax.text(0.5, 0.5, f"no runs at N = {n_total:,}: only the recommendation",
-                    transform=ax.transAxes, ha="center", va="center", color="0.4")
-        ax.set_xlim(-0.5, kmax)
-        ax.set_ylim(*ylim)
-        ax.set_xticks(range(0, int(kmax) + 1, 2), [f"{2 ** k}" for k in range(0, int(kmax) + 1, 2)])
-        ax.set(xlabel="K classes (log scale)", ylabel="test error (%)")
-        frames.append(figure_png(fig, dpi=dpi))
-        labels.append(f"N = {n_total:,}")
-    return frames, labels
-
-
-def recommendation_widget(p: Plan, measured: dict[int, pd.DataFrame], *, start_budget=None,
-                          width: str = "600px", **kwargs):
-    """A slider over target budgets N showing each frame of ``recommendation_frames``."""
-    from pretrain_diversity.figures.widgets import frame_slider
-
-    budgets = kwargs.pop("budgets", tuple(2**k for k in range(11, 21)))
-    frames, labels = recommendation_frames(p, measured, budgets=budgets, **kwargs)
-    start = list(budgets).index(start_budget) if start_budget in budgets else 0
-    return frame_slider(frames, labels, "target budget", start=start, width=width)

@@ -151,9 +151,3 @@ def target_optimum(target: pd.DataFrame, p: Plan, **kwargs) -> pd.Series:
 
     d = mean_over_tasks(target[target["n_classes"] * target["samples_per_class"] == p.budget])
     return optima(d, metric=SELECT_METRIC, level=p.estimate.level, **kwargs).iloc[0]
-
-
-def measured_by_budget(estimation: pd.DataFrame, target: pd.DataFrame) -> dict[int, pd.DataFrame]:
-    """Both studies' rows averaged over tasks, per budget: what the widget shows as measured."""
-    both = pd.concat([mean_over_tasks(estimation), mean_over_tasks(target)])
-    return {int(b): d for b, d in both.groupby("budget")}

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 
-from pretrain_diversity.analysis.formatting import ratio as ratio_text
 from pretrain_diversity.analysis.optimum import add_log_columns, optima
 from pretrain_diversity.figures.baselines import draw_baselines
 from pretrain_diversity.figures.style import budget_colors
