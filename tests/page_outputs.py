@@ -35,7 +35,7 @@ PAGES = (
     "example-run.md", "full-scale.md",
     "entezari/index.md", "entezari/sources.md", "entezari/size.md", "entezari/curation.md",
     "entezari/methods.md", "theory/derivation.md", "theory/explorer.md", "theory/fit.md",
-    "theory/simulation.md", "real-images.md", "fonts-tradeoff.md",
+    "theory/simulation.md", "real-images.md", "fonts-tradeoff.md", "glossary.md",
 )
 CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```\s*$", re.S | re.M)
 
