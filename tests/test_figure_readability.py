@@ -5,8 +5,10 @@ scaled down to fit, and its text with it. Each figure below is built by the pack
 page calls, from the committed results tables (bootstraps cut to a few draws: they move the
 intervals, not the layout), and must draw no text smaller than 9 pt as displayed
 (``style.displayed_text_sizes``: the font size of every drawn text times min(1, 790 px / the
-width the inline backend saves the figure at)). The widget frames (sliders) are not here: they are
-pictures the widgets stack, drawn and sized by the widget code.
+width the inline backend saves the figure at)), and must put at most two data panels side by
+side (``style.panels_per_row``; pictures with their axis off and colorbars do not count). The
+widget frames (sliders) are not here: they are pictures the widgets stack, drawn and sized by the
+widget code.
 
 Run with ``-s`` to print each figure's smallest displayed text and width::
 
@@ -358,19 +360,23 @@ def test_every_figure_function_of_a_page_is_listed():
 
 
 @pytest.mark.parametrize("build", CASES)
-def test_smallest_text_is_readable_at_column_width(build):
+def test_figure_is_readable_at_column_width(build):
+    """Smallest text >= 9 pt as displayed at the column's width, and at most two panels a row."""
     with plt.rc_context({"figure.dpi": 100}):  # the inline backend's dpi: matplotlib's default
         figs = build()
+        figs = figs if isinstance(figs, list) else [figs]
         try:
-            measured = [(style.shown_width_px(f), style.displayed_text_sizes(f))
-                        for f in (figs if isinstance(figs, list) else [figs])]
+            measured = [(style.shown_width_px(f), style.displayed_text_sizes(f),
+                         style.panels_per_row(f)) for f in figs]
         finally:
             plt.close("all")
     problems = []
-    for i, (width, sizes) in enumerate(measured):
+    for i, (width, sizes, side_by_side) in enumerate(measured):
         print(f"\n{build.__name__}[{i}]: {width:.0f} px wide, smallest text {sizes[0][1]:.1f} pt "
               f"({sizes[0][0]!r})")
         small = [f"{s!r} at {pt:.1f} pt" for s, pt in sizes if pt < style.MIN_DISPLAYED_PT]
+        if side_by_side > 2:
+            problems.append(f"figure {i}: {side_by_side} panels side by side (at most 2)")
         if small:
             problems.append(f"figure {i}, {width:.0f} px wide: {len(small)} texts below "
                             f"{style.MIN_DISPLAYED_PT} pt as displayed: " + ", ".join(small[:8]))
@@ -398,3 +404,21 @@ def test_the_measure_sees_a_figure_shrink():
     assert shrunk == pytest.approx(10 * style.COLUMN_PX / width) and shrunk < style.MIN_DISPLAYED_PT
     assert kept == pytest.approx(10.0)
     assert texts == ["narrow"]
+
+
+def test_the_layout_check_counts_panels_side_by_side():
+    """Three plots in a row fail the two-a-row rule; two plots with their colorbars, or a row of
+    pictures with the axis switched off, do not count as more than two."""
+    with plt.rc_context({"figure.dpi": 100}):
+        three, _ = plt.subplots(1, 3, layout="constrained")
+        two, axes = plt.subplots(2, 2, layout="constrained")
+        for ax in axes.flat:
+            two.colorbar(ax.imshow([[0, 1]]), ax=ax)
+        pictures, axes = plt.subplots(1, 5)
+        for ax in axes:
+            ax.axis("off")
+        try:
+            counts = [style.panels_per_row(f) for f in (three, two, pictures)]
+        finally:
+            plt.close("all")
+    assert counts == [3, 2, 0]

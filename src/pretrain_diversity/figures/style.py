@@ -139,3 +139,14 @@ def legend_outside(fig, axes, spare=(), *, ncols: int | None = None, **kw):
                                    **kw)
         return fig.legend(handles, labels, loc="outside lower center", frameon=False,
                           ncols=ncols or min(len(labels), 3), **kw)
+
+
+def panels_per_row(fig) -> int:
+    """The most data panels side by side in ``fig``: visible axes with their axis drawn, not
+    colorbars and not pictures with the axis switched off, counted per row (axes whose vertical
+    extents overlap). The book's rule is at most two, or one full-width panel."""
+    fig.canvas.draw()  # constrained layout places the axes when drawn
+    boxes = [ax.get_position() for ax in fig.axes
+             if ax.get_visible() and ax.axison and not hasattr(ax, "_colorbar")]
+    return max((sum(1 for o in boxes if o.y0 < b.y1 - 1e-6 and b.y0 < o.y1 - 1e-6)
+                for b in boxes), default=0)
