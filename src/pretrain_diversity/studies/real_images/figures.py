@@ -51,8 +51,6 @@ def plot_error_vs_k(tables: dict[str, pd.DataFrame], summary: pd.DataFrame | Non
 def plot_face_ceiling(ceiling: pd.DataFrame, faces: pd.Series | None = None):
     """One panel per task: n at the optimum (with its interval) against N for each source, the
     median pre-training faces per font class as the ceiling line (quartiles shaded)."""
-    import matplotlib.pyplot as plt
-
     tasks = sorted(ceiling["task"].unique())
     fig, axes, spare = panel_grid(len(tasks), row_in=3.3)
     for ax, task in zip(axes, tasks):
