@@ -31,10 +31,11 @@ import figure_fingerprint as fp  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 # Every page with code cells (intro.md has none).
 PAGES = (
-    "figure1.md", "application.md", "invariance.md", "data.md", "example-run.md", "full-scale.md",
+    "figure1.md", "application.md", "invariance.md", "invariance-controls.md", "data.md",
+    "example-run.md", "full-scale.md",
     "entezari/index.md", "entezari/sources.md", "entezari/size.md", "entezari/curation.md",
     "entezari/methods.md", "theory/derivation.md", "theory/explorer.md", "theory/fit.md",
-    "theory/simulation.md", "real-images.md", "fonts-tradeoff.md",
+    "theory/simulation.md", "real-images.md", "fonts-tradeoff.md", "glossary.md",
 )
 CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```\s*$", re.S | re.M)
 

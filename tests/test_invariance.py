@@ -387,7 +387,8 @@ def test_plots_and_frames_render(inv):
 
     from pretrain_diversity.studies import invariance as I
 
-    for fig in (I.plot_slopes(inv), I.plot_optima(inv), I.plot_ucurves(inv)):
+    ucurves = [I.plot_ucurves(inv, task) for task in sorted(inv.data.task.unique())]
+    for fig in (I.plot_slopes(inv), I.plot_optima(inv), *ucurves):
         assert fig.axes
         plt.close(fig)
     frames, conds, budgets = I.condition_frames(inv, dpi=20, conditions=["V = 1", "V = ∞"])

@@ -74,33 +74,34 @@ def test_invariance_page_executes_on_results_tables(tmp_path, protocol):
     from nbclient import NotebookClient
 
     root = _synthetic_root(tmp_path / "repo", protocol)
-    nb = jupytext.read(ROOT / "book" / "invariance.md")
+    # the verdict and its evidence on one page, the controls and the robustness panel on another
+    nbs = [jupytext.read(ROOT / "book" / page) for page in ("invariance.md",
+                                                             "invariance-controls.md")]
     env_path = os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = env_path  # the kernel imports this checkout's package
     try:
-        NotebookClient(nb, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(root / "book")}}).execute()
+        for nb in nbs:
+            NotebookClient(nb, timeout=600, kernel_name="python3",
+                           resources={"metadata": {"path": str(root / "book")}}).execute()
     finally:
         if old is None:
             os.environ.pop("PYTHONPATH", None)
         else:
             os.environ["PYTHONPATH"] = old
-    text = "\n".join(
-        o.get("data", {}).get("text/markdown", "") for c in nb.cells if c.cell_type == "code"
-        for o in c.get("outputs", [])
-    )
+    cells = [c for nb in nbs for c in nb.cells if c.cell_type == "code"]
+    text = "\n".join(o.get("data", {}).get("text/markdown", "") for c in cells
+                     for o in c.get("outputs", []))
     assert "**Overall**" in text and "*V = 1*" in text and "What a misplaced ratio costs" in text
     assert "verdict (after the panel)" in text and "conditions' verdicts survive every check" in text
     assert "figure1-fixed-steps.toml` has no table yet" in text
     if protocol == 2:
         assert "**This page reads protocol v2**" in text and "for variety." in text
         assert "width 16" not in text  # capacity has no v2 table: left out, not read from v1
-    widgets = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    widgets = [o for c in cells for o in c.get("outputs", [])
                if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(widgets) == 1
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.output_type == "error"]
+    errors = [o for c in cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
 
 

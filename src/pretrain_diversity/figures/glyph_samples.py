@@ -33,7 +33,7 @@ def pool_classes(bank, pool, n_classes: int = 12, per_class: int = 8, size: int 
                   vmax=255)
         ax.set_axis_off()
         ax.set_title(f"{bank.char(c)}  {bank.name(c).lower()}  ({bank.variants_per_class[c]} fonts)",
-                     fontsize=8, loc="left", fontfamily=TITLE_FONTS)
+                     fontsize=10, loc="left", fontfamily=TITLE_FONTS)
     fig.suptitle(f"{n_classes} pool classes x {per_class} images each, at {size} px", y=0.995)
     fig.tight_layout()
     return fig
@@ -44,11 +44,11 @@ def task_strips(tasks: dict, per_task: int = 24):
     import matplotlib.pyplot as plt
     import torch
 
-    fig, axes = plt.subplots(len(tasks), 1, figsize=(8, 3.2))
+    fig, axes = plt.subplots(len(tasks), 1, figsize=(7.6, 3.2))
     for ax, t in zip(axes, tasks.values()):
         pick = torch.linspace(0, len(t.test) - 1, per_task).long()
         ax.imshow(tile(t.test.images[pick], per_task), cmap="gray", vmin=0, vmax=255)
-        ax.set_title(t.name, fontsize=9, loc="left")
+        ax.set_title(t.name, fontsize=10, loc="left")
         ax.set_axis_off()
     fig.tight_layout()
     return fig
@@ -89,12 +89,12 @@ def variety_levels(bank, pool, levels=VARIETY_SHOWN, n_classes: int = 5, per_cla
 
     from pretrain_diversity.data.sampling import two_step_sample
 
-    fig, axes = plt.subplots(len(levels), 1, figsize=(9, 2.05 * len(levels)))
+    fig, axes = plt.subplots(len(levels), 1, figsize=(7.6, 1.8 * len(levels)))
     for ax, (v, name) in zip(axes, levels):
         s = two_step_sample(bank, pool, n_classes, per_class, 32, seed=2, styles_per_class=v)
         ax.imshow(tile(s.images, per_class), cmap="gray", vmin=0, vmax=255)
         ax.set_title(f"{name}: {n_classes} classes x {per_class} images (one row per class)",
-                     fontsize=9, loc="left")
+                     fontsize=10, loc="left")
         ax.set_axis_off()
     fig.tight_layout()
     return fig
@@ -122,7 +122,7 @@ def style_parts(bank, letter: str = "g", per_row: int = 10):
         s = two_step_sample(bank, one_class, 1, per_row, 32, seed=0, nuisance=still,
                             styles_per_class=0, style_ranges=ranges)
         ax.imshow(tile(s.images, per_row), cmap="gray", vmin=0, vmax=255)
-        ax.set_title(name, fontsize=9, loc="left")
+        ax.set_title(name, fontsize=10, loc="left")
         ax.set_axis_off()
     fig.tight_layout()
     return fig
@@ -136,15 +136,15 @@ def source_samples(spec):
     from pretrain_diversity.data.pool import pretraining_set
 
     base = RunConfig.from_budget(8192, 256, **spec.base)
-    fig, axes = plt.subplots(1, len(spec.variants), figsize=(2.3 * len(spec.variants), 2.6))
+    fig, axes = plt.subplots(1, len(spec.variants), figsize=(7.6, 2.2), layout="constrained")
     for ax, (name, fields) in zip(axes, spec.variants.items()):
         data = pretraining_set(base.with_(n_classes=16, samples_per_class=2, **fields))
         grid = data.images[::2][:16, 0].reshape(4, 4, 16, 16).permute(0, 2, 1, 3).reshape(64, 64)
         ax.imshow(grid, cmap="gray", vmin=0, vmax=255)
-        ax.set_title(name, fontsize=9)
+        ax.set_title(name, fontsize=10)
         ax.axis("off")
     fig.suptitle("one image of each of 16 classes, per pre-training source (labels not shown)",
-                 fontsize=9)
+                 fontsize=10)
     return fig
 
 
@@ -165,7 +165,7 @@ def font_faces(bank, split, chars: str = MONTAGE_CHARS, pre: int = 10, held: int
     rows = [(ch, where[ord(ch)]) for ch in chars if ch.strip() and ord(ch) in where]
     if not rows:
         raise ValueError(f"none of {chars!r} is a class of the font bank")
-    fig, axes = plt.subplots(len(rows), 2, figsize=(8, 0.95 * len(rows)), squeeze=False,
+    fig, axes = plt.subplots(len(rows), 2, figsize=(7.6, 1.0 * len(rows)), squeeze=False,
                              gridspec_kw={"width_ratios": [pre, held]})
     for (ch, c), (ax_pre, ax_held) in zip(rows, axes):
         sl = slice(bank.offsets[c], bank.offsets[c + 1])
@@ -178,7 +178,9 @@ def font_faces(bank, split, chars: str = MONTAGE_CHARS, pre: int = 10, held: int
             if imgs is not None:
                 ax.imshow(tile(imgs, k), cmap="gray", vmin=0, vmax=255)
             label = f"U+{ord(ch):04X}" + (f" {ch}" if ord(ch) < 0x530 else "")  # no Han in DejaVu
-            ax.set_title(f"{label}: {len(pick)} of its {len(idx)} {name} faces", fontsize=8,
+            # the held-out column is narrow: its title is short, the row's character is on the left
+            ax.set_title(f"{label}: {len(pick)} of its {len(idx)} {name} faces" if name ==
+                         "pre-training" else f"held out: {len(pick)} of {len(idx)}", fontsize=10,
                          loc="left")
             ax.set_axis_off()
     fig.tight_layout()

@@ -10,6 +10,7 @@ import numpy as np
 
 from pretrain_diversity.analysis import theory as th
 from pretrain_diversity.analysis.theory import EmpiricalOptima, TradeoffFit, error_at_budget
+from pretrain_diversity.figures.style import FULL_WIDTH_IN, book_style, legend_outside, panel_grid
 
 LOG2 = np.log(2)
 
@@ -78,22 +79,23 @@ def bound_at_fixed_budget(settings: dict, budgets=(1e3, 1e4, 1e5, 1e6)):
     several budgets, relative to its minimum, the optimum marked."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(settings), figsize=(11, 3.2), sharey=True)
+    fig, axes, spare = panel_grid(len(settings), row_in=2.9, sharey=True)
     x = np.linspace(-8, 8, 400)
-    for ax, (name, p) in zip(axes, settings.items()):
+    for i, (ax, (name, p)) in enumerate(zip(axes, settings.items())):
         for N, shade in zip(budgets, np.linspace(0.35, 0.95, len(budgets))):
             g = th.deviation_at_budget(x, N, p) - p.c * N ** -p.gamma
             xs = th.optimal_log_ratio(p, N)
             gs = th.deviation_at_budget(xs, N, p) - p.c * N ** -p.gamma
             ax.plot(x, g / gs, color=plt.cm.viridis(shade), label=f"N = {N:.0e}")
             ax.plot([xs], [1.0], "o", color=plt.cm.viridis(shade))
-        ax.set_title(name, fontsize=10)
+        ax.set_title(name)
         ax.set_xlabel("log(K / n)")
         ax.set_ylim(0.9, 3)
-    axes[0].set_ylabel("ratio-dependent part of g_N,\nrelative to its minimum")
-    axes[-1].legend(fontsize=8)
-    fig.suptitle("Bound at fixed budget: the optimum (dots) stays put only when α = β", fontsize=11)
-    fig.tight_layout()
+        ax.tick_params(labelleft=True)
+        if i % 2 == 0:
+            ax.set_ylabel("ratio-dependent part of g_N,\nrelative to its minimum")
+    legend_outside(fig, axes, spare, ncols=1 if len(spare) else 4)
+    fig.suptitle("Bound at fixed budget: the optimum (dots) stays put only when α = β")
     return fig
 
 
@@ -193,19 +195,20 @@ def fit_overview(analyses: dict):
     """Per task: measured curves with the equal-exponent fit, and r* against N for both fits."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(analyses), 2, figsize=(12, 4.0 * len(analyses)), squeeze=False,
-                             gridspec_kw={"width_ratios": [1.5, 1]})
+    with book_style():
+        fig, axes = plt.subplots(len(analyses), 2, figsize=(FULL_WIDTH_IN, 3.0 * len(analyses) + 1),
+                                 squeeze=False, gridspec_kw={"width_ratios": [1.4, 1]},
+                                 layout="constrained")
     for (t, an), (ax0, ax1) in zip(analyses.items(), axes):
         plot_curves(ax0, an.equal, empirical=an.empirical)
         lo, hi = an.equal.table["test_error"].min(), an.equal.table["test_error"].max()
         ax0.set_ylim(lo - 0.05 * (hi - lo), hi + 0.1 * (hi - lo))
-        ax0.set_title(f"{t}: measured (points ± s.e.) and equal-exponent fit (dashed)", fontsize=10)
-        ax0.legend(fontsize=8)
+        ax0.set_title(f"{t}: error and fit")
         plot_optima(ax1, {"fit, equal exponents": an.equal, "fit, free exponents": an.free},
                     an.empirical)
-        ax1.set_title(f"{t}: optimal ratio against budget", fontsize=10)
-        ax1.legend(fontsize=8)
-    fig.tight_layout()
+        ax1.set_title(f"{t}: optimal ratio")
+    fig.suptitle("Measured (points ± s.e. over seeds) and the equal-exponent fit (dashed)")
+    legend_outside(fig, list(axes.flat), ncols=3)
     return fig
 
 
@@ -262,22 +265,20 @@ def simulation_overview(an, refs, chance_error: float):
     import matplotlib.pyplot as plt
 
     emp, eq, free = an.empirical, an.equal, an.free
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.5, 1]})
+    with book_style():
+        fig, axes = plt.subplots(1, 2, figsize=(FULL_WIDTH_IN, 4.6),
+                                 gridspec_kw={"width_ratios": [1.4, 1]}, layout="constrained")
     plot_curves(axes[0], eq, empirical=emp)
     ref = refs[["oracle", "raw", "random"]].mean()
     for name, val, ls in [("true class subspace U", ref["oracle"], "-"),
                           ("raw input (all D dims)", ref["raw"], "--"),
                           ("random k-dim projection", ref["random"], ":")]:
-        axes[0].axhline(val, color="grey", ls=ls, lw=1)
-        axes[0].text(axes[0].get_xlim()[0] + 0.2, val + 0.006, name, fontsize=8, color="grey")
-    axes[0].axhline(chance_error, color="k", lw=0.8)
-    axes[0].text(axes[0].get_xlim()[0] + 0.2, chance_error - 0.03, "chance", fontsize=8)
+        axes[0].axhline(val, color="grey", ls=ls, lw=1, label=name)
+    axes[0].axhline(chance_error, color="k", lw=0.8, label="chance")
     axes[0].set_ylim(0.15, 0.95)
-    axes[0].set_title("Simulated error (points ± s.e. over seeds), equal-exponent fit (dashed)",
-                      fontsize=10)
-    axes[0].legend(fontsize=8, loc="upper center")
+    axes[0].set_title("Simulated error and fit")
     plot_optima(axes[1], {"fit, equal exponents": eq, "fit, free exponents": free}, emp)
-    axes[1].set_title("Where the minimum falls", fontsize=10)
-    axes[1].legend(fontsize=8)
-    fig.tight_layout()
+    axes[1].set_title("Where the minimum falls")
+    fig.suptitle("Points: mean ± s.e. over seeds; dashed: the equal-exponent fit")
+    legend_outside(fig, list(axes), ncols=3)
     return fig

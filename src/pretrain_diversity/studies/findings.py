@@ -37,6 +37,39 @@ WHY_WIDE = "the 95% interval holds both 0 and slopes beyond ±{m:g}"
 WHY_BROKEN = "a robustness check ({checks}) reads it differently"
 
 
+# What each label of the shared rule means, for the glossary page (``vocabulary``); {m} is the
+# margin and {level} the interval's level, filled in from ``analysis.verdict_rule``.
+MEANING = {
+    VR.INVARIANT: "the slope's {level} interval lies inside ±{m:g}: the best ratio does not move "
+                  "with N by more than the margin",
+    VR.UP: "the interval excludes 0 and the slope lies above +{m:g}: the best ratio grows with N",
+    VR.DOWN: "the interval excludes 0 and the slope lies below −{m:g}: the best ratio shrinks "
+             "with N",
+    VR.SMALL: "the interval excludes 0, but the slope lies within ±{m:g}",
+    VR.INCONCLUSIVE: "the data allow both answers (an interval holds 0 and effects beyond the "
+                     "margin), or a check of the robustness panel reads it differently; the page "
+                     "says which, in one sentence",
+    VR.REPRODUCED: "every cell shows the claimed effect (its {level} interval excludes 0 on the "
+                   "claimed side)",
+    VR.PARTLY: "some cells show the claimed effect, none the opposite",
+    VR.CONTRADICTED: "at least one cell shows the opposite effect, whatever the others show",
+    VR.NOT_REPRODUCED: "every cell's interval lies inside the margin: no effect worth the name",
+}
+
+
+def vocabulary() -> pd.DataFrame:
+    """The verdict labels of the shared rule (``analysis.verdict_rule``), as the pages say them
+    (``PLAIN``), with what each means: the glossary's table, so that it cannot drift from the
+    words the findings table and the answer boxes use."""
+    rows = []
+    for kind, labels in (("slope of the best ratio on N", VR.SLOPE_LABELS),
+                         ("claim read over several cells", VR.CLAIM_LABELS)):
+        for label in labels:
+            rows.append({"reads": kind, "said as": plain(label), "the rule's label": label,
+                         "means": MEANING[label].format(m=VR.MARGIN, level=f"{VR.LEVEL:.0%}")})
+    return pd.DataFrame(rows)
+
+
 def plain(label: str) -> str:
     """``label`` of the shared rule in plain words (unknown labels are returned as they are)."""
     return PLAIN.get(label, label)

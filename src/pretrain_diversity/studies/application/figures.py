@@ -10,6 +10,7 @@ import pandas as pd
 
 from pretrain_diversity.analysis.formatting import ratio_fraction
 from pretrain_diversity.analysis.recommend import mean_over_tasks
+from pretrain_diversity.figures.style import book_style, legend_outside, panel_grid
 from pretrain_diversity.studies.application.stats import (
     CHOICES, SELECT_METRIC, Plan, TaskComparison,
 )
@@ -22,16 +23,10 @@ CHOICE_STYLE = {"recommended": ("*", "C3", 16), "standard": ("s", "C0", 9),
 def plot_target(cmp: dict[str, TaskComparison], p: Plan):
     """One panel per task and one for the mean: test error along the target budget (mean ± std
     over seeds) with the four choices marked and the K interval of the estimate shaded."""
-    import matplotlib.pyplot as plt
-
     tasks = list(cmp)
-    cols = 2 if len(tasks) > 2 else len(tasks)
-    rows = -(-len(tasks) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.9 * rows), squeeze=False)
-    for ax in axes.flat[len(tasks):]:
-        ax.axis("off")
+    fig, axes, spare = panel_grid(len(tasks), row_in=3.0)
     rec = p.recommendation
-    for ax, task in zip(axes.flat, tasks):
+    for ax, task in zip(axes, tasks):
         c = cmp[task]
         x = np.log2(c.curve.index.to_numpy(float))
         mu, sd = c.curve["test_mean"] * 100, c.curve["test_std"].fillna(0) * 100
@@ -44,12 +39,11 @@ def plot_target(cmp: dict[str, TaskComparison], p: Plan):
             k = c.ks[name]
             marker, col, ms = CHOICE_STYLE[name]
             ax.plot(math.log2(k), c.curve.loc[k, "test_mean"] * 100, marker, color=col, ms=ms,
-                    mec="k", mew=0.6, ls="none", label=f"{name}: K = {k}")
+                    mec="k", mew=0.6, ls="none", label=name)  # its K: the x position
         ax.set_xticks(x, [f"{2 ** t:.0f}" for t in x], rotation=45)
         ax.set(xlabel=f"K classes at N = {p.budget:,} (log scale)", ylabel="test error (%)",
                title=task)
-        ax.legend(fontsize=7, loc="upper center")
-    fig.tight_layout()
+    legend_outside(fig, axes, spare, ncols=1 if len(spare) else 3)
     return fig
 
 
@@ -64,7 +58,8 @@ def plot_ratio_by_budget(estimation: pd.DataFrame, target: pd.DataFrame, p: Plan
                       mean_over_tasks(target, (SELECT_METRIC,))], ignore_index=True)
     opt = optima(both, metric=SELECT_METRIC, level=p.estimate.level, **kwargs)
     e = p.estimate
-    fig, ax = plt.subplots(figsize=(6.2, 3.8))
+    with book_style():
+        fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     ns = opt["budget"].to_numpy(float)
     ax.axhspan(*e.interval, color="C3", alpha=0.12, label=f"estimate, {e.level:.0%} interval")
     ax.axhline(e.r_star, color="C3", lw=1.2, label=f"estimate r* = {e.r_star:.2g}")
@@ -85,6 +80,5 @@ def plot_ratio_by_budget(estimation: pd.DataFrame, target: pd.DataFrame, p: Plan
     ax.minorticks_off()
     ax.set(xlabel="budget N = K n", ylabel="optimal ratio r* = K*/n*",
            title="Is the optimal ratio the same at every budget?")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
+    legend_outside(fig, [ax], ncols=2)
     return fig, opt

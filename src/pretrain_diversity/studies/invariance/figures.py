@@ -9,7 +9,9 @@ import pandas as pd
 from pretrain_diversity.analysis import optimum
 from pretrain_diversity.analysis.formatting import ratio as ratio_text
 from pretrain_diversity.figures.baselines import draw_baselines
-from pretrain_diversity.figures.style import budget_colors
+from pretrain_diversity.figures.style import (
+    FULL_WIDTH_IN, book_style, budget_colors, legend_outside, panel_grid,
+)
 from pretrain_diversity.studies.invariance.conditions import BASELINE, FULL_GRID, knob_groups
 from pretrain_diversity.studies.invariance.load import METRIC
 from pretrain_diversity.studies.invariance.stats import Invariance
@@ -32,15 +34,18 @@ def _knob_of(cond: str, groups: dict) -> str:
 
 
 def plot_slopes(inv: Invariance):
-    """One panel per task: the slope of log2 r* on log2 N per condition, with its interval."""
+    """One panel per task, stacked (the condition names need the width): the slope of log2 r*
+    on log2 N per condition, with its interval."""
     import matplotlib.pyplot as plt
 
     tasks = sorted(inv.trend["task"].unique())
     conds = inv.conditions
     groups = knob_groups([c for c in conds if c != FULL_GRID])
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 0.45 * len(conds) + 1.6),
-                             squeeze=False, sharey=True)
-    for ax, task in zip(axes[0], tasks):
+    with book_style():
+        fig, axes = plt.subplots(len(tasks), 1, figsize=(FULL_WIDTH_IN, (0.28 * len(conds) + 0.9)
+                                                          * len(tasks) + 0.4),
+                                 squeeze=False, sharex=True, layout="constrained")
+    for ax, task in zip(axes[:, 0], tasks):
         for i, cond in enumerate(conds):
             t = inv.trend[(inv.trend.condition == cond) & (inv.trend.task == task)]
             if t.empty:
@@ -51,25 +56,25 @@ def plot_slopes(inv: Invariance):
                         fmt="o", color=col, capsize=3, ms=6)
         ax.axvline(0, color="0.5", lw=1, ls="--")
         ax.set_yticks(range(len(conds)), conds)
-        ax.set_xlabel("slope of log2 K*/n* against log2 N  (0 = invariant)")
+        ax.set_ylim(len(conds) - 0.5, -0.5)  # first condition on top
         ax.set_title(task)
         ax.grid(axis="x", alpha=0.3)
-    axes[0][0].invert_yaxis()  # shared: once for all panels; first condition on top
+    axes[-1, 0].set_xlabel("slope of log2 K*/n* against log2 N  (0 = invariant)")
     fig.suptitle(f"Drift of the optimal ratio per condition ({inv.level:.0%} bootstrap intervals "
-                 "over seeds)", fontsize=10)
-    fig.tight_layout()
+                 "over seeds)")
     return fig
 
 
 def plot_optima(inv: Invariance):
-    """One panel per task: log2 r* against log2 N per condition (interval bars, fitted line)."""
+    """One panel per task, two a row: log2 r* against log2 N per condition (interval bars,
+    fitted line); the legend in the spare slot or below."""
     import matplotlib.pyplot as plt
 
     tasks = sorted(inv.optima["task"].unique())
     conds = [c for c in inv.conditions if c != FULL_GRID]
     cmap = plt.get_cmap("tab10")
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 4.0), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    fig, axes, spare = panel_grid(len(tasks), row_in=3.2)
+    for ax, task in zip(axes, tasks):
         for i, cond in enumerate(conds):
             o = inv.optima[(inv.optima.condition == cond) & (inv.optima.task == task)]
             o = o.sort_values("budget")
@@ -82,66 +87,65 @@ def plot_optima(inv: Invariance):
                 ax.plot(x, a + b * x, "-", color=cmap(i), lw=1)
         ax.set(xlabel="log2 N", ylabel="log2 K*/n*", title=task)
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.tight_layout()
+    legend_outside(fig, axes, spare, ncols=1 if len(spare) else 2)
     return fig
 
 
-def plot_ucurves(inv: Invariance, metric: str = METRIC, *, baselines: dict | None = None):
-    """Rows: conditions; columns: tasks. Error against log2(K/n) per budget (mean ± std over
-    seeds), the optimum of each budget as a star with its interval. Axes are shared per task.
-    ``baselines`` ({task: {kind: error}}) adds the no-pre-training reference lines."""
-    import matplotlib.pyplot as plt
-
+def plot_ucurves(inv: Invariance, task: str, metric: str = METRIC, *,
+                 baselines: dict | None = None):
+    """One task's curves, one panel per condition, two a row: error against log2(K/n) per budget
+    (mean ± std over seeds), the optimum of each budget as a star with its interval; the axes
+    are shared so that conditions compare at a glance. One figure a task, because conditions ×
+    tasks panels in one figure would not fit the column. ``baselines`` ({task: {kind: error}})
+    adds the no-pre-training reference lines."""
     df = optimum.add_log_columns(inv.data, metric)
-    tasks = sorted(df["task"].unique())
+    dt = df[df.task == task]
     conds = inv.conditions
     budgets = sorted(df["budget"].unique())
     colors = budget_colors(budgets)
-    fig, axes = plt.subplots(len(conds), len(tasks), figsize=(4.6 * len(tasks), 2.3 * len(conds)),
-                             squeeze=False, sharex=True, sharey="col")
-    for ti, task in enumerate(tasks):
-        dt = df[df.task == task]
-        for ci, cond in enumerate(conds):
-            ax = axes[ci][ti]
-            for n in budgets:
-                s = dt[(dt.condition == cond) & (dt.budget == n)].groupby("log2_r")[metric]
-                s = s.agg(["mean", "std"])
-                if s.empty:
-                    continue
-                x, mu = s.index.to_numpy(), s["mean"].to_numpy() * 100
-                sd = s["std"].fillna(0).to_numpy() * 100
-                ax.plot(x, mu, "o-", color=colors[n], ms=3, lw=1.2, label=f"N = {n}")
-                ax.fill_between(x, mu - sd, mu + sd, color=colors[n], alpha=0.2, lw=0)
-                o = inv.optima[(inv.optima.condition == cond) & (inv.optima.task == task)
-                               & (inv.optima.budget == n)]
-                if len(o):
-                    o = o.iloc[0]
-                    ax.errorbar(o.log2_r_star, star_error(o) * 100,
-                                xerr=[[o.log2_r_star - o.log2_r_lo], [o.log2_r_hi - o.log2_r_star]],
-                                fmt="*", color=colors[n], mec="k", ms=10, capsize=2)
-            draw_baselines(ax, (baselines or {}).get(task))
-            ax.axvline(0, color="0.6", lw=0.8, ls=":")
-            ax.set_title(f"{cond} — {task}", fontsize=8)
-            ax.set_ylabel("test error (%)", fontsize=8)
-            if ci == len(conds) - 1:
-                ax.set_xlabel("log2 (K / n)", fontsize=8)
-            ax.tick_params(labelsize=7)
-    axes[0][-1].legend(fontsize=7)
-    fig.tight_layout()
+    fig, axes, spare = panel_grid(len(conds), row_in=2.4, sharex=True, sharey=True)
+    for ci, (ax, cond) in enumerate(zip(axes, conds)):
+        for n in budgets:
+            s = dt[(dt.condition == cond) & (dt.budget == n)].groupby("log2_r")[metric]
+            s = s.agg(["mean", "std"])
+            if s.empty:
+                continue
+            x, mu = s.index.to_numpy(), s["mean"].to_numpy() * 100
+            sd = s["std"].fillna(0).to_numpy() * 100
+            ax.plot(x, mu, "o-", color=colors[n], ms=3, lw=1.2, label=f"N = {n}")
+            ax.fill_between(x, mu - sd, mu + sd, color=colors[n], alpha=0.2, lw=0)
+            o = inv.optima[(inv.optima.condition == cond) & (inv.optima.task == task)
+                           & (inv.optima.budget == n)]
+            if len(o):
+                o = o.iloc[0]
+                ax.errorbar(o.log2_r_star, star_error(o) * 100,
+                            xerr=[[o.log2_r_star - o.log2_r_lo], [o.log2_r_hi - o.log2_r_star]],
+                            fmt="*", color=colors[n], mec="k", ms=10, capsize=2)
+        draw_baselines(ax, (baselines or {}).get(task))
+        ax.axvline(0, color="0.6", lw=0.8, ls=":")
+        ax.set_title(cond)
+        if ci % 2 == 0:
+            ax.set_ylabel("test error (%)")
+        ax.tick_params(labelbottom=True)
+        ax.set_xlabel("log2 (K / n)")
+    fig.suptitle(f"{task}: error along each budget, per condition")
+    legend_outside(fig, axes, spare, ncols=1 if len(spare) else 3)
     return fig
 
 
 def plot_exponents(fits: pd.DataFrame):
-    """One panel per task: fitted alpha (class term) and beta (per-class sample term) with their
-    intervals per condition; their gap sets the drift (beta - alpha)/(alpha + beta)."""
+    """One panel per task, stacked (the condition names need the width): fitted alpha (class
+    term) and beta (per-class sample term) with their intervals per condition; their gap sets
+    the drift (beta - alpha)/(alpha + beta). The legend sits below the panels."""
     import matplotlib.pyplot as plt
 
     tasks = sorted(fits["task"].unique())
     conds = list(dict.fromkeys(fits["condition"]))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 0.45 * len(conds) + 1.6),
-                             squeeze=False, sharey=True)
-    for ax, task in zip(axes[0], tasks):
+    with book_style():
+        fig, axes = plt.subplots(len(tasks), 1, figsize=(FULL_WIDTH_IN, (0.28 * len(conds) + 0.9)
+                                                          * len(tasks) + 0.5),
+                                 squeeze=False, sharex=True, layout="constrained")
+    for ax, task in zip(axes[:, 0], tasks):
         f = fits[fits.task == task].set_index("condition")
         for name, sym, col, off in (("alpha", "α (classes)", "C0", -0.12),
                                     ("beta", "β (images per class)", "C1", 0.12)):
@@ -151,16 +155,15 @@ def plot_exponents(fits: pd.DataFrame):
                     r = f.loc[c]
                     ys.append(i + off)
                     xs.append(r[name])
-                    lo.append(r[name] - r[f"{name}_lo"])
-                    hi.append(r[f"{name}_hi"] - r[name])
+                    lo.append(max(0.0, r[name] - r[f"{name}_lo"]))
+                    hi.append(max(0.0, r[f"{name}_hi"] - r[name]))
             ax.errorbar(xs, ys, xerr=[lo, hi], fmt="o", color=col, capsize=3, ms=5, label=sym)
         ax.set_yticks(range(len(conds)), conds)
-        ax.set_xlabel("fitted exponent")
+        ax.set_ylim(len(conds) - 0.5, -0.5)  # first condition on top
         ax.set_title(task)
         ax.grid(axis="x", alpha=0.3)
-    axes[0][0].invert_yaxis()  # shared: once for all panels; first condition on top
-    axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
+    axes[-1, 0].set_xlabel("fitted exponent")
+    legend_outside(fig, list(axes[:, 0]), ncols=2)
     return fig
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pretrain_diversity.figures.style import FULL_WIDTH_IN, book_style, legend_outside
 from pretrain_diversity.studies.pretraining_data.load import (
     FULL, PROTOCOL_NAMES, PROTOCOLS, TASK_NAMES, k_label, k_order,
 )
@@ -23,8 +24,19 @@ def _budget_axes(ax, title: str) -> None:
     ax.set_xscale("log", base=2)
     ax.set_xlabel("pre-training images N")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title)
     ax.grid(alpha=0.3)
+
+
+def _grid(rows: int, cols: int, row_in: float = 3.0, **kw):
+    """rows x cols panels across the column's width (``FULL_WIDTH_IN``), constrained layout,
+    the book's fonts; the callers have two tasks, so two panels a row."""
+    import matplotlib.pyplot as plt
+
+    with book_style():
+        fig, axes = plt.subplots(rows, cols, figsize=(FULL_WIDTH_IN, row_in * rows + 0.5),
+                                 squeeze=False, layout="constrained", **kw)
+    return fig, axes
 
 
 def _x_positions(ks):
@@ -39,8 +51,7 @@ def plot_by_k(df: pd.DataFrame, hue: str = "variant", *, order=None, title: str 
 
     tasks = sorted(df.task.unique())
     protocols = [p for p in PROTOCOLS if p in set(df.protocol)]
-    fig, axes = plt.subplots(len(protocols), len(tasks), figsize=(4.6 * len(tasks),
-                             3.4 * len(protocols)), squeeze=False, sharex=True)  # fmt: skip
+    fig, axes = _grid(len(protocols), len(tasks), sharex=True)
     ks, pos = _x_positions(df.k)
     hues = order or sorted(df[hue].dropna().unique(), key=str)
     colors = plt.cm.tab10(np.arange(len(hues)) % 10)
@@ -55,13 +66,12 @@ def plot_by_k(df: pd.DataFrame, hue: str = "variant", *, order=None, title: str 
                     continue
                 _band(ax, line.x, line, col, str(h))
             ax.set_xticks(range(len(ks)), [k_label(k) for k in ks])
-            ax.set_title(f"{TASK_NAMES.get(task, task)}\n{PROTOCOL_NAMES[protocol]}", fontsize=9)
+            ax.set_title(f"{TASK_NAMES.get(task, task)}\n{PROTOCOL_NAMES[protocol]}")
             ax.set_ylabel("test accuracy (%)")
             ax.grid(alpha=0.3)
-    axes[0, -1].legend(fontsize=8, loc="lower right")
+    legend_outside(fig, axes.flat, ncols=min(len(hues), 4))
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -70,7 +80,8 @@ def plot_spread(spread: pd.DataFrame):
     it shares with ours (``analysis.reference_numbers``), labelled as theirs."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    with book_style():
+        fig, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
     ks, pos = _x_positions(spread.k)
     for (task, protocol), sub in spread.groupby(["task", "protocol"]):
         sub = sub.assign(x=sub.k.map(pos)).sort_values("x")
@@ -88,8 +99,7 @@ def plot_spread(spread: pd.DataFrame):
     ax.set_ylabel("best minus worst source (points)")
     ax.set_xlabel("downstream images per class")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
+    legend_outside(fig, [ax], ncols=1)
     return fig
 
 
@@ -99,8 +109,7 @@ def plot_size(df: pd.DataFrame):
 
     tasks = sorted(df.task.unique())
     protocols = [p for p in PROTOCOLS if p in set(df.protocol)]
-    fig, axes = plt.subplots(len(protocols), len(tasks), figsize=(4.6 * len(tasks),
-                             3.4 * len(protocols)), squeeze=False)  # fmt: skip
+    fig, axes = _grid(len(protocols), len(tasks))
     ks = k_order(df.k)
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(ks)))
     for r, protocol in enumerate(protocols):
@@ -111,8 +120,7 @@ def plot_size(df: pd.DataFrame):
                 line = s[s.k == k].sort_values("budget")
                 _band(ax, line.budget, line, col, k_label(k))
             _budget_axes(ax, f"{TASK_NAMES.get(task, task)}\n{PROTOCOL_NAMES[protocol]}")
-    axes[0, -1].legend(fontsize=8, title="k")
-    fig.tight_layout()
+    legend_outside(fig, axes.flat, ncols=min(len(ks), 5), title="downstream images per class k")
     return fig
 
 
@@ -123,8 +131,7 @@ def plot_curation(clean: pd.DataFrame, noisy: pd.DataFrame, ks=(1, FULL)):
     both = pd.concat([clean.assign(label_noise=0.0), noisy])
     both = both[both.protocol == "probe"]
     tasks = sorted(both.task.unique())
-    fig, axes = plt.subplots(len(ks), len(tasks), figsize=(4.6 * len(tasks), 3.3 * len(ks)),
-                             squeeze=False)
+    fig, axes = _grid(len(ks), len(tasks))
     rates = sorted(both.label_noise.unique())
     colors = plt.cm.plasma(np.linspace(0, 0.8, len(rates)))
     for r, k in enumerate(ks):
@@ -134,9 +141,8 @@ def plot_curation(clean: pd.DataFrame, noisy: pd.DataFrame, ks=(1, FULL)):
             for rate, col in zip(rates, colors):
                 line = s[s.label_noise == rate].sort_values("budget")
                 _band(ax, line.budget, line, col, "clean" if rate == 0 else f"{rate:.0%} wrong labels")
-            _budget_axes(ax, f"{TASK_NAMES.get(task, task)}, {k_label(k)} (linear probe)")
-    axes[0, -1].legend(fontsize=8)
-    fig.tight_layout()
+            _budget_axes(ax, f"{TASK_NAMES.get(task, task)}\n{k_label(k)} (linear probe)")
+    legend_outside(fig, axes.flat, ncols=min(len(rates), 4))
     return fig
 
 

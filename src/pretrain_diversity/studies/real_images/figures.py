@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pretrain_diversity.figures.style import legend_outside, panel_grid
 from pretrain_diversity.studies.real_images.stats import error_vs_k
 
 BASELINE_STYLE = {"raw pixels": ("k", "--"), "random network": ("0.5", ":")}
@@ -20,9 +21,9 @@ def plot_error_vs_k(tables: dict[str, pd.DataFrame], summary: pd.DataFrame | Non
 
     curves = {src: error_vs_k(df, budget) for src, df in tables.items()}
     tasks = list(tasks or sorted({t for c in curves.values() for t in c["task"]}))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.6 * len(tasks), 3.8), squeeze=False)
+    fig, axes, spare = panel_grid(len(tasks), row_in=3.3)
     colors = dict(zip(tables, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
-    for ax, task in zip(axes[0], tasks):
+    for ax, task in zip(axes, tasks):
         for src, c in curves.items():
             s = c[c.task == task]
             if s.empty:
@@ -41,21 +42,18 @@ def plot_error_vs_k(tables: dict[str, pd.DataFrame], summary: pd.DataFrame | Non
                     ax.axhline(hit["mean"].iloc[0] * 100, color=col, ls=ls, lw=1.2, label=kind)
         ax.set_xscale("log", base=2)
         ax.set(xlabel=f"K classes (n = {budget} / K)", ylabel="test error (%)", title=task)
-        ax.legend(fontsize=7)
-    fig.suptitle(f"N = {budget}: pre-trained features against no pre-training "
-                 "(★ = K chosen on validation; bands: ± 1 sd over seeds)", fontsize=10)
-    fig.tight_layout()
+    legend_outside(fig, axes, spare, ncols=1 if len(spare) else 2)
+    fig.suptitle(f"N = {budget}: pre-trained features against no pre-training\n"
+                 "(★ = K chosen on validation; bands: ± 1 sd over seeds)")
     return fig
 
 
 def plot_face_ceiling(ceiling: pd.DataFrame, faces: pd.Series | None = None):
     """One panel per task: n at the optimum (with its interval) against N for each source, the
     median pre-training faces per font class as the ceiling line (quartiles shaded)."""
-    import matplotlib.pyplot as plt
-
     tasks = sorted(ceiling["task"].unique())
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.4 * len(tasks), 3.6), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    fig, axes, spare = panel_grid(len(tasks), row_in=3.3)
+    for ax, task in zip(axes, tasks):
         for src, s in ceiling[ceiling.task == task].groupby("source", sort=True):
             s = s.sort_values("budget")
             err = [s.n_star - s.n_lo, s.n_hi - s.n_star]
@@ -67,7 +65,6 @@ def plot_face_ceiling(ceiling: pd.DataFrame, faces: pd.Series | None = None):
             ax.axhspan(q1, q3, color="crimson", alpha=0.1, lw=0, label="their quartiles")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log", base=2)
-        ax.set(xlabel="budget N", ylabel="images per class at the optimum, n*", title=task)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
+        ax.set(xlabel="budget N", ylabel="n* (images per class\nat the optimum)", title=task)
+    legend_outside(fig, axes, spare, ncols=1 if len(spare) else 2)
     return fig

@@ -73,7 +73,10 @@ def plot_face_histogram(faces: pd.DataFrame):
     import matplotlib.pyplot as plt
 
     pool = faces[faces["split"] == "pool"]
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    from pretrain_diversity.figures.style import book_style, legend_outside
+
+    with book_style():
+        fig, ax = plt.subplots(figsize=(7.2, 4.0), layout="constrained")
     top = int(pool["pretrain_faces"].max())
     bins = np.unique(np.round(np.geomspace(1, top + 1, 40)))
     for script, s in pool.groupby("script", sort=True):
@@ -83,6 +86,5 @@ def plot_face_histogram(faces: pd.DataFrame):
     ax.set_yscale("log")
     ax.set(xlabel="distinct pre-training faces of a class (the ceiling on its variety)",
            ylabel="classes")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    legend_outside(fig, [ax], ncols=2)
     return fig

@@ -9,16 +9,9 @@ import pandas as pd
 
 from pretrain_diversity.analysis.optimum import add_log_columns, optima
 from pretrain_diversity.figures.baselines import draw_baselines
-from pretrain_diversity.figures.style import budget_colors
+from pretrain_diversity.figures.style import budget_colors, legend_outside, panel_grid
 from pretrain_diversity.studies.slope_verdicts import star_error
 from pretrain_diversity.studies.tradeoff.load import LEVEL, METRIC
-
-
-def _panels(n: int, width: float = 4.6, height: float = 4.0):
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
-    return fig, axes[0]
 
 
 def plot_contours(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: str = METRIC):
@@ -32,30 +25,28 @@ def plot_contours(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: 
     df = add_log_columns(df, metric)
     opt = optima(df, metric=metric, level=LEVEL) if opt is None else opt
     tasks = sorted(df["task"].unique())
-    fig, axes = _panels(len(tasks))
+    fig, axes, spare = panel_grid(len(tasks), row_in=3.6)
     for ax, task in zip(axes, tasks):
         m = df[df.task == task].groupby(["budget", "log2_K", "log2_n"], as_index=False)
         m = m[metric].mean()
         x, y, z = m["log2_K"].to_numpy(), m["log2_n"].to_numpy(), m[metric].to_numpy()
         if len(m) >= 3 and m["budget"].nunique() > 1:
             cs = ax.tricontourf(mtri.Triangulation(x, y), z * 100, levels=14, cmap="viridis_r")
-            fig.colorbar(cs, ax=ax, label=f"{task} test error (%)")
+            fig.colorbar(cs, ax=ax, label="test error (%)")
         ax.scatter(x, y, s=8, c="k", alpha=0.6, label="measured (K, n)")
         lo, hi = min(x.min(), y.min()) - 0.5, max(x.max(), y.max()) + 0.5
-        for n in sorted(m["budget"].unique()):
+        budgets = sorted(m["budget"].unique())
+        for i, n in enumerate(budgets):  # the diagonals lie too close to label one by one
             ln = math.log2(n)
-            ax.plot([lo, ln - lo], [ln - lo, lo], "r--", lw=1)
-            xl = m.loc[m.budget == n, "log2_K"].max()  # label the diagonal at its lower end
-            ax.text(xl + 0.15, ln - xl + 0.15, f"N={n}", color="r", fontsize=7, rotation=-45,
-                    rotation_mode="anchor", ha="left", va="bottom")
+            ax.plot([lo, ln - lo], [ln - lo, lo], "r--", lw=1, label=None if i else
+                    f"fixed budget N = {budgets[0]:,} … {budgets[-1]:,}\n(lower left to upper right)")
         o = opt[opt.task == task]
         ax.plot(o["log2_K_star"], np.log2(o["n_star"]), "*", color="white", mec="k", ms=14,
                 label="optimum per N")
         ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="log2 K (classes)",
                ylabel="log2 n (images per class)", title=task)
         ax.set_aspect("equal")
-        ax.legend(loc="upper right", fontsize=7)
-    fig.tight_layout()
+    legend_outside(fig, axes, spare)
     return fig
 
 
@@ -69,7 +60,7 @@ def plot_ucurves(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
     tasks = sorted(df["task"].unique())
     budgets = sorted(df["budget"].unique())
     colors = budget_colors(budgets)
-    fig, axes = _panels(len(tasks), width=5.2)
+    fig, axes, spare = panel_grid(len(tasks), row_in=3.2)
     for ax, task in zip(axes, tasks):
         for n in budgets:
             s = df[(df.task == task) & (df.budget == n)].groupby("log2_r")[metric]
@@ -88,8 +79,7 @@ def plot_ucurves(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
                             fmt="*", color=colors[n], mec="k", ms=13, capsize=3)
         draw_baselines(ax, (baselines or {}).get(task))
         ax.axvline(0, color="0.6", lw=0.8, ls=":")
-        ax.set(xlabel="log2 (K / n)  (many images per class ← → many classes)",
+        ax.set(xlabel="log2 (K / n)\n← more images per class · more classes →",
                ylabel="test error (%)", title=task)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+    legend_outside(fig, axes, spare)
     return fig
