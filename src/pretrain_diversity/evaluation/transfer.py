@@ -91,7 +91,7 @@ def _selected(val: dict, test: dict) -> dict:
 
 # ------------------------------------------------------------------------------ linear probe
 def probe_shots(features: dict, labels: dict, shots: int, seed: int, task: str,
-                head: list | None = None) -> dict:
+                head: list | None = None, solver: str | None = None) -> dict:
     """Linear probe on a k-shot subset of the pool; ``features``/``labels`` keyed by split.
 
     If ``head`` is a list, the chosen classifier is appended to it as (weight, bias) acting on
@@ -101,7 +101,7 @@ def probe_shots(features: dict, labels: dict, shots: int, seed: int, task: str,
     test_errors: dict = {}
     scaler, clf, val_err, c, val_errors = fit_logistic(
         features["train"][sub], labels["train"][sub], features["val"], labels["val"],
-        test=(features["test"], labels["test"]), test_errors=test_errors,
+        test=(features["test"], labels["test"]), test_errors=test_errors, solver=solver,
     )  # fmt: skip
     if head is not None:
         w = clf.coef_ / scaler.scale_
@@ -179,8 +179,11 @@ def finetune_shots(backbone: nn.Module, task, shots: int, seed: int, device,
 
 # ------------------------------------------------------------------------------------- driver
 def evaluate_transfer(model: nn.Module, tasks: list, shots: tuple[int, ...], seed: int, device,
-                      *, finetune: bool, progress: bool = False) -> dict:
-    """{task: {protocol: {str(k): result}}} for the linear probe and (if asked) fine-tuning."""
+                      *, finetune: bool, progress: bool = False, solver: str | None = None) -> dict:
+    """{task: {protocol: {str(k): result}}} for the linear probe and (if asked) fine-tuning.
+
+    Each task's features are extracted once and shared by every k (``solver``: the probe's,
+    as ``evaluation.probe.probe_solver``)."""
     from tqdm.auto import tqdm
 
     out: dict = {}
@@ -193,7 +196,8 @@ def evaluate_transfer(model: nn.Module, tasks: list, shots: tuple[int, ...], see
         res: dict = {"probe": {}}
         heads: list = []  # the probe of each k starts the fine-tuning of the same k-shot subset
         for k in shots:
-            res["probe"][str(k)] = probe_shots(feats, labels, k, seed, task.name, head=heads)
+            res["probe"][str(k)] = probe_shots(feats, labels, k, seed, task.name, head=heads,
+                                               solver=solver)
             bar.update(1)
         if finetune:
             res["finetune"] = {}

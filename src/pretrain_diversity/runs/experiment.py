@@ -15,7 +15,7 @@ import torch
 from pretrain_diversity.config import RunConfig
 from pretrain_diversity.data.fonts import load_font_bank
 from pretrain_diversity.data.pool import heldout_set, pretraining_set
-from pretrain_diversity.evaluation.probe import probe_model, probe_pixels
+from pretrain_diversity.evaluation.probe import PROBE_VERSIONS, probe_model, probe_pixels, probe_solver
 from pretrain_diversity.evaluation.transfer import evaluate_transfer, settings_dict
 from pretrain_diversity.models.backbones import build_model, count_parameters
 from pretrain_diversity.runs.layout import (
@@ -89,6 +89,7 @@ def run_experiment(
     the way tests kill a run mid-training (raises TrainingStopped).
     """
     check(cfg)
+    solver = probe_solver()  # $PRETRAIN_DIVERSITY_PROBE is checked before anything is drawn
     run_dir = run_dir_for(cfg, output_dir)
     if not force and (stored := read_finished(run_dir)) is not None:
         return stored
@@ -112,7 +113,7 @@ def run_experiment(
     readings = None
     if cfg.lengths:
         history, readings, probe_s = _pretrain_at_lengths(model, data, tasks, cfg, device, run_dir,
-                                                          progress, stop_after)
+                                                          progress, stop_after, solver)
         t_train = time.perf_counter() - probe_s
     else:
         history = pretrain(
@@ -131,13 +132,14 @@ def run_experiment(
         probes, transfer = longest.get("probe", {}), longest.get("transfer")
         final = {k: longest["pretrain"][k] for k in ("final_loss", "final_accuracy")}
     elif cfg.shots is None:
-        probes, transfer = {t.name: probe_model(model, t, device).as_dict() for t in tasks}, None
+        probes = {t.name: probe_model(model, t, device, solver).as_dict() for t in tasks}
+        transfer = None
         if cfg.pretrain is False:  # the no-pre-training baseline reports raw pixels beside it
-            baselines = {"probe_pixels": {t.name: probe_pixels(t).as_dict() for t in tasks}}
+            baselines = {"probe_pixels": {t.name: probe_pixels(t, solver).as_dict() for t in tasks}}
     else:
         probes = {}
         transfer = evaluate_transfer(model, tasks, cfg.shots, cfg.seed, device,
-                                     finetune=bool(cfg.finetune), progress=progress)
+                                     finetune=bool(cfg.finetune), progress=progress, solver=solver)
     t_probe = time.perf_counter()
 
     metrics = {
@@ -170,7 +172,7 @@ def run_experiment(
             / (t_train - t_data),
         },
         "hardware": hardware(device),
-        "versions": versions(),
+        "versions": {**versions(), "probe": PROBE_VERSIONS[solver]},  # the probe that ran
         "finished": now(),
     }
     atomic_torch_save(run_dir / MODEL, model.state_dict())
@@ -182,17 +184,17 @@ def run_experiment(
 
 
 def _pretrain_at_lengths(model, data, tasks, cfg: RunConfig, device, run_dir, progress,
-                         stop_after):  # fmt: skip
+                         stop_after, solver=None):  # fmt: skip
     """Train the trunk, read each length's branch (probes, or few-shot transfer by linear probe
     with ``shots``; fine-tuning at the lengths of ``finetune_lengths`` once every length is
     read); (history, readings, the seconds spent evaluating). Raises TrainingStopped if
-    ``stop_after`` ended it early."""
+    ``stop_after`` ended it early. ``solver``: the linear probe's (``probe_solver``)."""
 
     def read(m) -> dict:
         if cfg.shots is None:
-            return {"probe": {t.name: probe_model(m, t, device).as_dict() for t in tasks}}
+            return {"probe": {t.name: probe_model(m, t, device, solver).as_dict() for t in tasks}}
         return {"transfer": evaluate_transfer(m, tasks, cfg.shots, cfg.seed, device,
-                                              finetune=False)}
+                                              finetune=False, solver=solver)}
 
     readings, history, finished = pretrain_lengths(
         model, data, heldout_set(cfg), cfg, device=device, run_dir=run_dir, read=read,
@@ -203,13 +205,14 @@ def _pretrain_at_lengths(model, data, tasks, cfg: RunConfig, device, run_dir, pr
         raise TrainingStopped(f"stopped at trunk step {history.step[-1] if history.step else 0}; "
                               f"checkpoint and {len(readings)} reading(s) kept")
     if cfg.finetune:
-        _finetune_at_lengths(model, tasks, cfg, device, run_dir, readings)
+        _finetune_at_lengths(model, tasks, cfg, device, run_dir, readings, solver)
     probe_s = sum(r["timing"]["read_s"] + r["timing"].get("finetune_s", 0.0)
                   for r in readings.values())
     return history, readings, probe_s
 
 
-def _finetune_at_lengths(model, tasks, cfg: RunConfig, device, run_dir, readings) -> None:
+def _finetune_at_lengths(model, tasks, cfg: RunConfig, device, run_dir, readings,
+                         solver=None) -> None:
     """Fine-tune the saved branches of ``finetune_lengths`` and add the results to their
     readings (written again, atomically: a run killed here resumes with the lengths done);
     ``model`` ends as the longest branch, whatever the resumption loaded."""
@@ -228,7 +231,8 @@ def _finetune_at_lengths(model, tasks, cfg: RunConfig, device, run_dir, readings
         branch = copy.deepcopy(model)
         branch.load_state_dict(weights(key))
         t0 = time.perf_counter()
-        tuned = evaluate_transfer(branch, tasks, cfg.shots, cfg.seed, device, finetune=True)
+        tuned = evaluate_transfer(branch, tasks, cfg.shots, cfg.seed, device, finetune=True,
+                                  solver=solver)
         for t in tasks:
             reading["transfer"][t.name]["finetune"] = tuned[t.name]["finetune"]
         reading["timing"]["finetune_s"] = time.perf_counter() - t0

@@ -43,12 +43,15 @@ def hardware(device) -> dict:
 
 
 def versions() -> dict:
+    """The software that makes a run's numbers; ``probe`` is the linear-probe solver this
+    environment selects (``evaluation.probe``; records made before it was kept lack it)."""
     import numpy
     import sklearn
     import torch
     import torchvision
 
     from pretrain_diversity import __version__
+    from pretrain_diversity.evaluation.probe import PROBE_VERSIONS, probe_solver
 
     return {
         "pretrain_diversity": __version__,
@@ -57,6 +60,7 @@ def versions() -> dict:
         "torchvision": torchvision.__version__,
         "numpy": numpy.__version__,
         "scikit-learn": sklearn.__version__,
+        "probe": PROBE_VERSIONS[probe_solver()],
     }
 
 
