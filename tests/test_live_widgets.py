@@ -178,3 +178,52 @@ class TestRecommendCalculator:
             assert any(t.startswith("no K on this grid splits N = 10,007") for t in live_texts(el))
             set_live_input(browser, el, "N", -5)
             assert any(t.startswith("N must be a whole number") for t in live_texts(el))
+
+
+# ------------------------------------------------------------------ the embedding, no browser
+def test_vendored_vega_files_are_the_pinned_npm_builds():
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([str(root / "scripts" / "vendor-vega"), "--check"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_spec_cannot_end_its_script_element_early():
+    w = LiveWidget({"data": {"values": [{"label": "</script><script>alert(1)</script>"}]}}, "x")
+    html = w.html()
+    assert html.count("</script>") == 1  # only the element's own end tag
+    import json as _json
+
+    body = html.split('class="vega-widget-spec" data-target="vw-x">')[1].split("</script>")[0]
+    assert _json.loads(body)["data"]["values"][0]["label"].startswith("</script>")
+    with pytest.raises(ValueError, match="widget name"):
+        LiveWidget({}, "bad name")
+
+
+def test_vega_scripts_load_only_on_pages_with_a_widget():
+    import book_vega
+
+    class Config:
+        html_js_files = ["vega/vega.min.js", "jupyter-widgets/require.js", ("vega/x.js", {})]
+
+    config = Config()
+    book_vega._drop_global_vega_js(None, config)
+    assert config.html_js_files == ["jupyter-widgets/require.js"]
+
+    class App:
+        def __init__(self):
+            self.added = []
+
+        def add_js_file(self, name, priority):
+            self.added.append((name, priority))
+
+    app = App()
+    book_vega._add_page_vega_js(app, "intro", "page.html", {"body": "<p>no widget</p>"}, None)
+    assert app.added == []
+    body = LiveWidget({"mark": "point"}, "y").html()
+    book_vega._add_page_vega_js(app, "p", "page.html", {"body": body}, None)
+    names = [n for n, _ in app.added]
+    assert names == [f"vega/{f}" for f in book_vega.VEGA_SCRIPTS]
+    assert all(p < 200 for _, p in app.added)  # before require.js (priority 500 by default)
