@@ -349,6 +349,47 @@ def power_table(design: Design, slopes=SLOPES, *, sims: int = SIMS, n_boot: int 
     return summarise(readings, design, n_boot=n_boot)
 
 
+def rule_reading(table: pd.DataFrame, *, n_boot: int = N_BOOT, level: float = LEVEL,
+                 margin: float = MARGIN, seed: int = 0) -> pd.DataFrame:
+    """The rule as reported, without the panel: what the panel starts from, ten times cheaper.
+
+    The panel can only take a label away, so P(label as reported) bounds P(label after the
+    panel) from above: where this reading cannot reach a label, the pages' procedure cannot.
+    """
+    from pretrain_diversity.analysis.robustness import SlopeVerdict
+
+    task = sorted(table["task"].unique())[0]
+    label, slope, lo, hi = SlopeVerdict(task=task, n_boot=n_boot, level=level, margin=margin,
+                                        seed=seed)(table, SELECT, "parabola")
+    return pd.DataFrame([dict(task=task, slope=slope, lo=lo, hi=hi, rule=label, verdict=label)])
+
+
+def seeds_lever(design: Design, seeds=(5, 10, 20, 40), slopes=(0.0, 0.5), *, sims: int = SIMS,
+                n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
+    """What more seeds would buy: the same design with ``seeds`` seeds, read by the rule.
+
+    One row per (seeds, slope): P(the rule's ideal label), P(invariant), the median width of
+    the slope's interval and its Monte Carlo spread. Read as reported (``rule_reading``), an
+    upper bound on the panel's power, so a seed count that fails here fails on the pages too.
+    """
+    from dataclasses import replace
+
+    rows = []
+    for n in seeds:
+        d = replace(design, seeds=tuple(range(int(n))))
+        r = simulate_readings(d, slopes, sims=sims, n_boot=n_boot, seed=seed, read=rule_reading)
+        for slope, g in r.groupby("slope", sort=True):
+            ideal = read_slope(slope, slope, slope).label
+            width = (g["hi"] - g["lo"]).to_numpy(float)
+            k = int((g["rule"] == ideal).sum())
+            lo, hi = _wilson(k, len(g))
+            rows.append(dict(seeds=int(n), slope=float(slope), ideal=ideal, sims=len(g),
+                             p_ideal=k / len(g), p_ideal_lo=lo, p_ideal_hi=hi,
+                             p_invariant=float((g["rule"] == "invariant").mean()),
+                             median_width=float(np.nanmedian(width)), n_boot=n_boot))
+    return pd.DataFrame(rows)
+
+
 def wide(power: pd.DataFrame) -> pd.DataFrame:
     """The table to print: one row per (slope, reading), one column per label, p in cells."""
     out = power.pivot_table(index=["slope", "reading"], columns="label", values="p",
@@ -388,16 +429,29 @@ def main(argv=None) -> None:
     ap.add_argument("--n-val", type=int, default=None, help="val split size (default: read)")
     ap.add_argument("--n-test", type=int, default=None, help="test split size (default: read)")
     ap.add_argument("--out", required=True, help="the power table (CSV), written atomically")
+    ap.add_argument("--seeds-lever", default=None, metavar="S1,S2,...",
+                    help="instead of the power table: the rule's power with these seed counts "
+                         "(seeds_lever), at --slopes")
     args = ap.parse_args(argv)
     slopes = tuple(float(s) for s in args.slopes.split(","))
     t0 = time.perf_counter()
     design = estimate_design(pd.read_csv(args.table), args.task, n_val=args.n_val,
                              n_test=args.n_test)
+    command = "python -m pretrain_diversity.analysis.power " + shlex.join(
+        argv if argv is not None else sys.argv[1:])
+    if args.seeds_lever:
+        seeds = tuple(int(s) for s in args.seeds_lever.split(","))
+        lever = seeds_lever(design, seeds, slopes, sims=args.sims, n_boot=args.n_boot,
+                            seed=args.seed)
+        atomic_write_bytes(args.out, lever.to_csv(index=False).encode())
+        print(command)
+        print(describe(design))
+        print(lever.round(3).to_string(index=False))
+        print(f"{time.perf_counter() - t0:.1f} s -> {args.out}")
+        return
     power = power_table(design, slopes, sims=args.sims, n_boot=args.n_boot, seed=args.seed)
     wall = time.perf_counter() - t0
     atomic_write_bytes(args.out, power.to_csv(index=False).encode())
-    command = "python -m pretrain_diversity.analysis.power " + shlex.join(
-        argv if argv is not None else sys.argv[1:])
     print(command)
     print(describe(design))
     with pd.option_context("display.width", 200, "display.max_columns", 20,
