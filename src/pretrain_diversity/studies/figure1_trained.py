@@ -228,3 +228,88 @@ def accuracy_table(trained: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(parts)
     table.index.name = "K"
     return table.astype(object).where(table.notna(), "–")
+
+
+# ------------------------------------------------------------- what the finished design can tell
+POWER = RESULTS.parent / "power"
+POWER_SEEDS = (5, 10, 20)
+POWER_SLOPES = (0.0, 0.5, -0.5)
+
+
+def planned_design(df: pd.DataFrame, task: str, root: str | os.PathLike | None = None):
+    """The study's design as planned (every budget of the spec, its K grid, its seeds), with the
+    noise, curvature and optimum estimated from the trained reading of the budgets complete so
+    far: what the finished study will be able to tell, known before its last budget lands."""
+    from dataclasses import replace
+
+    from pretrain_diversity.analysis.power import estimate_design
+    from pretrain_diversity.analysis.readings import TRAINED, protocol_rows
+    from pretrain_diversity.sweeps.runner import load_study
+
+    complete = complete_budgets(df, root)
+    if len(complete) < 2:
+        raise ValueError(f"need two complete budgets to estimate the noise, have {complete}")
+    trained = protocol_rows(df[df["budget"].isin(complete)], TRAINED)
+    design = estimate_design(trained, task)
+    configs = load_study(repo_root(root) / STUDY).expand()
+    grid: dict[int, set] = {}
+    for c in configs:
+        grid.setdefault(int(c.budget), set()).add(int(c.n_classes))
+    seeds = tuple(sorted({int(c.seed) for c in configs}))
+    return replace(design, grid={b: tuple(sorted(k)) for b, k in grid.items()}, seeds=seeds)
+
+
+def main(argv=None) -> None:
+    """Write the seeds lever of the planned design (``analysis.power.seeds_lever``) per task."""
+    import argparse
+    import time
+
+    from pretrain_diversity.analysis.power import describe, seeds_lever
+    from pretrain_diversity.storage import atomic_write_bytes
+
+    ap = argparse.ArgumentParser(description="power of the figure1-trained design as planned")
+    ap.add_argument("--task", action="append", required=True)
+    ap.add_argument("--sims", type=int, default=20)
+    ap.add_argument("--n-boot", type=int, default=200)
+    args = ap.parse_args(argv)
+    df, _, _ = load_trained()
+    for task in args.task:
+        t0 = time.perf_counter()
+        design = planned_design(df, task)
+        lever = seeds_lever(design, POWER_SEEDS, POWER_SLOPES, sims=args.sims, n_boot=args.n_boot)
+        out = repo_root() / POWER / f"{task}-seeds.csv"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(out, lever.to_csv(index=False).encode())
+        print(describe(design))
+        print(lever.round(3).to_string(index=False))
+        print(f"{time.perf_counter() - t0:.0f} s -> {out}")
+
+
+if __name__ == "__main__":
+    main()
+
+
+def load_seeds_power(root: str | os.PathLike | None = None) -> dict[str, pd.DataFrame]:
+    """The seeds-lever tables written by ``main``, by task (empty until it has run)."""
+    folder = repo_root(root) / POWER
+    return {p.name[: -len("-seeds.csv")]: pd.read_csv(p)
+            for p in sorted(folder.glob("*-seeds.csv"))}
+
+
+def seeds_power_view(levers: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """A reader's table: per task and seed count, how often the rule (as reported, before the
+    panel) says "invariant" when the truth is 0, finds a drift of ±0.5, and how wide the slope's
+    95% interval is."""
+    rows = []
+    for task, lever in levers.items():
+        for n, g in lever.groupby("seeds"):
+            zero = g[g["slope"] == 0.0]
+            drift = g[g["slope"].abs() == 0.5]
+            rows.append({
+                "task": task, "seeds": int(n),
+                "P('invariant' | slope 0)": f"{100 * zero['p_ideal'].mean():.0f}%",
+                "P(drift found | slope ±0.5)": f"{100 * drift['p_ideal'].mean():.0f}%",
+                "median width of the 95% interval": f"{g['median_width'].median():.2f}",
+                "tables per cell": int(g["sims"].min()),
+            })
+    return pd.DataFrame(rows)
