@@ -1,0 +1,52 @@
+"""The trained Figure 1 study's page helpers on the committed records (a study in progress)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pretrain_diversity.studies import figure1_trained as T
+
+
+@pytest.fixture(scope="module")
+def trained():
+    df, recorded, planned = T.load_trained()
+    return df, recorded, planned
+
+
+def test_complete_budgets_are_those_with_every_planned_run(trained):
+    df, recorded, planned = trained
+    complete = T.complete_budgets(df)
+    assert recorded <= planned
+    runs = df.drop_duplicates("run_id").groupby("budget")["run_id"].nunique()
+    for n in complete:
+        assert runs[n] == 5 * len(df[df.budget == n].n_classes.unique())  # 5 seeds x every K
+    # a budget with a missing run is not complete
+    some = df[df.run_id != df[df.budget == complete[0]].run_id.iloc[0]]
+    assert complete[0] not in T.complete_budgets(some)
+
+
+def test_planned_design_is_the_spec_with_measured_noise(trained):
+    df, _, _ = trained
+    d = T.planned_design(df, "glyphs-heldout")
+    assert set(d.grid) == {1024, 4096, 16384} and d.seeds == (0, 1, 2, 3, 4)
+    assert d.grid[16384][0] == 16 and d.n_val == 1000
+    assert 0 < d.seed_sd < 0.2 and d.curvature > 0
+    one = df[df.budget == T.complete_budgets(df)[0]]
+    with pytest.raises(ValueError, match="two complete budgets"):
+        T.planned_design(one, "glyphs-heldout")
+
+
+def test_seeds_power_view_reads_the_lever():
+    lever = pd.DataFrame([
+        dict(seeds=5, slope=0.0, p_ideal=0.0, median_width=0.9, sims=20),
+        dict(seeds=5, slope=0.5, p_ideal=0.4, median_width=0.8, sims=20),
+        dict(seeds=5, slope=-0.5, p_ideal=0.6, median_width=1.0, sims=20),
+        dict(seeds=20, slope=0.0, p_ideal=0.85, median_width=0.3, sims=20),
+        dict(seeds=20, slope=0.5, p_ideal=1.0, median_width=0.3, sims=20),
+        dict(seeds=20, slope=-0.5, p_ideal=1.0, median_width=0.3, sims=20),
+    ])
+    v = T.seeds_power_view({"glyphs-heldout": lever}).set_index("seeds")
+    assert v.loc[5, "P(drift found | slope ±0.5)"] == "50%"
+    assert v.loc[20, "P('invariant' | slope 0)"] == "85%"
+    assert v.loc[5, "median width of the 95% interval"] == "0.90"
