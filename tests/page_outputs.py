@@ -51,6 +51,16 @@ def code_cells(page: Path) -> list[str]:
     return cells
 
 
+def live_spec(x):
+    """A live widget's Vega-Lite specification, its embedded data and formulas, as JSON data
+    (floats rounded like every other pinned number)."""
+    if isinstance(x, dict):
+        return {str(k): live_spec(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [live_spec(v) for v in x]
+    return value(x)
+
+
 def value(x):
     """A table cell or scalar as JSON data."""
     if isinstance(x, (bool, np.bool_)):
@@ -105,6 +115,8 @@ def shown(x) -> dict:
         return {"figure": fp.figure(x)}
     if type(x).__module__.startswith("ipywidgets"):
         return {"widget": widget(x)}
+    if hasattr(x, "spec") and hasattr(x, "element_id"):  # figures.live.LiveWidget
+        return {"live_widget": live_spec(x.spec)}
     if isinstance(x, (str, int, float)):
         return {"value": value(x)}
     return {"repr": repr(x)}
