@@ -105,6 +105,8 @@ def shown(x) -> dict:
         return {"figure": fp.figure(x)}
     if type(x).__module__.startswith("ipywidgets"):
         return {"widget": widget(x)}
+    if type(x).__name__ == "LiveWidget":  # a Vega-Lite widget: its id and specification, with data
+        return {"live_widget": {"id": x.element_id, "spec": json.loads(json.dumps(x.spec))}}
     if isinstance(x, (str, int, float)):
         return {"value": value(x)}
     return {"repr": repr(x)}
