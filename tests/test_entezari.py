@@ -89,7 +89,7 @@ def test_test_selection_can_only_add():
     assert list(infl[infl.protocol == "probe"].k) == [1, 5, 0]  # the whole pool last
 
 
-def test_plots_and_shot_frames_render():
+def test_plots_render():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -99,10 +99,43 @@ def test_plots_and_shot_frames_render():
     for fig in (E.plot_by_k(df), E.plot_spread(E.source_spread(df))):
         assert fig.axes
         plt.close(fig)
-    frames, rows, cols = E.shots_frames(df)
-    assert rows == ["linear probe", "fine-tuning"] and cols == ["1-shot", "5-shot", "all"]
-    assert len(frames) == 6 and len({hash(f) for f in frames.values()}) == 6
-    assert all(f.startswith(b"\x89PNG") for f in frames.values())
+
+
+def test_spread_among_the_sources_shown():
+    """With every source, the explorer's spread is the page's spread table; leaving the best out
+    makes the next one best; one source has no spread; none is an error, not a zero."""
+    df = _sources_table()
+    curves = E.shot_curves(df)
+    assert len(curves) == 2 * 3 * 4 and (curves.seeds == 3).all()
+    assert ((curves.lo < curves["mean"]) & (curves["mean"] < curves.hi)).all()
+    table = E.source_spread(df).set_index(["protocol", "k"])
+    for protocol, k in table.index:
+        got = E.spread_among(curves, "digits", protocol, k)
+        row = table.loc[(protocol, k)]
+        assert got["spread"] == pytest.approx(row.spread) and got["shown"] == 4
+        assert (got["best"], got["worst"]) == (row.best, row.worst)
+    without = E.spread_among(curves, "digits", "probe", 1, ["a", "b", "c"])
+    assert (without["best"], without["worst"]) == ("c", "a")
+    assert without["spread"] == pytest.approx(10 * 2 / 3, abs=1)
+    assert E.spread_among(curves, "digits", "probe", 1, ["b"])["spread"] == 0
+    with pytest.raises(ValueError, match="no source shown"):
+        E.spread_among(curves, "digits", "probe", 1, [])
+
+
+def test_shots_explorer_embeds_the_curves_once():
+    """The page carries the seed means once (a named dataset, not a copy per layer), every
+    source gets a box and the paper's spreads come only at shots our study ran."""
+    from pretrain_diversity.figures.shots_explorer import explorer_widget
+
+    df = _sources_table()
+    w = explorer_widget(E.shot_curves(df), order=list("dcba"))
+    [rows] = [d for d in w.spec["datasets"].values() if "variant" in d[0]]
+    assert len(rows) == 24 and sum(w.html().count(f'"mean":{r["mean"]}') for r in rows) == 24
+    boxes = [p for p in w.spec["params"] if p.get("bind", {}).get("input") == "checkbox"]
+    assert [p["bind"]["name"].strip() for p in boxes] == list("dcba")
+    [theirs] = [d for d in w.spec["datasets"].values() if "who" in d[0]]
+    assert {r["shot"] for r in theirs} == {"1", "5", "all"}  # not 10, 100 or 200: we ran no such k
+    assert w.kilobytes() < 30
 
 
 def test_missing_results_fail_loudly_with_the_command(tmp_path):

@@ -1,34 +1,15 @@
-"""The shots widget of the Entezari chapter works in a static page in headless Chromium, offline.
+"""The Entezari chapter's built pages, in headless Chromium, offline (the session's book build).
 
-As for Figure 1: the widget (protocol dropdown x k slider over pre-rendered frames) is embedded in
-a minimal page with the book's vendored widget JavaScript and driven like a user would; the
-visible frame must be the one rendered for the chosen protocol and k, and nothing may be fetched
-from outside localhost. The built chapter pages are checked too (the session's book build).
+What the shots explorer computes is checked against the package in ``tests/test_live_widgets.py``;
+here the built sources page must draw it with no network request and no console error.
 """
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
-from browser import check_built_slider
-from test_entezari import _sources_table
-from test_figure1_browser import drive_frame_grid
+from browser import check_built_live_widgets
 
 pytestmark = pytest.mark.slow
-
-
-def test_shots_widget_switches_frames_offline(tmp_path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from pretrain_diversity.studies import pretraining_data as E
-
-    df = _sources_table()
-    frames, rows, cols = E.shots_frames(df)
-    sha = {k: hashlib.sha256(v).hexdigest() for k, v in frames.items()}
-    widget = E.shots_widget(df)
-    drive_frame_grid(tmp_path, "shots.html", widget, sha, cols, what="protocol")
 
 
 @pytest.mark.parametrize("page", ["index", "sources", "size", "curation", "methods"])
@@ -42,9 +23,12 @@ def test_built_chapter_pages_carry_their_verdicts(book, page):
         assert any(w in text for w in ("reproduced", "partly reproduced", "not reproduced"))
 
 
-def test_built_sources_page_has_a_working_shots_widget(book):
-    check_built_slider(book["html"], "entezari/sources.html", what="k slider")
-
+def test_built_sources_page_has_a_working_shots_explorer(book):
+    """The explorer starts at 1 shot with every source ticked, and the paper's spread beside it."""
+    texts = check_built_live_widgets(book["html"], "entezari/sources.html")
+    assert any(t.startswith("1-shot, linear probe: spread = ") and "across 5 of 5 sources" in t
+               for t in texts), texts
+    assert any(t.startswith("theirs (CIFAR-100") and "spread = 12.6" in t for t in texts), texts
 
 
 @pytest.mark.parametrize("page", ["index", "sources", "size", "curation", "methods"])

@@ -227,3 +227,68 @@ def test_vega_scripts_load_only_on_pages_with_a_widget():
     names = [n for n, _ in app.added]
     assert names == [f"vega/{f}" for f in book_vega.VEGA_SCRIPTS]
     assert all(p < 200 for _, p in app.added)  # before require.js (priority 500 by default)
+
+class TestShotsExplorer:
+    def test_spread_among_the_sources_shown_matches_the_package(self, browser, tmp_path):
+        from pretrain_diversity.analysis.reference_numbers import SOURCE_SPREAD
+        from pretrain_diversity.figures.shots_explorer import explorer_widget
+        from pretrain_diversity.studies import pretraining_data as E
+        from pretrain_diversity.studies.pretraining_data.stats import shot_curves, spread_among
+
+        df = E.load("sources")
+        curves = shot_curves(df)
+        order = E.source_order(df)
+        theirs = SOURCE_SPREAD["source_spread_cifar100"].by_shots()
+        site = open_widgets(browser, tmp_path, [explorer_widget(curves, order=order)])
+        with serve(site) as url:
+            browser.get(url + "index.html")
+            [el] = wait_for_live_widgets(browser)
+            state = {"task": "glyphs-heldout", "protocol": "probe", "shots": 1}
+            shown = dict.fromkeys(order, True)
+            # Subsets of sources no frame ever showed (one left out, then two), with the
+            # protocol, the task and the shots moved too; 20 shots, where the paper reports none.
+            for changes in ({"protocol": "finetune", "shots": 10},
+                            {"show0": False, "task": "digits"},
+                            {"shots": 0, f"show{len(order) - 1}": False},
+                            {"protocol": "probe", "shots": 20, "show0": True, "show2": False}):
+                for name, value in changes.items():
+                    set_live_input(browser, el, name, value)
+                    if name.startswith("show"):
+                        shown[order[int(name[4:])]] = value
+                    else:
+                        state[name] = value
+                sources = [s for s in order if shown[s]]
+                texts = live_texts(el)
+                readouts = [t for t in texts if ": spread = " in t and not t.startswith("theirs")]
+                assert len(readouts) == 1, texts
+                [readout] = readouts
+                [extremes] = [t for t in texts if t.startswith("best ") and t.endswith("%")]
+                expected = spread_among(curves, state["task"], state["protocol"], state["shots"],
+                                        sources)
+                m = re.search(r"best (\S+) = (" + NUMBER + r")%, worst (\S+) = (" + NUMBER + ")%",
+                              extremes)
+                assert m, extremes
+                assert (m.group(1), m.group(3)) == (expected["best"], expected["worst"]), \
+                    (state, sources, extremes, expected)
+                assert abs(float(m.group(2)) - expected["best_mean"]) <= 0.0051, extremes
+                assert abs(float(m.group(4)) - expected["worst_mean"]) <= 0.0051, extremes
+                assert abs(number(readout, "spread") - expected["spread"]) <= 0.0101, \
+                    (state, sources, readout, expected)
+                assert f"across {len(sources)} of {len(order)} sources" in readout, readout
+                [paper] = [t for t in texts if t.startswith("theirs (")]
+                if state["shots"] in theirs:
+                    assert number(paper, "spread") == theirs[state["shots"]], paper
+                else:
+                    assert "not reported" in paper, paper
+            assert state["shots"] == 20 and "not reported" in paper  # the last step read that
+            # One source has no spread, none has no row at all: the read-out says so.
+            set_live_input(browser, el, f"show{len(order) - 1}", True)
+            for i in range(len(order) - 1):
+                set_live_input(browser, el, f"show{i}", False)
+            assert any(": only " in t and "tick two or more" in t for t in live_texts(el))
+            assert not [t for t in live_texts(el) if t.startswith("best ") and t.endswith("%")]
+            set_live_input(browser, el, f"show{len(order) - 1}", False)
+            assert "no source ticked: tick two or more to read a spread" in live_texts(el)
+            log = collect_log(browser)
+            assert not log.non_local_requests(), log.non_local_requests()
+            assert not [e for e in log.console_errors if "favicon" not in e], log.console_errors

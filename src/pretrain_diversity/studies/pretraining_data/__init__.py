@@ -23,7 +23,7 @@ own numbers (``analysis.reference_numbers``) as the pages show them.
 """
 
 from pretrain_diversity.studies.pretraining_data.figures import (
-    plot_by_k, plot_curation, plot_size, plot_spread, shots_frames, shots_widget,
+    plot_by_k, plot_curation, plot_size, plot_spread,
 )
 from pretrain_diversity.studies.pretraining_data.load import (
     FULL, PAPER, PROTOCOL_NAMES, PROTOCOLS, RESULTS, RUNS_DIR, SPECS, STUDIES, TASK_NAMES, command,
@@ -42,7 +42,7 @@ from pretrain_diversity.studies.pretraining_data.fairness import (
 )
 from pretrain_diversity.studies.pretraining_data.stats import (
     LEVEL, N_BOOT, gain_contrast, matching_factors, method_differences, seed_summary,
-    selection_inflation, size_gains, source_spread, spread_shrinkage,
+    selection_inflation, shot_curves, size_gains, source_spread, spread_among, spread_shrinkage,
 )
 from pretrain_diversity.studies.pretraining_data.verdicts import (
     METHOD_CONTRASTS, METHOD_ORDER, SOURCE_ORDER, best_and_worst, gains_table, method_order,

@@ -1,5 +1,6 @@
 """The chapter's figures: accuracy against k per source or method, the spread between sources,
-accuracy against the pre-training budget, clean against noisy labels, and the shots widget."""
+accuracy against the pre-training budget, clean against noisy labels. The live shots explorer is
+``figures.shots_explorer``."""
 
 from __future__ import annotations
 
@@ -144,46 +145,3 @@ def plot_curation(clean: pd.DataFrame, noisy: pd.DataFrame, ks=(1, FULL)):
             _budget_axes(ax, f"{TASK_NAMES.get(task, task)}\n{k_label(k)} (linear probe)")
     legend_outside(fig, axes.flat, ncols=min(len(rates), 4))
     return fig
-
-
-def shots_frames(df: pd.DataFrame, order=None) -> tuple[dict, list[str], list[str]]:
-    """Frames for the shots widget: one bar chart per (protocol, k) of every source's accuracy
-    on each task (mean, seed spread as error bars), with the spread written above."""
-    import matplotlib.pyplot as plt
-
-    from pretrain_diversity.figures.widgets import figure_png
-
-    protocols = [p for p in PROTOCOLS if p in set(df.protocol)]
-    ks = k_order(df.k)
-    tasks = sorted(df.task.unique())
-    hues = order or sorted(df.variant.unique())
-    colors = plt.cm.tab10(np.arange(len(hues)) % 10)
-    lims = {t: (max(0, df[df.task == t].accuracy.min() - 5), min(100, df[df.task == t].accuracy.max() + 5))
-            for t in tasks}  # fmt: skip
-    frames = {}
-    for r, protocol in enumerate(protocols):
-        for c, k in enumerate(ks):
-            fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.2), squeeze=False)
-            for ax, task in zip(axes[0], tasks):
-                at = df[(df.protocol == protocol) & (df.k == k) & (df.task == task)]
-                s = seed_summary(at, ["variant"]).set_index("variant").reindex(hues)
-                ax.bar(range(len(hues)), s["mean"], yerr=s["std"].fillna(0), color=colors, capsize=3)
-                ax.set_xticks(range(len(hues)), hues, rotation=30, ha="right", fontsize=8)
-                ax.set_ylim(*lims[task])
-                spread = s["mean"].max() - s["mean"].min()
-                ax.set_title(f"{TASK_NAMES.get(task, task).split(' (')[0]}: spread {spread:.1f} points",
-                             fontsize=9)
-                ax.set_ylabel("test accuracy (%)")
-                ax.grid(alpha=0.3, axis="y")
-            fig.suptitle(f"{PROTOCOL_NAMES[protocol]}, {k_label(k)}", fontsize=10)
-            fig.tight_layout()
-            frames[(r, c)] = figure_png(fig)
-    return frames, [PROTOCOL_NAMES[p] for p in protocols], [k_label(k) for k in ks]
-
-
-def shots_widget(df: pd.DataFrame, order=None, width: str = "560px"):
-    """Slide k (and pick the protocol): the sources' accuracies and their spread, offline."""
-    from pretrain_diversity.figures.widgets import frame_grid
-
-    frames, rows, cols = shots_frames(df, order)
-    return frame_grid(frames, rows, cols, "protocol", "images per class k", width=width)

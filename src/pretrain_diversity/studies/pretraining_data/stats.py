@@ -183,3 +183,38 @@ def selection_inflation(df: pd.DataFrame) -> pd.DataFrame:
     out["k"] = out.k.astype(int)
     out["_order"] = out.k.replace(FULL, 10**9)
     return out.sort_values(["protocol", "_order"]).drop(columns="_order").reset_index(drop=True)
+
+
+def shot_curves(df: pd.DataFrame, *, level: float = LEVEL) -> pd.DataFrame:
+    """Per task, protocol, source (``variant``) and k: the seed mean accuracy, the t interval of
+    that mean at ``level`` and the seed count, in points.
+
+    This is the table the shots explorer embeds in the page: the browser draws it and computes
+    its read-outs from it, so ``spread_among`` (below) on this table is what the widget prints.
+    """
+    from scipy import stats as st
+
+    s = seed_summary(df, ["task", "protocol", "variant", "k"])
+    half = (st.t.ppf(0.5 + level / 2, np.maximum(s["seeds"] - 1, 1))
+            * s["std"].fillna(0) / np.sqrt(s["seeds"]))
+    out = s.assign(k=s["k"].astype(int), lo=s["mean"] - half, hi=s["mean"] + half)
+    return out[["task", "protocol", "variant", "k", "mean", "lo", "hi", "seeds"]]
+
+
+def spread_among(curves: pd.DataFrame, task: str, protocol: str, k: int,
+                 sources=None) -> dict:
+    """The best and the worst of ``sources`` (all when None) at one task, protocol and k of
+    ``shot_curves``, and the spread between their seed means (points).
+
+    With every source this is ``source_spread``'s point estimate; a reader who leaves a source
+    out in the explorer asks whether one source makes the spread, and this is the answer the
+    browser prints (ties go to the source listed first, as Vega's argmax does in table order).
+    """
+    at = curves[(curves.task == task) & (curves.protocol == protocol) & (curves.k == int(k))]
+    if sources is not None:
+        at = at[at.variant.isin(list(sources))]
+    if at.empty:
+        raise ValueError(f"no source shown at {task}, {protocol}, k = {k}")
+    m = at.set_index("variant")["mean"]
+    return {"best": m.idxmax(), "best_mean": float(m.max()), "worst": m.idxmin(),
+            "worst_mean": float(m.min()), "spread": float(m.max() - m.min()), "shown": len(m)}
