@@ -232,7 +232,7 @@ def accuracy_table(trained: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------- what the finished design can tell
 POWER = RESULTS.parent / "power"
-POWER_SEEDS = (5, 10, 20)
+POWER_SEEDS = (5, 10, 20, 40, 80)
 POWER_SLOPES = (0.0, 0.5, -0.5)
 
 
@@ -313,3 +313,11 @@ def seeds_power_view(levers: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 "tables per cell": int(g["sims"].min()),
             })
     return pd.DataFrame(rows)
+
+
+def seeds_needed(lever: pd.DataFrame, slope: float, target: float = 0.8) -> str:
+    """The fewest simulated seed counts at which the rule gives the ideal label at ``slope``
+    (for ±slope: at both signs) with probability >= ``target``, in words."""
+    g = lever[lever["slope"].abs() == abs(slope)].groupby("seeds")["p_ideal"].min()
+    hit = g[g >= target]
+    return f"{int(hit.index.min())} seeds" if len(hit) else f"more than {int(g.index.max())} seeds"
