@@ -50,3 +50,5 @@ def test_seeds_power_view_reads_the_lever():
     assert v.loc[5, "P(drift found | slope ±0.5)"] == "50%"
     assert v.loc[20, "P('invariant' | slope 0)"] == "85%"
     assert v.loc[5, "median width of the 95% interval"] == "0.90"
+    assert T.seeds_needed(lever, 0.5) == "20 seeds"  # both signs must reach the target
+    assert T.seeds_needed(lever, 0.0, target=0.9) == "more than 20 seeds"
