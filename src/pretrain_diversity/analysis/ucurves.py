@@ -25,11 +25,14 @@ def seed_curves(df: pd.DataFrame, by: tuple[str, ...] = ()) -> pd.DataFrame:
     """Seed mean, 95% interval of the mean (t) and seed count per (``by``, task, split, budget, K),
     in %.
 
-    One row per measured point, with ``x`` = log2(K/n) and ``log2_budget``.
+    One row per measured point, with ``x`` = log2(K/n) and ``log2_budget``. A table without
+    validation errors (an older one) gives test curves only.
     """
     by = list(by)
     rows = []
     for split, col in SPLITS.items():
+        if col not in df:
+            continue
         g = df.groupby(by + ["task", "budget", "n_classes", "samples_per_class"])[col]
         s = g.agg(["mean", "std", "count"]).reset_index()
         half = stats.t.ppf(0.975, np.maximum(s["count"] - 1, 1)) * s["std"].fillna(0) / np.sqrt(s["count"])

@@ -42,8 +42,10 @@ def explorer_chart(grid: pd.DataFrame, *, task: str | None = None, split: str = 
 
     p_task = alt.param(name="task", value=task,
                        bind=alt.binding_select(options=tasks, name="downstream task "))
+    splits = [s for s in ("validation", "test") if s in set(data["split"])]
+    split = split if split in splits else splits[0]
     p_split = alt.param(name="split", value=split,
-                        bind=alt.binding_radio(options=["validation", "test"], name="error on "))
+                        bind=alt.binding_radio(options=splits, name="error on "))
     p_n = alt.param(name="log2N", value=start,
                     bind=alt.binding_range(min=lb[0], max=lb[-1], step=0.01,
                                            name="budget log2 N "))
@@ -53,7 +55,7 @@ def explorer_chart(grid: pd.DataFrame, *, task: str | None = None, split: str = 
     chosen = " && ".join(f"datum.{c} == {c}" for c in [*choices, "task", "split"])
 
     base = (
-        alt.Chart(alt.Data(values=data.to_dict("records")))
+        alt.Chart(data)  # a DataFrame: Altair writes it once, at the top, for every layer
         .transform_filter(chosen)
         .transform_calculate(
             le="datum.log2_budget <= log2N + 1e-9 ? datum.log2_budget : -1",
