@@ -239,8 +239,11 @@ class TestFitExplorer:
                 [readout] = [t for t in live_texts(widget) if t.startswith("N =")]
                 an = analyses[state["task"]]
                 expected = fit_readout(an, state["log2N"])
-                for label in ("equal exponents", "free exponents"):
+                errors = [float(e) for e in re.findall(r"error there = (" + NUMBER + ")%", readout)]
+                for label, shown in zip(("equal exponents", "free exponents"), errors, strict=True):
                     assert abs(number(readout, label) - expected[label]) <= 0.0051, (label, readout)
+                    # the fitted form itself, evaluated by the browser with the fit's link
+                    assert abs(shown - expected[f"{label} error"]) <= 0.0051, (label, readout)
                 assert number(readout, "measured at N") == expected["nearest"], readout
                 assert abs(number(readout, "its minimum") - expected["measured minimum"]) <= 0.0051
                 assert ("nearest measured budget" in readout) == (state["log2N"] % 1 != 0)

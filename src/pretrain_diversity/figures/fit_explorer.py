@@ -40,30 +40,34 @@ def nearest_budget(budgets, log2_n: float) -> int:
 def fit_readout(an, log2_n: float) -> dict:
     """What the widget prints for one task's analysis at budget 2^log2_n: each fit's optimum
     log2(K*/n*) (closed form, ``optimal_log_ratio``: at a measured budget this is the fit's own
-    ``log_ratio_star``), the nearest measured budget and its model-free minimum."""
+    ``log_ratio_star``) and the fitted error there in % (``error_at_budget``), the nearest
+    measured budget and its model-free minimum."""
     N = 2.0 ** log2_n
     out = {"N": N}
     for label, f in _fits(an).items():
-        out[label] = float(th.optimal_log_ratio(f.params, N)) / math.log(2)
+        x = float(th.optimal_log_ratio(f.params, N))
+        out[label] = x / math.log(2)
+        out[f"{label} error"] = 100 * float(th.error_at_budget(x, N, f.params))
     near = nearest_budget(an.equal.budgets, log2_n)
     out["nearest"] = near
     out["measured minimum"] = float(an.empirical.log_ratio[near]) / math.log(2)
     return out
 
 
-def _link(u: str) -> str:
-    """Phi(u) as a Vega expression on the fit row's fields (``analysis.theory.bound.link``)."""
-    return (f"(datum.saturating ? datum.ceiling - (datum.ceiling - datum.floor) * exp(-({u}))"
-            f" : datum.floor + ({u}))")
+def _link(u: str, f: str = "datum.") -> str:
+    """Phi(u) as a Vega expression on the fit's fields, named ``f`` + field
+    (``analysis.theory.bound.link``)."""
+    return (f"({f}saturating ? {f}ceiling - ({f}ceiling - {f}floor) * exp(-({u}))"
+            f" : {f}floor + ({u}))")
 
 
-def _deviation(x: str) -> str:
+def _deviation(x: str, f: str = "datum.") -> str:
     """a K^-alpha + b n^-beta + c N^-gamma at budget 2^log2N and natural log-ratio ``x``
     (``bound.deviation`` of ``bound.allocation``)."""
     ln_n = "(log2N * LN2)"
-    return (f"(datum.a * exp(-datum.alpha * ({ln_n} + {x}) / 2)"
-            f" + datum.b * exp(-datum.beta * ({ln_n} - {x}) / 2)"
-            f" + datum.c * exp(-datum.gamma * {ln_n}))")
+    return (f"({f}a * exp(-{f}alpha * ({ln_n} + {x}) / 2)"
+            f" + {f}b * exp(-{f}beta * ({ln_n} - {x}) / 2)"
+            f" + {f}c * exp(-{f}gamma * {ln_n}))")
 
 
 _X_STAR = ("(2 / (datum.alpha + datum.beta) * log(datum.alpha * datum.a / (datum.beta * datum.b))"
@@ -190,7 +194,7 @@ def _readout_layer(fits, minima, nearest):
     for r in fits.to_dict("records"):
         key = MODELS[r["model"]]
         row = wide.setdefault(r["task"], {"task": r["task"]})
-        for k in ("a", "b", "alpha", "beta"):
+        for k in ("a", "b", "c", "alpha", "beta", "gamma", "floor", "ceiling", "saturating"):
             row[f"{key}_{k}"] = r[k]
     rows = pd.DataFrame(list(wide.values()))
     per_task = nearest(alt.Chart(minima)).transform_lookup(
@@ -200,13 +204,17 @@ def _readout_layer(fits, minima, nearest):
     def x_star(key):
         a, b, al, be = (f"datum.{key}_{k}" for k in ("a", "b", "alpha", "beta"))
         return (f"(2 / ({al} + {be}) * log({al} * {a} / ({be} * {b}))"
-                f" + ({be} - {al}) / ({al} + {be}) * log2N * LN2) / LN2")
+                f" + ({be} - {al}) / ({al} + {be}) * log2N * LN2)")
+
+    def at_star(key):
+        f = f"datum.{key}_"
+        return (f"format({x_star(key)} / LN2, '.2f') + ' (error there = ' + format(100 * "
+                f"{_link(_deviation(x_star(key), f), f)}, '.2f') + '%)'")
 
     text = (
         "'N = ' + format(pow(2, log2N), ',.0f')"
-        " + ' · fitted optimum log2(K*/n*): equal exponents = ' + format("
-        + x_star("equal") + ", '.2f')"
-        " + ', free exponents = ' + format(" + x_star("free") + ", '.2f')"
+        " + ' · fitted optimum log2(K*/n*): equal exponents = ' + " + at_star("equal") +
+        " + ', free exponents = ' + " + at_star("free") +
         " + ' · measured at N = ' + format(pow(2, datum.log2_budget), ',')"
         " + (abs(datum.log2_budget - log2N) < 1e-9 ? '' : ' (nearest measured budget)')"
         " + ', its minimum = ' + format(datum.log2_ratio, '.2f')"
