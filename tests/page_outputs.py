@@ -3,7 +3,8 @@
 Every Markdown/table/figure/widget a page displays, in order, as plain data (floats rounded to 10
 significant digits, figures as ``figure_fingerprint`` dicts), so one code version's pages can be
 compared with another's exactly. The pages run as the book runs them: with their own folder as the
-working directory. Figures saved into widget frames are fingerprinted instead of rendered.
+working directory. Figures saved into widget frames are fingerprinted instead of rendered; a live
+widget is pinned as its Vega-Lite specification (its embedded data and formulas).
 """
 
 from __future__ import annotations
@@ -89,6 +90,15 @@ def widget(w) -> dict:
     return out
 
 
+def spec_data(x):
+    """A Vega-Lite specification as JSON data, floats rounded like every other value."""
+    if isinstance(x, dict):
+        return {str(k): spec_data(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [spec_data(v) for v in x]
+    return value(x)
+
+
 def shown(x) -> dict:
     """What displaying ``x`` shows, as data."""
     from pandas.io.formats.style import Styler
@@ -105,6 +115,11 @@ def shown(x) -> dict:
         return {"figure": fp.figure(x)}
     if type(x).__module__.startswith("ipywidgets"):
         return {"widget": widget(x)}
+    from pretrain_diversity.figures.live import LiveWidget
+
+    if isinstance(x, LiveWidget):  # a live widget is its specification: data and formulas
+        return {"live_widget": {"name": x.name, "presets": spec_data(x.presets),
+                                "spec": spec_data(x.spec)}}
     if isinstance(x, (str, int, float)):
         return {"value": value(x)}
     return {"repr": repr(x)}

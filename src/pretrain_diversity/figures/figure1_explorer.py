@@ -120,13 +120,13 @@ def explorer_chart(grid: pd.DataFrame, *, task: str | None = None, split: str = 
             "'N = ' + format(pow(2, log2N), ',.0f')"
             " + (datum.b0 == datum.b1 ? ' (measured)' : ' (interpolated between '"
             " + format(pow(2, datum.b0), ',') + ' and ' + format(pow(2, datum.b1), ',') + ')')"
-            " + ' · optimum at log2(K/n) = ' + format(datum.x, 'd')"
+            " + '\\noptimum at log2(K/n) = ' + format(datum.x, 'd')"
             " + ' (K ≈ ' + format(sqrt(pow(2, log2N + datum.x)), ',.0f')"
             " + ', n ≈ ' + format(sqrt(pow(2, log2N - datum.x)), ',.0f') + ')'"
             " + ' · ' + split + ' error = ' + format(datum.error, '.2f') + '%'"
         )
-    ).mark_text(align="left", fontSize=14, fontWeight="bold").encode(
-        text="text:N", x=alt.value(0), y=alt.value(-16)
+    ).mark_text(align="left", fontSize=14, fontWeight="bold", lineBreak="\n").encode(
+        text="text:N", x=alt.value(0), y=alt.value(-34)  # two lines: the column is ~790 px
     )
     chart = alt.layer(band, line, measured, *layers, star, readout).properties(width=width,
                                                                               height=330)

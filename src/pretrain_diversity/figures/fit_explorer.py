@@ -166,7 +166,7 @@ def fit_chart(analyses: Mapping[str, object], *, task: str | None = None,
     bars = measured.mark_rule(color="black").encode(x="log2_ratio:Q", y="lo:Q", y2="hi:Q")
     dots = measured.mark_point(size=60, color="black", strokeWidth=1.5, opacity=1).encode(
         x="log2_ratio:Q", y="error:Q",
-        fill=alt.Fill("window:N", title="measured mean ± s.e. at the nearest measured N",
+        fill=alt.Fill("window:N", title="measured, nearest N",
                       scale=alt.Scale(domain=["in the fit's window", "outside the window"],
                                       range=["black", "white"]),
                       legend=alt.Legend(orient="bottom", direction="vertical")),
@@ -214,14 +214,14 @@ def _readout_layer(fits, minima, nearest):
     text = (
         "'N = ' + format(pow(2, log2N), ',.0f')"
         " + ' · fitted optimum log2(K*/n*): equal exponents = ' + " + at_star("equal") +
-        " + ', free exponents = ' + " + at_star("free") +
-        " + ' · measured at N = ' + format(pow(2, datum.log2_budget), ',')"
+        " + ',\\nfree exponents = ' + " + at_star("free") +
+        " + '\\nmeasured at N = ' + format(pow(2, datum.log2_budget), ',')"
         " + (abs(datum.log2_budget - log2N) < 1e-9 ? '' : ' (nearest measured budget)')"
         " + ', its minimum = ' + format(datum.log2_ratio, '.2f')"
     )
     return per_task.transform_calculate(text=text).mark_text(
-        align="left", fontSize=13, fontWeight="bold"
-    ).encode(text="text:N", x=alt.value(0), y=alt.value(-16))
+        align="left", fontSize=13, fontWeight="bold", lineBreak="\n"
+    ).encode(text="text:N", x=alt.value(0), y=alt.value(-50))  # three lines: the column is ~790 px
 
 
 def fit_widget(analyses: Mapping[str, object], name: str = "theory-fit", **kwargs) -> LiveWidget:
