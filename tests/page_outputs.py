@@ -3,7 +3,8 @@
 Every Markdown/table/figure/widget a page displays, in order, as plain data (floats rounded to 10
 significant digits, figures as ``figure_fingerprint`` dicts), so one code version's pages can be
 compared with another's exactly. The pages run as the book runs them: with their own folder as the
-working directory. Figures saved into widget frames are fingerprinted instead of rendered.
+working directory. Figures saved into widget frames are fingerprinted instead of rendered; a live
+widget is pinned as its Vega-Lite specification (its embedded data and formulas).
 """
 
 from __future__ import annotations

@@ -4,14 +4,12 @@ live in a browser, formulas typeset by the vendored MathJax, nothing fetched fro
 The build runs once per session (``jb build book`` from the repository root, output redirected to
 a temporary folder so a developer's ``book/_build`` is neither used nor disturbed). Set
 ``BOOK_HTML`` to an already built ``.../_build/html`` to skip the build (e.g. in CI after the build
-step), ``BOOK_SCREENSHOT`` to a path to keep a picture of the data page after the slider moved, and
-``BOOK_MATH_SCREENSHOT`` for one of the first theory page with maths.
+step), and ``BOOK_MATH_SCREENSHOT`` to a path to keep a picture of the first theory page with
+maths. Each live widget's page has its own browser test (tests/test_*_browser.py).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import re
@@ -25,11 +23,7 @@ from browser import (
     collect_log,
     math_report,
     serve,
-    step_slider,
-    visible_frame,
     wait_for_mathjax,
-    wait_for_widgets,
-    wait_until,
 )
 
 from book_widgets import missing_models, widget_state, widget_views
@@ -47,21 +41,6 @@ KNOWN_FAILED_REQUESTS = ("/favicon.ico",)
 # The vendored MathJax (book/_static/mathjax, mathjax_path in _config.yml), relative to _static.
 MATHJAX_JS = "mathjax/es5/tex-mml-chtml.js"
 _SCRIPT_SRC = re.compile(r"<script\b[^>]*\bsrc=\"([^\"]+)\"")
-
-
-def _stack_frames(state: dict) -> list[list[str]]:
-    """sha256 of each Image in each Stack of the embedded state, in the stacks' child order."""
-    stacks = []
-    for model in state.values():
-        if model["model_name"] != "StackModel":
-            continue
-        frames = []
-        for ref in model["state"]["children"]:
-            child = state[ref.removeprefix("IPY_MODEL_")]
-            (buffer,) = [b for b in child.get("buffers", []) if b["path"] == ["value"]]
-            frames.append(hashlib.sha256(base64.b64decode(buffer["data"])).hexdigest())
-        stacks.append(frames)
-    return stacks
 
 
 def _assert_offline_and_clean(log: BrowserLog) -> None:
@@ -97,54 +76,31 @@ def test_every_code_cell_was_run_as_a_notebook(book):
     assert "[mystnb.nbcell]" not in book["log"], "a page's code cells were not executed"
 
 
-def test_data_page_embeds_widget_state(book):
-    html = (book["html"] / "data.html").read_text(encoding="utf8")
-    views, state = widget_views(html), widget_state(html)
-    assert views, "data.html displays no widget"
-    assert not missing_models(views, state)
-    names = {model["model_name"] for model in state.values()}
-    assert {"SelectionSliderModel", "StackModel", "ImageModel", "LinkModel"} <= names
-    (frames,) = _stack_frames(state)
-    assert len(frames) >= 2 and len(set(frames)) == len(frames), "frames should all differ"
-
-
-def test_widget_js_only_on_widget_pages(book):
-    """jupyter-book would put every _static/**/*.js on every page; book_widgets undoes that."""
-    intro = (book["html"] / "intro.html").read_text(encoding="utf8")
-    data = (book["html"] / "data.html").read_text(encoding="utf8")
-    assert "embed-amd.js" not in intro
-    assert data.count("jupyter-widgets/embed-amd.js") == 1
-    assert data.index("jupyter-widgets/require.js") < data.index("jupyter-widgets/embed-amd.js")
-
-
-def test_data_slider_works_offline(book):
-    html_dir = book["html"]
-    state = widget_state((html_dir / "data.html").read_text(encoding="utf8"))
-    (frames,) = _stack_frames(state)
-    (slider,) = [m["state"] for m in state.values() if m["model_name"] == "SelectionSliderModel"]
-    labels = slider["_options_labels"]
-
-    with chromium_driver() as driver, serve(html_dir) as base:
-        driver.get(base + "data.html")
-        wait_for_widgets(driver, count=1)
-        first = visible_frame(driver, 0)
-        assert first.sha256 == frames[slider["index"]], "the page does not start on the saved frame"
-
-        step_slider(driver, 0, +1)
-        moved = wait_until(
-            lambda: (f := visible_frame(driver, 0)).src != first.src and f,
-            message="moving the slider did not change the picture",
-        )
-        assert moved.sha256 == frames[slider["index"] + 1]
-        readout = driver.find_element("css selector", ".widget-slider .widget-readout").text
-        assert readout == labels[slider["index"] + 1]
-
-        if os.environ.get("BOOK_SCREENSHOT"):
-            driver.save_screenshot(os.environ["BOOK_SCREENSHOT"])
-        log = collect_log(driver)
-
-    assert any("jupyter-widgets/embed-amd.js" in url for url in log.requests)
-    _assert_offline_and_clean(log)
+def test_widget_scripts_only_on_widget_pages(book):
+    """jupyter-book would put every _static/**/*.js on every page; book_widgets and book_vega undo
+    that: a page loads the frame-widget manager only if it displays a frame widget (after
+    require.js, once) and the Vega scripts only if it holds a live widget (each once)."""
+    pages = sorted(book["html"].rglob("*.html"))
+    with_vega = 0
+    for page in pages:
+        html = page.read_text(encoding="utf8")
+        name = page.relative_to(book["html"]).as_posix()
+        if widget_views(html):
+            assert not missing_models(widget_views(html), widget_state(html)), name
+            assert html.count("jupyter-widgets/embed-amd.js") == 1, name
+            assert html.index("jupyter-widgets/require.js") < html.index(
+                "jupyter-widgets/embed-amd.js"), name
+        else:
+            assert "embed-amd.js" not in html, f"{name} shows no frame widget but loads the manager"
+        scripts = [src.split("?")[0] for src in _SCRIPT_SRC.findall(html)]
+        vega = [s for s in scripts if "_static/vega/" in s]
+        if 'class="vega-widget"' in html:
+            with_vega += 1
+            assert sorted(s.rsplit("/", 1)[1] for s in vega) == [
+                "embed-widgets.js", "vega-embed.min.js", "vega-lite.min.js", "vega.min.js"], name
+        else:
+            assert not vega, f"{name} holds no live widget but loads {vega}"
+    assert with_vega >= 4, "the figure1, invariance, application and theory pages hold live widgets"
 
 
 def test_mathjax_is_the_vendored_copy(book):

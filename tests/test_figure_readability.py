@@ -7,8 +7,8 @@ intervals, not the layout), and must draw no text smaller than 9 pt as displayed
 (``style.displayed_text_sizes``: the font size of every drawn text times min(1, 790 px / the
 width the inline backend saves the figure at)), and must put at most two data panels side by
 side (``style.panels_per_row``; pictures with their axis off and colorbars do not count). The
-widget frames (sliders) are not here: they are pictures the widgets stack, drawn and sized by the
-widget code.
+live widgets are not here: the browser draws them (their text sizes are set in their Vega-Lite
+specifications), and what is left of the frame sliders stacks pictures sized by the widget code.
 
 Run with ``-s`` to print each figure's smallest displayed text and width::
 
@@ -186,6 +186,12 @@ def data_task_strips():
     return GS.task_strips({name: load_task(name, 16) for name in TASKS})
 
 
+def data_split_panels():
+    from pretrain_diversity.figures import glyph_samples as GS
+
+    return GS.split_panels(256)
+
+
 def data_variety_levels():
     from pretrain_diversity.figures import glyph_samples as GS
 
@@ -327,7 +333,7 @@ FIGURES = {
     "application.md": [application_ratio, application_target],
     "invariance.md": [invariance_slopes, invariance_ucurves, invariance_optima],
     "invariance-controls.md": [invariance_exponents],
-    "data.md": [data_pool_classes, data_task_strips, data_variety_levels, data_style_parts,
+    "data.md": [data_pool_classes, data_task_strips, data_split_panels, data_variety_levels, data_style_parts,
                 data_font_faces, data_face_histogram],
     "example-run.md": [example_run_curve],
     "real-images.md": [real_images_error_vs_k],

@@ -379,7 +379,7 @@ def test_the_grid_places_an_invariant_optimum_without_a_slope(inv):
     assert (bias < 0.05).all(), bias  # far below the margin of 0.2
 
 
-def test_plots_and_frames_render(inv):
+def test_plots_render_and_the_explorer_embeds_every_condition(inv):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -391,10 +391,30 @@ def test_plots_and_frames_render(inv):
     for fig in (I.plot_slopes(inv), I.plot_optima(inv), *ucurves):
         assert fig.axes
         plt.close(fig)
-    frames, conds, budgets = I.condition_frames(inv, dpi=20, conditions=["V = 1", "V = ∞"])
-    assert set(frames) == {(c, b) for c in range(2) for b in range(3)}
-    assert budgets == ["N = 2048", "N = 4096", "N = 16384"]
-    assert all(f.startswith(b"\x89PNG") for f in frames.values())
+    grid = I.condition_grid(inv, conditions=["V = 1", "V = ∞"])
+    assert sorted(grid["condition"].unique()) == ["V = 1", "V = ∞"]
+    assert sorted(grid["budget"].unique()) == [2048, 4096, 16384]
+    widget = I.condition_widget(inv, conditions=["V = 1", "V = ∞"])
+    options = {p["name"]: p["bind"].get("options") for p in widget.spec["params"]}
+    assert options["condition"] == ["V = 1", "V = ∞"] and options["split"] == ["test"]
+
+
+def test_the_explorer_optimum_is_each_measured_curves_lowest_mean(inv):
+    """At a measured budget the explorer's optimum is the lowest seed mean of that condition's
+    curve (no interpolation); between two budgets it is flagged as interpolated. (The synthetic
+    table has test errors only, so the explorer offers test error only.)"""
+    from pretrain_diversity.studies import invariance as I
+
+    grid = I.condition_grid(inv)
+    for cond in ("V = 1", "V = ∞"):
+        d = inv.data[(inv.data.condition == cond) & (inv.data.task == "digits")
+                     & (inv.data.budget == 4096)]
+        means = d.groupby(["n_classes", "samples_per_class"])["test_error"].mean()
+        (K, n), best = means.idxmin(), means.min()
+        got = I.condition_optimum(grid, cond, "digits", "test", 12.0)
+        assert got["x"] == round(np.log2(K / n)) and got["error"] == pytest.approx(100 * best)
+        assert not got["interpolated"]
+    assert I.condition_optimum(grid, "V = 1", "digits", "test", 12.5)["interpolated"]
 
 
 def test_study_specs_grid_as_documented():

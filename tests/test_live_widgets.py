@@ -292,3 +292,76 @@ class TestShotsExplorer:
             log = collect_log(browser)
             assert not log.non_local_requests(), log.non_local_requests()
             assert not [e for e in log.console_errors if "favicon" not in e], log.console_errors
+
+class TestInvarianceExplorer:
+    def test_condition_optimum_matches_the_package(self, browser, tmp_path):
+        from pretrain_diversity.studies import invariance as I
+        from pretrain_diversity.studies import slope_verdicts as SV
+
+        inv = I.analyse(I.load_invariance(), metric=SV.SELECT, report=SV.REPORT, n_boot=20)
+        grid = I.condition_grid(inv)
+        site = open_widgets(browser, tmp_path, [I.condition_widget(inv)])
+        with serve(site) as url:
+            browser.get(url + "index.html")
+            [widget] = wait_for_live_widgets(browser)
+            state = {"condition": I.BASELINE, "task": "glyphs-heldout", "split": "validation"}
+            # budgets nobody pre-set (the slider starts half way, 2^12.5), between measured ones
+            # and one measured, across conditions, tasks and both splits
+            for changes in ({"condition": "V = 1", "log2N": 10.73},
+                            {"task": "digits", "split": "test", "log2N": 13.21},
+                            {"condition": "V = ∞", "task": "shapes", "log2N": 14.86},
+                            {"condition": "original sampler, 40 epochs", "log2N": 14}):
+                for name, value in changes.items():
+                    set_live_input(browser, widget, name, value)
+                state.update(changes)
+                [readout] = [t for t in live_texts(widget) if t.startswith("N =")]
+                expected = I.condition_optimum(grid, state["condition"], state["task"],
+                                               state["split"], state["log2N"])
+                assert number(readout, "log2(K/n)") == expected["x"], (state, readout, expected)
+                # the page embeds errors to 2 decimals (up to 0.005 off, interpolation keeps that
+                # bound) and prints 2 decimals (another 0.005)
+                assert abs(number(readout, "error") - expected["error"]) <= 0.0101, (state, readout)
+                assert ("interpolated" in readout) == expected["interpolated"], readout
+            log = collect_log(browser)
+            assert not log.non_local_requests(), log.non_local_requests()
+
+
+class TestFitExplorer:
+    def test_fitted_optima_match_the_fits(self, browser, tmp_path):
+        import math
+
+        from pretrain_diversity.analysis import theory as th
+        from pretrain_diversity.figures.fit_explorer import fit_readout, fit_widget
+        from pretrain_diversity.studies import theory as ST
+
+        data, _, _ = ST.fit_data()
+        analyses = {t: th.analyse_tradeoff(data, task=t, window=5, n_boot=10)
+                    for t in sorted(data["task"].unique())}
+        site = open_widgets(browser, tmp_path, [fit_widget(analyses)])
+        with serve(site) as url:
+            browser.get(url + "index.html")
+            [widget] = wait_for_live_widgets(browser)
+            state = {"task": "glyphs-heldout"}
+            # off every measured budget (the slider starts at 2^12.5), then one measured budget,
+            # where the closed form must be the fit's own log_ratio_star
+            for changes in ({"log2N": 10.41}, {"task": "digits", "log2N": 13.62},
+                            {"task": "shapes", "log2N": 14.93}, {"log2N": 11}):
+                for name, value in changes.items():
+                    set_live_input(browser, widget, name, value)
+                state.update(changes)
+                [readout] = [t for t in live_texts(widget) if t.startswith("N =")]
+                an = analyses[state["task"]]
+                expected = fit_readout(an, state["log2N"])
+                errors = [float(e) for e in re.findall(r"error there = (" + NUMBER + ")%", readout)]
+                for label, shown in zip(("equal exponents", "free exponents"), errors, strict=True):
+                    assert abs(number(readout, label) - expected[label]) <= 0.0051, (label, readout)
+                    # the fitted form itself, evaluated by the browser with the fit's link
+                    assert abs(shown - expected[f"{label} error"]) <= 0.0051, (label, readout)
+                assert number(readout, "measured at N") == expected["nearest"], readout
+                assert abs(number(readout, "its minimum") - expected["measured minimum"]) <= 0.0051
+                assert ("nearest measured budget" in readout) == (state["log2N"] % 1 != 0)
+            N = 2 ** 11
+            for label, fit in (("equal exponents", an.equal), ("free exponents", an.free)):
+                assert abs(number(readout, label) - fit.log_ratio_star[N] / math.log(2)) <= 0.0051
+            log = collect_log(browser)
+            assert not log.non_local_requests(), log.non_local_requests()

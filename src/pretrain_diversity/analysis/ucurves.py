@@ -8,7 +8,8 @@ curve is therefore first put on every integer log2(K/n) of its own range by line
 between its neighbouring measured points (flagged ``measured = False``).
 
 ``interpolate_at_budget`` is the rule the Figure 1 explorer evaluates in the browser; the browser
-test checks that both give the same optimum.
+test checks that both give the same optimum. ``by`` adds grouping columns (the invariance page's
+``condition``): each group is a study of its own, with its own curves, never mixed with another.
 """
 
 from __future__ import annotations
@@ -20,17 +21,23 @@ from scipy import stats
 SPLITS = {"test": "test_error", "validation": "val_error"}
 
 
-def seed_curves(df: pd.DataFrame) -> pd.DataFrame:
-    """Seed mean, 95% interval of the mean (t) and seed count per (task, split, budget, K), in %.
+def seed_curves(df: pd.DataFrame, by: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Seed mean, 95% interval of the mean (t) and seed count per (``by``, task, split, budget, K),
+    in %.
 
-    One row per measured point, with ``x`` = log2(K/n) and ``log2_budget``.
+    One row per measured point, with ``x`` = log2(K/n) and ``log2_budget``. A table without
+    validation errors (an older one) gives test curves only.
     """
+    by = list(by)
     rows = []
     for split, col in SPLITS.items():
-        g = df.groupby(["task", "budget", "n_classes", "samples_per_class"])[col]
+        if col not in df:
+            continue
+        g = df.groupby(by + ["task", "budget", "n_classes", "samples_per_class"])[col]
         s = g.agg(["mean", "std", "count"]).reset_index()
         half = stats.t.ppf(0.975, np.maximum(s["count"] - 1, 1)) * s["std"].fillna(0) / np.sqrt(s["count"])
         rows.append(pd.DataFrame({
+            **{k: s[k] for k in by},
             "task": s["task"], "split": split, "budget": s["budget"],
             "K": s["n_classes"], "n": s["samples_per_class"],
             "error": 100 * s["mean"], "lo": 100 * (s["mean"] - half), "hi": 100 * (s["mean"] + half),
@@ -39,26 +46,27 @@ def seed_curves(df: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat(rows, ignore_index=True)
     out["x"] = np.log2(out["K"] / out["n"]).round().astype(int)
     out["log2_budget"] = np.log2(out["budget"])
-    return out.sort_values(["task", "split", "budget", "x"]).reset_index(drop=True)
+    return out.sort_values(by + ["task", "split", "budget", "x"]).reset_index(drop=True)
 
 
-def integer_grid(curves: pd.DataFrame) -> pd.DataFrame:
+def integer_grid(curves: pd.DataFrame, by: tuple[str, ...] = ()) -> pd.DataFrame:
     """Every budget's curve at every integer log2(K/n) of its measured range.
 
     Measured points keep their numbers; the others are linear in x between their two measured
     neighbours (``measured`` False, ``seeds`` 0).
     """
+    keys = list(by) + ["task", "split", "budget"]
     parts = []
-    for (task, split, budget), g in curves.groupby(["task", "split", "budget"]):
+    for values, g in curves.groupby(keys):
         g = g.sort_values("x")
         xs = np.arange(g["x"].min(), g["x"].max() + 1)
-        part = pd.DataFrame({"task": task, "split": split, "budget": budget, "x": xs})
+        part = pd.DataFrame({**dict(zip(keys, values)), "x": xs})
         for col in ("error", "lo", "hi"):
             part[col] = np.interp(xs, g["x"], g[col])
         part = part.merge(g[["x", "K", "n", "seeds"]], on="x", how="left")
         part["measured"] = part["seeds"].notna()
         part["seeds"] = part["seeds"].fillna(0).astype(int)
-        part["log2_budget"] = np.log2(budget)
+        part["log2_budget"] = np.log2(part["budget"])
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
 

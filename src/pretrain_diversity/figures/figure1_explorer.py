@@ -3,9 +3,13 @@
 The browser evaluates ``analysis.ucurves.interpolate_at_budget`` as Vega-Lite transforms on the
 embedded integer-grid table (``analysis.ucurves.integer_grid``): bracket the chosen budget by
 measured ones, weight them linearly in log N, keep the ratios both cover, and take the minimum.
+The invariance page's explorer is the same chart with one more choice (the condition), so
+``explorer_chart`` takes extra dropdowns (``choices``) and extra layers rather than being copied.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -15,10 +19,19 @@ COLUMNS = ["task", "split", "x", "error", "lo", "hi", "K", "n", "seeds", "measur
 
 
 def explorer_chart(grid: pd.DataFrame, *, task: str | None = None, split: str = "validation",
-                   log2_budget: float | None = None, width: int = 600, title: str | None = None):
+                   log2_budget: float | None = None, width: int = 600, title: str | None = None,
+                   choices: Mapping[str, tuple[str, str]] | None = None,
+                   layers: Sequence = ()):
+    """The U-curve at the slider's budget, interpolated in log N between measured budgets.
+
+    ``choices`` maps a further column of ``grid`` to (its dropdown's label, the value shown
+    first): each becomes a parameter of that name, and the curves are filtered on it too.
+    ``layers`` are drawn over the curves; they may use every parameter.
+    """
     import altair as alt
 
-    data = grid[COLUMNS].copy()
+    choices = dict(choices or {})
+    data = grid[list(choices) + COLUMNS].copy()
     data[["error", "lo", "hi"]] = data[["error", "lo", "hi"]].round(2)
     data["K"] = data["K"].astype("Int64")
     data["n"] = data["n"].astype("Int64")
@@ -29,15 +42,21 @@ def explorer_chart(grid: pd.DataFrame, *, task: str | None = None, split: str = 
 
     p_task = alt.param(name="task", value=task,
                        bind=alt.binding_select(options=tasks, name="downstream task "))
+    splits = [s for s in ("validation", "test") if s in set(data["split"])]
+    split = split if split in splits else splits[0]
     p_split = alt.param(name="split", value=split,
-                        bind=alt.binding_radio(options=["validation", "test"], name="error on "))
+                        bind=alt.binding_radio(options=splits, name="error on "))
     p_n = alt.param(name="log2N", value=start,
                     bind=alt.binding_range(min=lb[0], max=lb[-1], step=0.01,
                                            name="budget log2 N "))
+    p_more = [alt.param(name=col, value=first,
+                        bind=alt.binding_select(options=list(dict.fromkeys(data[col])), name=label))
+              for col, (label, first) in choices.items()]
+    chosen = " && ".join(f"datum.{c} == {c}" for c in [*choices, "task", "split"])
 
     base = (
-        alt.Chart(alt.Data(values=data.to_dict("records")))
-        .transform_filter("datum.task == task && datum.split == split")
+        alt.Chart(data)  # a DataFrame: Altair writes it once, at the top, for every layer
+        .transform_filter(chosen)
         .transform_calculate(
             le="datum.log2_budget <= log2N + 1e-9 ? datum.log2_budget : -1",
             ge="datum.log2_budget >= log2N - 1e-9 ? datum.log2_budget : 99",
@@ -101,18 +120,19 @@ def explorer_chart(grid: pd.DataFrame, *, task: str | None = None, split: str = 
             "'N = ' + format(pow(2, log2N), ',.0f')"
             " + (datum.b0 == datum.b1 ? ' (measured)' : ' (interpolated between '"
             " + format(pow(2, datum.b0), ',') + ' and ' + format(pow(2, datum.b1), ',') + ')')"
-            " + ' · optimum at log2(K/n) = ' + format(datum.x, 'd')"
+            " + '\\noptimum at log2(K/n) = ' + format(datum.x, 'd')"
             " + ' (K ≈ ' + format(sqrt(pow(2, log2N + datum.x)), ',.0f')"
             " + ', n ≈ ' + format(sqrt(pow(2, log2N - datum.x)), ',.0f') + ')'"
             " + ' · ' + split + ' error = ' + format(datum.error, '.2f') + '%'"
         )
-    ).mark_text(align="left", fontSize=14, fontWeight="bold").encode(
-        text="text:N", x=alt.value(0), y=alt.value(-16)
+    ).mark_text(align="left", fontSize=14, fontWeight="bold", lineBreak="\n").encode(
+        text="text:N", x=alt.value(0), y=alt.value(-34)  # two lines: the column is ~790 px
     )
-    chart = alt.layer(band, line, measured, star, readout).properties(width=width, height=330)
+    chart = alt.layer(band, line, measured, *layers, star, readout).properties(width=width,
+                                                                              height=330)
     if title:
         chart = chart.properties(title=title)
-    return chart.add_params(p_task, p_split, p_n).configure_axis(
+    return chart.add_params(*p_more, p_task, p_split, p_n).configure_axis(
         labelFontSize=12, titleFontSize=13
     ).configure_legend(labelFontSize=12, titleFontSize=12).configure_view(stroke=None)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pretrain_diversity.figures.montage import draw_by_class, tile
+from pretrain_diversity.figures.montage import tile
 
 # A class's character in a title: matplotlib's default DejaVu Sans lacks about a third of the
 # glyph classes (mathematical alphanumerics, STIX-only symbols), which drew as an empty box and
@@ -54,29 +54,38 @@ def task_strips(tasks: dict, per_task: int = 24):
     return fig
 
 
-def split_slider(budget: int = 256, image_size: int = 16, width: str = "420px"):
-    """A slider over the power-of-two splits K x n of one budget, each frame its pre-training set
-    drawn one class per block."""
-    import matplotlib.pyplot as plt
+def split_panels(budget: int = 256, classes=(1, 8, 32, 256), image_size: int = 16, cols: int = 16):
+    """The pre-training sets of a few K x n splits of one budget, side by side, two a row.
 
-    from pretrain_diversity.budget import power_of_two_splits
+    A static figure, not a slider: pictures of glyphs cannot be computed in the browser, and a
+    slider over pre-drawn pictures is a flip book. Every panel is the same square of
+    ``cols`` images a row, sorted by class, so the splits compare at a glance: one class fills the
+    square at K = 1, each image is its own class at K = N. ``classes`` are mirror pairs in K/n
+    (1/256, 1/4, 4, 256 at N = 256) around the middle of the range.
+    """
+    import torch
+
     from pretrain_diversity.config import RunConfig
     from pretrain_diversity.data.pool import pretraining_set
-    from pretrain_diversity.figures.widgets import figure_png, frame_slider
+    from pretrain_diversity.figures.style import PANEL_IN, panel_grid
 
-    splits = power_of_two_splits(budget)
-    frames, labels = [], []
-    for k, n in splits:
+    bad = [k for k in classes if budget % k]
+    if bad:
+        raise ValueError(f"K = {bad} do not divide the budget N = {budget}")
+    fig, axes, _ = panel_grid(len(classes), row_in=PANEL_IN + 0.5)
+    for ax, k in zip(axes, classes):
+        n = budget // k
         s = pretraining_set(RunConfig(n_classes=k, samples_per_class=n, image_size=image_size,
                                       seed=0))
-        fig, ax = plt.subplots(figsize=(4.2, 4.4))
-        ax.imshow(draw_by_class(s.images, s.labels, k, n), cmap="gray", vmin=0, vmax=255)
+        order = torch.argsort(s.labels, stable=True)
+        ax.imshow(tile(s.images[order], ncols=cols), cmap="gray", vmin=0, vmax=255)
         ax.set_axis_off()
-        ax.set_title(f"K = {k} classes x n = {n} images   (K/n = {k / n:g})", fontsize=10)
-        frames.append(figure_png(fig, dpi=72))
-        labels.append(f"K={k}, n={n}")
-    return frame_slider(frames, labels, description=f"N = {budget}:", start=len(splits) // 2,
-                        width=width)
+        per = ("one class" if k == 1 else "one image per class" if n == 1
+               else f"{n // cols} rows per class" if n >= cols else f"{cols // n} classes a row")
+        ratio = f"{k // n}" if k >= n else f"1/{n // k}"
+        ax.set_title(f"K = {k} × n = {n}  (K/n = {ratio}): {per}", fontsize=10)
+    fig.suptitle(f"The pre-training set at N = {budget}, seed 0, sorted by class", fontsize=10)
+    return fig
 
 
 VARIETY_SHOWN = ((1, "V = 1"), (4, "V = 4"), (16, "V = 16"), (0, "V = ∞ (styles_per_class = 0)"),

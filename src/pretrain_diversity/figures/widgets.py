@@ -1,9 +1,10 @@
-"""Widgets that stay interactive in the static book: no kernel, no network.
+"""Frame switchers: a dropdown and a slider over pictures rendered when the book is built.
 
-A static page has no Python behind it, so every picture a slider can show is rendered ahead of
-time and the slider is linked to the picture *in the browser* (``jslink``), never through a Python
-callback. The widget state is saved by the book's own execution and replayed by the vendored
-``@jupyter-widgets/html-manager``.
+What is left of the book's first kind of widget, kept only for the Entezari shots widget until it
+computes in the browser like the others (``figures.live``). A static page has no Python behind
+it, so every picture is rendered ahead of time and the controls are linked to the pictures *in
+the browser* (``jslink``), never through a Python callback; the widget state is saved by the
+book's own execution and replayed by the vendored ``@jupyter-widgets/html-manager``.
 """
 
 from __future__ import annotations
@@ -20,36 +21,6 @@ def figure_png(fig, dpi: int = 80) -> bytes:
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return buf.getvalue()
-
-
-def frame_slider(
-    frames: Sequence[bytes],
-    labels: Sequence[str],
-    description: str = "",
-    *,
-    start: int = 0,
-    width: str = "640px",
-):
-    """A slider over pre-rendered PNG frames, linked in the browser to a ``Stack``.
-
-    ``labels[i]`` is what the slider reads out when frame ``i`` is shown.
-    """
-    import ipywidgets as w
-
-    if len(frames) != len(labels) or not frames:
-        raise ValueError(f"need one label per frame, got {len(frames)} frames, {len(labels)} labels")
-    images = [w.Image(value=f, format="png", layout=w.Layout(width=width)) for f in frames]
-    stack = w.Stack(images, selected_index=start)
-    slider = w.SelectionSlider(
-        options=list(labels),
-        index=start,
-        description=description,
-        continuous_update=True,
-        style={"description_width": "initial"},
-        layout=w.Layout(width=width),
-    )
-    w.jslink((slider, "index"), (stack, "selected_index"))
-    return w.VBox([slider, stack])
 
 
 def frame_grid(

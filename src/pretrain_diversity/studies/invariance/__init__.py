@@ -11,7 +11,7 @@ variety V, model width, epochs per N), and for each condition and downstream tas
   is used there, against the best measured error (what the paper's recipe would cost);
 - the free-exponent fit of the theory chapter's bound, ``theory.fit_tradeoff``, whose drift
   (beta - alpha) / (alpha + beta) says which exponent moves with each knob;
-- a verdict in words, plots, and the frames of a condition x budget widget.
+- a verdict in words, plots, and a live condition x budget explorer.
 
 A condition is one combination of the run parameters that are not K, n or the seed; the Figure 1
 study (``results/figure1/runs.csv``) is the condition "original sampler" (styles_per_class unset,
@@ -26,7 +26,7 @@ from pretrain_diversity.studies.invariance.conditions import (
     conditions_in_order, knob_groups, label_conditions, match_grid, variety_label,
 )
 from pretrain_diversity.studies.invariance.figures import (
-    KNOB_COLORS, condition_frames, condition_widget, plot_exponents, plot_optima, plot_slopes,
+    KNOB_COLORS, condition_grid, condition_optimum, condition_widget, plot_exponents, plot_optima, plot_slopes,
     plot_ucurves,
 )
 from pretrain_diversity.studies.invariance.load import (

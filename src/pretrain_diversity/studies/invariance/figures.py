@@ -1,5 +1,5 @@
 """The invariance page's figures: slopes per condition, optima against N, U-curves, fitted
-exponents, and the frames of the condition x budget widget."""
+exponents, and the live condition x budget explorer (Vega-Lite, computed in the browser)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 
 from pretrain_diversity.analysis import optimum
-from pretrain_diversity.analysis.formatting import ratio as ratio_text
 from pretrain_diversity.figures.baselines import draw_baselines
 from pretrain_diversity.figures.style import (
     FULL_WIDTH_IN, book_style, budget_colors, legend_outside, panel_grid,
@@ -167,72 +166,65 @@ def plot_exponents(fits: pd.DataFrame):
     return fig
 
 
-def condition_frames(inv: Invariance, *, metric: str = METRIC, dpi: int = 70,
-                     conditions: list[str] | None = None):
-    """PNG frames (condition index, budget index) -> the U-curve of every task at that N.
+def condition_grid(inv: Invariance, conditions: list[str] | None = None) -> pd.DataFrame:
+    """Seed means with their 95% intervals per condition, task, split and budget, on every integer
+    log2(K/n) (``analysis.ucurves.integer_grid``): the table the condition explorer embeds.
+    The full-Figure-1-grid check is left out: it is the original sampler on a denser grid, a check
+    of the thinning, not a condition a reader would choose."""
+    from pretrain_diversity.analysis.ucurves import integer_grid, seed_curves
 
-    Each frame shows, per task, the error along the chosen budget (seeds as dots, their mean as a
-    line, the optimum as a star with its interval) over faint curves of the other budgets, and a
-    tick per budget at its optimum, so sliding N shows the optimum moving or staying. Axes are
-    fixed per task across all frames.
-    """
-    import matplotlib.pyplot as plt
-
-    from pretrain_diversity.figures.widgets import figure_png
-
-    df = optimum.add_log_columns(inv.data, metric)
     conds = conditions or [c for c in inv.conditions if c != FULL_GRID]
-    tasks = sorted(df["task"].unique())
-    budgets = sorted(df["budget"].unique())
-    colors = budget_colors(budgets)
-    xlim = (df["log2_r"].min() - 1, df["log2_r"].max() + 1)
-    ylims = {t: (df[df.task == t][metric].min() * 100 - 2, df[df.task == t][metric].max() * 100 + 2)
-             for t in tasks}
-    frames = {}
-    for ci, cond in enumerate(conds):
-        dc = df[df.condition == cond]
-        for bi, n in enumerate(budgets):
-            fig, axes = plt.subplots(1, len(tasks), figsize=(4.4 * len(tasks), 3.3), squeeze=False)
-            for ax, task in zip(axes[0], tasks):
-                dt = dc[dc.task == task]
-                for m in budgets:
-                    g = dt[dt.budget == m].groupby("log2_r")[metric].mean()
-                    if m != n and len(g):
-                        ax.plot(g.index, g.to_numpy() * 100, "-", color=colors[m], lw=0.8,
-                                alpha=0.35)
-                    o = inv.optima[(inv.optima.condition == cond) & (inv.optima.task == task)
-                                   & (inv.optima.budget == m)]
-                    if len(o):  # the optimum of every budget, as a marker on the floor
-                        ax.plot(o.iloc[0].log2_r_star, ylims[task][0], "^", color=colors[m],
-                                mec="k", mew=0.5, ms=9, clip_on=False, zorder=5)
-                s = dt[dt.budget == n]
-                g = s.groupby("log2_r")[metric].mean()
-                ax.scatter(s["log2_r"], s[metric] * 100, s=10, color=colors[n], alpha=0.5)
-                ax.plot(g.index, g.to_numpy() * 100, "-", color=colors[n], lw=2)
-                o = inv.optima[(inv.optima.condition == cond) & (inv.optima.task == task)
-                               & (inv.optima.budget == n)]
-                title = f"{task}, N = {n}"
-                if len(o):
-                    o = o.iloc[0]
-                    ax.axvspan(o.log2_r_lo, o.log2_r_hi, color=colors[n], alpha=0.12)
-                    ax.plot(o.log2_r_star, star_error(o) * 100, "*", color=colors[n], mec="k", ms=14)
-                    title += f": K*/n* ≈ {ratio_text(o.r_star)}"
-                ax.axvline(0, color="0.6", lw=0.8, ls=":")
-                ax.set(xlim=xlim, ylim=ylims[task], xlabel="log2 (K / n)",
-                       ylabel="test error (%)")
-                ax.set_title(title, fontsize=9)
-                ax.tick_params(labelsize=7)
-            fig.suptitle(f"{cond}   (▲ on the floor: the optimum at each N; faint: other N)",
-                         fontsize=9)
-            fig.tight_layout()
-            frames[(ci, bi)] = figure_png(fig, dpi=dpi)
-    return frames, conds, [f"N = {n}" for n in budgets]
+    data = inv.data[inv.data["condition"].isin(conds)]
+    return integer_grid(seed_curves(data, by=("condition",)), by=("condition",))
 
 
-def condition_widget(inv: Invariance, *, metric: str = METRIC, dpi: int = 70,
-                     width: str = "640px", conditions: list[str] | None = None):
-    """Condition dropdown x budget slider over pre-rendered frames; works in the static book."""
-    from pretrain_diversity.figures.widgets import frame_grid
+def condition_optimum(grid: pd.DataFrame, condition: str, task: str, split: str,
+                      log2_n: float) -> dict:
+    """What the condition explorer prints: the lowest point of the curve at budget 2^log2_n,
+    interpolated in log N between the measured budgets around it (``ucurves.optimum_at_budget``
+    on the condition's rows). The browser test compares the page's read-out with this."""
+    from pretrain_diversity.analysis.ucurves import optimum_at_budget
 
-    frames, conds, budgets = condition_frames(inv, metric=metric, dpi=dpi, conditions=conditions)
-    return frame_grid(frames, conds, budgets, "condition", "budget", width=width)
+    return optimum_at_budget(grid[grid["condition"] == condition], task, split, log2_n)
+
+
+def condition_widget(inv: Invariance, *, conditions: list[str] | None = None, width: int = 600):
+    """Pick a condition, a task and the error to read, slide the budget anywhere between the
+    measured ones: the seed-mean curve with its 95% band, interpolated in log N between measured
+    budgets, its lowest point printed; the triangles on the floor are the page's own optimum at
+    each measured budget (parabola through the best point and its neighbours, on validation
+    error), so sliding N shows whether the optimum moves or stays.
+
+    Computed in the reader's browser (``figures.figure1_explorer``'s chart with one more choice);
+    ``condition_optimum`` is the same computation in Python."""
+    import altair as alt
+
+    from pretrain_diversity.figures.figure1_explorer import explorer_chart
+    from pretrain_diversity.figures.live import LiveWidget
+
+    grid = condition_grid(inv, conditions)
+    conds = list(dict.fromkeys(grid["condition"]))
+    first = BASELINE if BASELINE in conds else conds[0]
+    o = inv.optima[inv.optima["condition"].isin(conds)]
+    floor = pd.DataFrame({
+        "condition": o["condition"], "task": o["task"],
+        "x": o["log2_r_star"].round(2), "lo": o["log2_r_lo"].round(2),
+        "hi": o["log2_r_hi"].round(2), "log2_budget": np.log2(o["budget"].to_numpy(float)),
+        "N": o["budget"].astype(int),
+    })
+    optima = (
+        alt.Chart(alt.Data(values=floor.to_dict("records")))
+        .transform_filter("datum.condition == condition && datum.task == task")
+        .mark_point(shape="triangle-up", size=120, filled=True, stroke="black", strokeWidth=0.6,
+                    clip=False)
+        .encode(
+            x="x:Q", y=alt.value(330), color=alt.Color("log2_budget:O"),
+            tooltip=[alt.Tooltip("N:Q", title="measured budget N", format=","),
+                     alt.Tooltip("x:Q", title="page's optimum log2(K*/n*)", format=".2f"),
+                     alt.Tooltip("lo:Q", title=f"{inv.level:.0%} from", format=".2f"),
+                     alt.Tooltip("hi:Q", title=f"{inv.level:.0%} to", format=".2f")],
+        )
+    )
+    chart = explorer_chart(grid, width=width, choices={"condition": ("condition ", first)},
+                           layers=[optima])
+    return LiveWidget(chart, "invariance-explorer")
