@@ -9,8 +9,8 @@ nothing about whether the page renders. These helpers keep the test files short:
   skipped locally but fail under ``CI`` so a broken CI image cannot pass silently.
 * ``serve(directory)``: the site over http on localhost (``file://`` would hide origin and
   request problems that a real web server shows).
-* ``wait_for_widgets``, ``visible_frame``, ``step_slider``: read and move the frame sliders made by
-  ``pretrain_diversity.figures.widgets``.
+* ``wait_for_live_widgets``, ``set_live_input``, ``live_texts``: wait for, move and read the live
+  (Vega-Lite) widgets of ``pretrain_diversity.figures.live``.
 * ``wait_for_mathjax``, ``math_report``: wait for MathJax's first typesetting and say which
   formulas it left as raw TeX.
 * ``collect_log``: every request the page made and every console error, so a test can assert
@@ -50,11 +50,6 @@ CHROMIUM_FLAGS = (
 )
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
-# The top-level widget views the html-manager inserts once it has replayed the state (one per
-# widget output; nested children are not counted).
-WIDGET_SELECTOR = ".widget-subarea > .jupyter-widgets"
-SLIDER_HANDLE_SELECTOR = ".widget-slider .noUi-handle"
-IMAGE_SELECTOR = "img.widget-image"
 
 
 def _missing(reason: str) -> None:
@@ -156,26 +151,6 @@ def collect_log(driver) -> BrowserLog:
     return log
 
 
-def wait_for_widgets(driver, count: int = 1, timeout: float = 30.0) -> list:
-    """Wait until ``count`` widget views are rendered; fail with the console errors otherwise.
-
-    Before the html-manager has run, a page only holds the ``<script>`` tags with the state, and
-    nothing is visible: a page stuck there is exactly the failure this guards against.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        views = driver.find_elements("css selector", WIDGET_SELECTOR)
-        if len(views) >= count:
-            return views
-        if time.monotonic() > deadline:
-            errors = [entry["message"] for entry in driver.get_log("browser")]
-            raise AssertionError(
-                f"{len(views)} of {count} widget view(s) rendered after {timeout:.0f} s on "
-                f"{driver.current_url}; browser console: {errors or 'empty'}"
-            )
-        time.sleep(0.2)
-
-
 _MATHJAX_DONE_JS = """
 const done = arguments[arguments.length - 1];
 const startup = window.MathJax && window.MathJax.startup;
@@ -238,89 +213,6 @@ def math_report(driver) -> dict:
     not parse), the ``.math`` elements still holding raw TeX, and which raw-TeX markers
     (``$$``, ``\\begin``, ...) are visible in the page text."""
     return driver.execute_script(_MATH_REPORT_JS)
-
-
-@dataclass(frozen=True)
-class Frame:
-    """The picture a stack shows: its ``src`` (a blob URL, new for every rendered view) and the
-    sha256 of its bytes (the same as the PNG the notebook rendered, so it identifies the frame)."""
-
-    src: str
-    sha256: str
-
-
-_SHA256_OF_IMAGE_JS = """
-const [index, selector, done] = arguments;
-const imgs = Array.from(document.querySelectorAll(selector))
-    .filter(img => img.offsetParent !== null);
-if (index >= imgs.length) { done({error: `only ${imgs.length} visible image(s)`}); return; }
-const src = imgs[index].getAttribute('src');
-fetch(src).then(r => r.arrayBuffer()).then(b => crypto.subtle.digest('SHA-256', b))
-  .then(d => done({src: src, sha256: Array.from(new Uint8Array(d))
-                   .map(x => x.toString(16).padStart(2, '0')).join('')}))
-  .catch(e => done({error: String(e)}));
-"""
-
-
-def visible_frame(driver, n: int = 0) -> Frame:
-    """The frame shown by the ``n``-th stack of images on the page.
-
-    A ``Stack`` view only renders its selected child, so the visible image widgets, in page
-    order, are one per stack (also for the nested stacks of ``frame_grid``).
-    """
-    result = driver.execute_async_script(_SHA256_OF_IMAGE_JS, n, IMAGE_SELECTOR)
-    if "error" in result:
-        raise AssertionError(f"cannot read stack {n}: {result['error']}")
-    return Frame(result["src"], result["sha256"])
-
-
-def step_slider(driver, n: int = 0, steps: int = 1) -> None:
-    """Move the ``n``-th slider by ``steps`` (negative: to the left) with the keyboard.
-
-    noUiSlider, which draws the ipywidgets 8 sliders, moves a focused handle by one step per
-    arrow key and fires the same events as a drag, so this is what a user does, without the
-    pixel arithmetic of a drag.
-    """
-    from selenium.webdriver.common.keys import Keys
-
-    handles = driver.find_elements("css selector", SLIDER_HANDLE_SELECTOR)
-    if n >= len(handles):
-        raise AssertionError(f"only {len(handles)} slider(s) on {driver.current_url}")
-    handle = handles[n]
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", handle)
-    handle.click()
-    key = Keys.ARROW_RIGHT if steps > 0 else Keys.ARROW_LEFT
-    for _ in range(abs(steps)):
-        handle.send_keys(key)
-
-
-def wait_until(predicate, timeout: float = 10.0, interval: float = 0.1, message: str = ""):
-    """Poll ``predicate`` until it returns something truthy; that value is returned."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(message or f"condition not met within {timeout} s")
-        time.sleep(interval)
-
-
-def check_built_slider(html_root, page: str, *, steps: int = 1, what: str = "slider") -> None:
-    """On a page of the built book (``page`` relative to ``html_root``): the first slider, moved
-    ``steps`` with the keyboard, changes the frame shown, and nothing is fetched off localhost."""
-    from pathlib import Path
-
-    html = Path(html_root) / page
-    assert html.exists(), f"{html} was not built: is it in _toc.yml?"
-    with serve(html_root) as url, chromium_driver() as driver:
-        driver.get(url + page)
-        wait_for_widgets(driver, 1)
-        first = visible_frame(driver)
-        step_slider(driver, 0, steps)
-        wait_until(lambda: visible_frame(driver).sha256 != first.sha256, timeout=10,
-                   message=f"the {what} did not change the frame on {page}")
-        assert not collect_log(driver).non_local_requests()
 
 
 # ---------------------------------------------------------------- live (Vega-Lite) widgets
