@@ -365,3 +365,31 @@ class TestFitExplorer:
                 assert abs(number(readout, label) - fit.log_ratio_star[N] / math.log(2)) <= 0.0051
             log = collect_log(browser)
             assert not log.non_local_requests(), log.non_local_requests()
+
+
+class TestTrainedExplorer:
+    def test_optimum_at_each_length_matches_the_package(self, browser, tmp_path):
+        from pretrain_diversity.studies import figure1_trained as T
+
+        df, _, _ = T.load_trained()
+        full = df[df.budget.isin(T.complete_budgets(df))]
+        grid = T.reading_grid(full)
+        site = open_widgets(browser, tmp_path, [T.reading_widget(full)])
+        lb = sorted(grid["log2_budget"].unique())
+        with serve(site) as url:
+            browser.get(url + "index.html")
+            [widget] = wait_for_live_widgets(browser)
+            state = {"reading": T.PLATEAU_READING, "task": "glyphs-heldout",
+                     "split": "validation"}
+            # lengths and budgets between the measured ones that no frame ever showed
+            for changes in ({"log2N": lb[0] + 0.37}, {"reading": "0.25× the 20-epoch steps"},
+                            {"reading": "8× the 20-epoch steps", "log2N": lb[-1] - 0.61},
+                            {"task": "shapes", "split": "test", "log2N": lb[0] + 1.13}):
+                for name, value in changes.items():
+                    set_live_input(browser, widget, name, value)
+                state.update(changes)
+                [readout] = [t for t in live_texts(widget) if t.startswith("N =")]
+                expected = T.reading_optimum(grid, state["reading"], state["task"],
+                                             state["split"], state["log2N"])
+                assert number(readout, "log2(K/n)") == expected["x"], (state, readout, expected)
+                assert abs(number(readout, "error") - expected["error"]) <= 0.0051, (state, readout)

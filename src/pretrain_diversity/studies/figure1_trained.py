@@ -321,3 +321,40 @@ def seeds_needed(lever: pd.DataFrame, slope: float, target: float = 0.8) -> str:
     g = lever[lever["slope"].abs() == abs(slope)].groupby("seeds")["p_ideal"].min()
     hit = g[g >= target]
     return f"{int(hit.index.min())} seeds" if len(hit) else f"more than {int(g.index.max())} seeds"
+
+
+# ---------------------------------------------------------------------- the live explorer
+PLATEAU_READING = "each run at its plateau"
+
+
+def reading_grid(df: pd.DataFrame) -> pd.DataFrame:
+    """Seed means with 95% intervals per reading (every training length, and each run at its
+    plateau), task, split and budget, on every integer log2(K/n): the table the explorer embeds
+    (``analysis.ucurves``). Only budgets whose every run is recorded should be passed."""
+    from pretrain_diversity.analysis.readings import TRAINED, length_rows, protocol_rows
+    from pretrain_diversity.analysis.ucurves import integer_grid, seed_curves
+
+    parts = [protocol_rows(df, TRAINED).assign(reading=PLATEAU_READING)]
+    parts += [length_rows(df, L).assign(reading=f"{L:g}× the 20-epoch steps")
+              for L in sorted(df["length"].unique())]
+    table = pd.concat(parts, ignore_index=True)
+    return integer_grid(seed_curves(table, by=("reading",)), by=("reading",))
+
+
+def reading_optimum(grid: pd.DataFrame, reading: str, task: str, split: str,
+                    log2_n: float) -> dict:
+    """What the explorer prints for one reading (``ucurves.optimum_at_budget`` on its rows)."""
+    from pretrain_diversity.analysis.ucurves import optimum_at_budget
+
+    return optimum_at_budget(grid[grid["reading"] == reading], task, split, log2_n)
+
+
+def reading_widget(df: pd.DataFrame):
+    """The Figure 1 explorer over this study's runs, with the training length as one more
+    choice: the optimum's move as the runs train longer, at any budget between measured ones."""
+    from pretrain_diversity.figures.figure1_explorer import explorer_chart
+    from pretrain_diversity.figures.live import LiveWidget
+
+    grid = reading_grid(df)
+    chart = explorer_chart(grid, choices={"reading": ("training length ", PLATEAU_READING)})
+    return LiveWidget(chart, "trained-explorer")
