@@ -393,3 +393,21 @@ class TestTrainedExplorer:
                                              state["split"], state["log2N"])
                 assert number(readout, "log2(K/n)") == expected["x"], (state, readout, expected)
                 assert abs(number(readout, "error") - expected["error"]) <= 0.0051, (state, readout)
+
+
+def test_page_weights_count_the_html_and_the_local_scripts_it_loads(tmp_path):
+    import subprocess
+    import sys
+
+    site = tmp_path / "html"
+    (site / "_static").mkdir(parents=True)
+    (site / "_static" / "a.js").write_bytes(b"x" * 3000)
+    (site / "_static" / "unused.js").write_bytes(b"x" * 50_000)
+    body = LiveWidget({"mark": "point"}, "w").html()
+    page = f'<script src="_static/a.js?v=1"></script><script src="https://cdn.example/x.js"></script>{body}'
+    (site / "p.html").write_text(page)
+    script = Path(__file__).resolve().parents[1] / "scripts" / "page-weights"
+    out = subprocess.run([sys.executable, str(script), str(site)], capture_output=True, text=True,
+                         check=True).stdout
+    [row] = [line.split() for line in out.splitlines() if line.startswith("p.html")]
+    assert row[1:] == [f"{len(page.encode()) / 1000:.0f}", "3", f"{len(page.encode()) / 1000 + 3:.0f}", "1"]
