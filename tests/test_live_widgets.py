@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,16 @@ def browser():
     with chromium_driver() as driver:
         driver.set_window_size(1440, 1000)
         yield driver
+
+
+@contextmanager
+def drawn(browser, tmp_path: Path, widget: LiveWidget):
+    """One widget served on a bare page, opened and drawn; yields its element."""
+    site = open_widgets(browser, tmp_path, [widget])
+    with serve(site) as url:
+        browser.get(url + "index.html")
+        [el] = wait_for_live_widgets(browser)
+        yield el
 
 
 def open_widgets(browser, tmp_path: Path, widgets: list[LiveWidget]):
@@ -137,16 +148,16 @@ class TestFigure1Explorer:
 class TestRecommendCalculator:
     POOL, PER_CLASS = 6328, 10_000  # the glyph pool's limits (data.pool.dataset_limits)
 
-    def test_typed_budgets_give_the_cli_recommendation(self, browser, tmp_path):
-        from pretrain_diversity.analysis.recommend import recommend, standard_choice
+    def widget(self) -> LiveWidget:
         from pretrain_diversity.figures.recommend_calculator import calculator_widget
 
-        widget = calculator_widget(pool_size=self.POOL, max_per_class=self.PER_CLASS,
-                                   r_star=2.1, budget=32768)
-        site = open_widgets(browser, tmp_path, [widget])
-        with serve(site) as url:
-            browser.get(url + "index.html")
-            [el] = wait_for_live_widgets(browser)
+        return calculator_widget(pool_size=self.POOL, max_per_class=self.PER_CLASS, r_star=2.1,
+                                 budget=32768)
+
+    def test_typed_budgets_give_the_cli_recommendation(self, browser, tmp_path):
+        from pretrain_diversity.analysis.recommend import recommend, standard_choice
+
+        with drawn(browser, tmp_path, self.widget()) as el:
             state = {"N": 32768, "r": 2.1, "grid": "powers_of_two"}
             # budgets nobody pre-set: not powers of two, large, with few divisors
             for changes in ({"N": 50_000, "r": 3.7}, {"grid": "divisors"}, {"N": 1_234_567},
@@ -164,14 +175,8 @@ class TestRecommendCalculator:
     def test_impossible_budgets_say_why(self, browser, tmp_path):
         from pretrain_diversity.analysis.recommend import recommend
         from pretrain_diversity.config import ConfigError
-        from pretrain_diversity.figures.recommend_calculator import calculator_widget
 
-        widget = calculator_widget(pool_size=self.POOL, max_per_class=self.PER_CLASS,
-                                   r_star=2.1, budget=32768)
-        site = open_widgets(browser, tmp_path, [widget])
-        with serve(site) as url:
-            browser.get(url + "index.html")
-            [el] = wait_for_live_widgets(browser)
+        with drawn(browser, tmp_path, self.widget()) as el:
             set_live_input(browser, el, "N", 10_007)  # a prime above both limits
             with pytest.raises(ConfigError):
                 recommend(2.1, 10_007, pool_size=self.POOL, max_per_class=self.PER_CLASS)
