@@ -52,3 +52,20 @@ def test_seeds_power_view_reads_the_lever():
     assert v.loc[5, "median width of the 95% interval"] == "0.90"
     assert T.seeds_needed(lever, 0.5) == "20 seeds"  # both signs must reach the target
     assert T.seeds_needed(lever, 0.0, target=0.9) == "more than 20 seeds"
+
+
+def test_smallest_detectable_drift_needs_both_signs_and_every_larger_slope():
+    def table(p):  # p: {slope: P(ideal label)}
+        return pd.DataFrame([dict(seeds=5, slope=s, p_ideal=v, sims=20) for s, v in p.items()])
+
+    found = {0.0: 0.0, 0.2: 0.3, -0.2: 0.9, 0.5: 0.85, -0.5: 0.8, 1.0: 1.0, -1.0: 0.95}
+    assert T.smallest_detectable(table(found)) == 0.5  # +0.2 is found only 30% of the time
+    # a larger drift missed breaks the run from the top, whatever the smaller ones do
+    holes = {**found, 0.2: 0.9, 0.5: 0.5}
+    assert T.smallest_detectable(table(holes)) == 1.0
+    assert T.smallest_detectable(table({0.0: 0.1, 1.0: 0.7, -1.0: 1.0})) == float("inf")
+    view = T.drift_power_view({"digits": table({0.0: 0.1, 1.0: 0.7, -1.0: 1.0}),
+                               "glyphs-heldout": table(found)}).set_index("task")
+    assert view.loc["digits", "smallest drift found 80% of the time"] == "none up to ±1"
+    assert view.loc["glyphs-heldout", "smallest drift found 80% of the time"] == "±0.5"
+    assert view.loc["glyphs-heldout", "slope +0.2"] == "30%"

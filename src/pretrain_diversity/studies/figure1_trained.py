@@ -234,6 +234,8 @@ def accuracy_table(trained: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
 POWER = RESULTS.parent / "power"
 POWER_SEEDS = (5, 10, 20, 40, 80)
 POWER_SLOPES = (0.0, 0.5, -0.5)
+# The issue's grid of true slopes, read at the study's own 5 seeds: which drifts the design finds.
+POWER_DRIFTS = (0.0, 0.2, -0.2, 0.5, -0.5, 1.0, -1.0)
 
 
 def planned_design(df: pd.DataFrame, task: str, root: str | os.PathLike | None = None):
@@ -277,12 +279,15 @@ def main(argv=None) -> None:
         t0 = time.perf_counter()
         design = planned_design(df, task)
         lever = seeds_lever(design, POWER_SEEDS, POWER_SLOPES, sims=args.sims, n_boot=args.n_boot)
-        out = repo_root() / POWER / f"{task}-seeds.csv"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(out, lever.to_csv(index=False).encode())
+        drifts = seeds_lever(design, (len(design.seeds),), POWER_DRIFTS,
+                             sims=args.sims, n_boot=args.n_boot)
         print(describe(design))
-        print(lever.round(3).to_string(index=False))
-        print(f"{time.perf_counter() - t0:.0f} s -> {out}")
+        for name, table in (("seeds", lever), ("drifts", drifts)):
+            out = repo_root() / POWER / f"{task}-{name}.csv"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(out, table.to_csv(index=False).encode())
+            print(table.round(3).to_string(index=False))
+            print(f"{time.perf_counter() - t0:.0f} s -> {out}")
 
 
 if __name__ == "__main__":
@@ -294,6 +299,42 @@ def load_seeds_power(root: str | os.PathLike | None = None) -> dict[str, pd.Data
     folder = repo_root(root) / POWER
     return {p.name[: -len("-seeds.csv")]: pd.read_csv(p)
             for p in sorted(folder.glob("*-seeds.csv"))}
+
+
+def load_drift_power(root: str | os.PathLike | None = None) -> dict[str, pd.DataFrame]:
+    """The drift tables written by ``main`` (the study's own seeds, slopes 0, ±0.2, ±0.5, ±1),
+    by task (empty until it has run)."""
+    folder = repo_root(root) / POWER
+    return {p.name[: -len("-drifts.csv")]: pd.read_csv(p)
+            for p in sorted(folder.glob("*-drifts.csv"))}
+
+
+def smallest_detectable(drifts: pd.DataFrame, target: float = 0.8) -> float:
+    """The smallest |slope| of the table at which the rule, as reported, gives the drift label
+    with probability >= ``target`` at both signs, and at every larger |slope| too; inf if none.
+    What a "cannot tell" leaves open: drifts at least this large would have been seen."""
+    g = drifts[drifts["slope"] != 0].assign(size=lambda d: d["slope"].abs())
+    worst = g.groupby("size")["p_ideal"].min().sort_index()
+    found = float("inf")
+    for size, p in worst[::-1].items():
+        if p < target:
+            break
+        found = float(size)
+    return found
+
+
+def drift_power_view(drifts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """A reader's table: per task, P(the rule's ideal label) at each true slope, 5 seeds."""
+    rows = []
+    for task, table in drifts.items():
+        row = {"task": task}
+        for r in table.sort_values("slope").itertuples():
+            row[f"slope {r.slope:+.1f}" if r.slope else "slope 0"] = f"{100 * r.p_ideal:.0f}%"
+        row["smallest drift found 80% of the time"] = (
+            f"±{smallest_detectable(table):.1f}" if np.isfinite(smallest_detectable(table))
+            else f"none up to ±{table['slope'].abs().max():g}")
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def seeds_power_view(levers: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -17,8 +17,11 @@ STUDIES = ("sources", "size", "curation", "methods")
 # The fair-compute controls (issue 17): size and curation at a fixed number of steps, SimCLR with
 # a larger budget, CLIP with captions that say less. Their pages say "not yet run" until they are.
 CONTROLS = ("size-fixed-steps", "curation-fixed-steps", "methods-budget", "captions")
-SPECS = {s: Path("studies") / f"entezari-{s}.toml" for s in STUDIES + CONTROLS}
-RESULTS = {s: Path("results") / "entezari" / s / "runs.csv" for s in STUDIES + CONTROLS}
+# Each finding's runs read at several training lengths (issue 26; ``trained``).
+TRAINED_STUDIES = tuple(f"{s}-trained" for s in STUDIES)
+SPECS = {s: Path("studies") / f"entezari-{s}.toml" for s in STUDIES + CONTROLS + TRAINED_STUDIES}
+RESULTS = {s: Path("results") / "entezari" / s / "runs.csv"
+           for s in STUDIES + CONTROLS + TRAINED_STUDIES}
 RUNS_DIR = "runs/entezari"
 FULL = 0  # k = 0 in the tables: the whole train pool
 PROTOCOLS = ("probe", "finetune")

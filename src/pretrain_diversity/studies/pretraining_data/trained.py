@@ -1,0 +1,139 @@
+"""The four findings read on runs that trained: each run of an ``entezari-*-trained`` study is read
+at several training lengths (``training.lengths``), and each claim is read three ways.
+
+At 20 epochs three of the four first verdicts rested on runs that had not fitted their classes:
+size's "contradicted" on N = 256 (40 steps, 6% training accuracy), curation's matching factors on
+80%-noise runs whose accuracy fell as N grew, and methods on a SimCLR at 45% of its own task. Here
+the same claim functions (``claims``) read the rows of one protocol at a time
+(``analysis.readings``):
+
+- ``trained``: each run at its plateau, the headline;
+- ``fixed epochs``: length 1, the first studies' protocol;
+- ``fixed compute``: the same SGD steps at every budget (only where a study has several budgets;
+  the smallest budgets are left out, and named, when their longest reading is shorter than what
+  the others share).
+
+A group of runs (a budget, a source, a method) that did not reach the plateau, or that fits under
+half of its own training images even there, is named by ``training_status``; a verdict never
+rests on such a group alone (``size_by_start``, ``decided_by_trained``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from pretrain_diversity.analysis import readings as R
+from pretrain_diversity.analysis.verdict_rule import ClaimVerdict, combine_cells
+from pretrain_diversity.studies.pretraining_data.load import load, recorded
+from pretrain_diversity.studies.pretraining_data.stats import gain_contrast
+
+PROTOCOLS = R.PROTOCOLS
+
+
+def trained_name(study: str) -> str:
+    """``size`` -> ``size-trained``: the study of the same finding read at several lengths."""
+    return study if study.endswith("-trained") else f"{study}-trained"
+
+
+def is_complete(study: str, root: str | os.PathLike | None = None) -> bool:
+    r = recorded(trained_name(study), root)
+    return r["table"] and r["recorded"] == r["runs"]
+
+
+def load_readings(study: str, root: str | os.PathLike | None = None) -> pd.DataFrame:
+    """A trained study's table (one row per run, length, task, protocol and k), the plateau
+    recomputed by the current rule from each run's held-out accuracies."""
+    return R.with_plateau(load(trained_name(study), root))
+
+
+def compute_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
+    """The fixed-compute rows, and the budgets left out to get them: the smallest budgets are
+    dropped one by one until every remaining budget was read at a shared step count."""
+    dropped: list[int] = []
+    budgets = sorted(int(b) for b in df["budget"].unique())
+    while len(budgets) > 1:
+        sub = df[df["budget"].isin(budgets)]
+        try:
+            return R.protocol_rows(sub, R.FIXED_COMPUTE), dropped
+        except ValueError:
+            dropped.append(budgets.pop(0))
+    raise ValueError("no two budgets share a step count: there is no fixed-compute reading")
+
+
+def readings(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Protocol -> its rows. One-budget studies have no fixed-compute reading (it would be the
+    longest length, not a control); the budgets a multi-budget study's fixed-compute reading
+    leaves out are in ``.attrs['dropped']`` of its rows."""
+    out = {R.TRAINED: R.protocol_rows(df, R.TRAINED),
+           R.FIXED_EPOCHS: R.protocol_rows(df, R.FIXED_EPOCHS)}
+    if df["budget"].nunique() > 1:
+        rows, dropped = compute_rows(df)
+        rows.attrs["dropped"] = dropped
+        out[R.FIXED_COMPUTE] = rows
+    return out
+
+
+def training_status(df: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Per group (``by``: 'budget' or 'variant'): runs, how many reached the plateau, the
+    median plateau length, and seed-mean training accuracy (%) at 20 epochs and at the plateau.
+    ``trained`` is True where most runs reached the plateau and the mean training accuracy
+    there is at least half (``readings.TRAINED_ENOUGH``)."""
+    runs = df.drop_duplicates(["run_id", "length"])
+    at = runs[runs["at_plateau"].astype(bool)]
+    one = runs[runs["length"] == 1]
+    g = at.groupby(by)
+    out = pd.DataFrame({
+        "runs": g["run_id"].nunique(),
+        "plateaued": g["plateau_reached"].sum().astype(int),
+        "plateau length": g["plateau_length"].median(),
+        "training accuracy at 20 epochs (%)": 100 * one.groupby(by)["pretrain_final_accuracy"].mean(),
+        "training accuracy at the plateau (%)": 100 * g["pretrain_final_accuracy"].mean(),
+        "held-out accuracy at the plateau (%)": 100 * g["pretrain_heldout_accuracy"].mean(),
+    })  # fmt: skip
+    out["trained"] = ((out["plateaued"] > out["runs"] / 2)
+                      & (out["training accuracy at the plateau (%)"] >= 100 * R.TRAINED_ENOUGH))
+    return out.reset_index()
+
+
+def untrained(status: pd.DataFrame, by: str) -> list:
+    """The groups of ``training_status`` that did not train, in order."""
+    return status.loc[~status["trained"], by].tolist()
+
+
+# ------------------------------------------------------------------------------------- size
+def size_by_start(rows: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
+    """The size contrast (gain at the fewest shots minus gain with all images,
+    ``stats.gain_contrast``) from every starting budget to the largest: one row per start, task
+    and protocol. A verdict read from N = 256 alone and one read from N = 1,024 can disagree; this
+    shows every start."""
+    budgets = sorted(int(b) for b in rows["budget"].unique())
+    if len(budgets) < 2:
+        raise ValueError(f"the size contrast needs two budgets, the rows hold {budgets}")
+    parts = []
+    for start in budgets[:-1]:
+        c = gain_contrast(rows[rows["budget"].isin([start, budgets[-1]])], seed=seed)
+        parts.append(c.assign(start=start, end=budgets[-1]))
+    return pd.concat(parts, ignore_index=True)
+
+
+def size_claim_by_start(rows: pd.DataFrame, trained_starts, *, seed: int = 0) -> ClaimVerdict:
+    """'More pre-training data helps most at few shots', one cell per (start, task, protocol),
+    read over the starting budgets that trained (``trained_starts``); the others are shown by
+    ``size_by_start`` and named on the page, but do not decide."""
+    from pretrain_diversity.studies.pretraining_data.claims import _names
+
+    cells = size_by_start(rows, seed=seed)
+    cells = cells[cells["start"].isin(list(trained_starts))]
+    if cells.empty:
+        raise ValueError("no starting budget trained: the size claim cannot be read")
+    cells = cells.assign(start=cells["start"].map(lambda n: f"from N = {n:,}"))
+    return combine_cells(_names(cells), keys=("start", "task", "protocol"), effect="difference",
+                         direction=1)
+
+
+# ------------------------------------------------------------------------- every finding
+def decided_by_trained(rows: pd.DataFrame, status: pd.DataFrame, by: str) -> pd.DataFrame:
+    """``rows`` without the groups that did not train (``training_status``)."""
+    return rows[~rows[by].isin(untrained(status, by))]

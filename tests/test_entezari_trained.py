@@ -1,0 +1,67 @@
+"""The Entezari findings read on trained runs: real tiny runs at several lengths and budgets,
+read three ways (studies.pretraining_data.trained)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pretrain_diversity.analysis import readings as R
+from pretrain_diversity.analysis.tables import table_of
+from pretrain_diversity.config import RunConfig
+from pretrain_diversity.runs.experiment import run_experiment
+from pretrain_diversity.studies.pretraining_data import trained as ET
+from pretrain_diversity.studies.pretraining_data.load import with_accuracy
+
+
+@pytest.fixture(scope="module")
+def size_table(tmp_path_factory) -> pd.DataFrame:
+    """Three budgets at K = 8, two seeds, read at 0.5-4x the 2-epoch steps: budget 32 at 2-16
+    steps, 64 at 4-32 and 512 at 32-256, so no step count is shared by all three."""
+    base = RunConfig(image_size=8, width=4, epochs=2.0, batch_size=16, probe_tasks=("digits",),
+                     shots=(1, 0), lengths=(0.5, 1, 2, 4))
+    out = tmp_path_factory.mktemp("entezari-trained")
+    fields = {f: v for f, v in base.to_dict().items()
+              if f not in ("n_classes", "samples_per_class", "seed")}
+    runs = [run_experiment(RunConfig.from_budget(budget, 8, seed=seed, **fields), out,
+                           progress=False)
+            for budget in (32, 64, 512) for seed in (0, 1)]
+    df = R.with_plateau(table_of(runs))
+    return with_accuracy(df.assign(variant="all"))
+
+
+def test_fixed_compute_leaves_out_the_budgets_that_cannot_reach_the_shared_steps(size_table):
+    # 512 images at batch 16, 2 epochs: 64 steps at length 1, 32-256 over the lengths; budget 32
+    # tops out at 16 steps, so fixed compute drops it and reads 64 and 512 at their shared 32
+    rows, dropped = ET.compute_rows(size_table)
+    assert dropped == [32]
+    assert set(rows["pretrain_steps"]) == {32} and set(rows["budget"]) == {64, 512}
+    got = ET.readings(size_table)
+    assert set(got) == set(R.PROTOCOLS) and got[R.FIXED_COMPUTE].attrs["dropped"] == [32]
+    assert set(got[R.FIXED_EPOCHS]["length"]) == {1.0}
+    assert got[R.TRAINED]["at_plateau"].all()
+    one_budget = size_table[size_table["budget"] == 64]
+    assert set(ET.readings(one_budget)) == {R.TRAINED, R.FIXED_EPOCHS}
+
+
+def test_size_contrast_is_read_from_every_starting_budget(size_table):
+    rows = ET.readings(size_table)[R.TRAINED]
+    by_start = ET.size_by_start(rows)
+    assert sorted(by_start["start"].unique()) == [32, 64] and set(by_start["end"]) == {512}
+    assert len(by_start) == 2 * rows.groupby(["task", "protocol"]).ngroups
+    v = ET.size_claim_by_start(rows, trained_starts=[64])
+    assert set(v.cells["start"]) == {"from N = 64"}
+    with pytest.raises(ValueError, match="no starting budget trained"):
+        ET.size_claim_by_start(rows, trained_starts=[])
+
+
+def test_training_status_names_groups_that_did_not_train(size_table):
+    status = ET.training_status(size_table, "budget").set_index("budget")
+    assert list(status.index) == [32, 64, 512] and (status["runs"] == 2).all()
+    acc = status["training accuracy at the plateau (%)"]
+    assert acc.between(0, 100).all()
+    trained = (status["plateaued"] > 1) & (acc >= 50)
+    assert (status["trained"] == trained).all()
+    assert ET.untrained(status.reset_index(), "budget") == list(status.index[~trained])
+    kept = ET.decided_by_trained(size_table, status.reset_index(), "budget")
+    assert set(kept["budget"]) == set(status.index[trained])
