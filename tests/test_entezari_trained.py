@@ -65,3 +65,16 @@ def test_training_status_names_groups_that_did_not_train(size_table):
     assert ET.untrained(status.reset_index(), "budget") == list(status.index[~trained])
     kept = ET.decided_by_trained(size_table, status.reset_index(), "budget")
     assert set(kept["budget"]) == set(status.index[trained])
+
+
+def test_a_claim_is_read_under_every_protocol_with_its_panel(size_table):
+    from pretrain_diversity.studies.pretraining_data.claims import size_claim
+
+    table = ET.claim_by_protocol(ET.readings(size_table), size_claim)
+    assert list(table["protocol"]) == [R.TRAINED, R.FIXED_EPOCHS, R.FIXED_COMPUTE]
+    for _, r in table.iterrows():
+        assert r["cells"] == len(r["claim"].cells) >= 1
+        assert r["verdict"] in (r["as reported"], "inconclusive")  # the panel only takes away
+    view = ET.claim_view(table)
+    assert list(view["reading"]) == list(table["protocol"])
+    assert view["cells that agree"].str.contains(" of ").all()

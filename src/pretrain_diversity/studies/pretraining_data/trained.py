@@ -137,3 +137,51 @@ def size_claim_by_start(rows: pd.DataFrame, trained_starts, *, seed: int = 0) ->
 def decided_by_trained(rows: pd.DataFrame, status: pd.DataFrame, by: str) -> pd.DataFrame:
     """``rows`` without the groups that did not train (``training_status``)."""
     return rows[~rows[by].isin(untrained(status, by))]
+
+
+def claim_by_protocol(rows_by_protocol: dict[str, pd.DataFrame], claim) -> pd.DataFrame:
+    """One finding read under each protocol by its claim function (``claims``: rows ->
+    ``ClaimVerdict``), each after the robustness panel (test selection, each seed left out):
+    protocol, verdict, as reported, cells passing / contradicting / in all, the worst cell, the
+    panel's reason. The trained row is the headline; the others show what the protocol does."""
+    from pretrain_diversity.studies.pretraining_data.claims import claim_robustness, worst_cell
+    from pretrain_diversity.analysis.verdict_rule import CONTRADICTS, PASSES
+
+    out = []
+    for protocol, rows in rows_by_protocol.items():
+        v = claim(rows)
+        robust = claim_robustness(rows, claim)
+        effect, lo, hi = worst_cell(v)
+        status = v.cells["status"]
+        out.append({"protocol": protocol, "verdict": robust.label, "as reported": v.label,
+                    "cells passing": int((status == PASSES).sum()),
+                    "cells contradicting": int((status == CONTRADICTS).sum()),
+                    "cells": len(status), "worst cell": f"{effect:+.1f} [{lo:+.1f}, {hi:+.1f}]",
+                    "why": robust.reason, "claim": v, "robust": robust})
+    return pd.DataFrame(out)
+
+
+def claim_view(table: pd.DataFrame) -> pd.DataFrame:
+    """``claim_by_protocol`` for a reader: one row per protocol, the verdict in plain words."""
+    from pretrain_diversity.studies.findings import plain
+
+    return pd.DataFrame({
+        "reading": table["protocol"],
+        "verdict": table["verdict"].map(plain),
+        "cells that agree": [f"{r['cells passing']} of {r['cells']}"
+                             + (f", {r['cells contradicting']} contradict"
+                                if r["cells contradicting"] else "")
+                             for _, r in table.iterrows()],
+        "cell nearest the opposite (points, 95%)": table["worst cell"],
+    })
+
+
+# ------------------------------------------------------------------------------- methods
+HEADLINE_METHODS = ("simclr", "clip-web-captions")  # image-image against web-like image-text
+
+
+def methods_claim_of(a: str = HEADLINE_METHODS[0], b: str = HEADLINE_METHODS[1]):
+    """The claim function 'a beats b' for ``claim_by_protocol``."""
+    from pretrain_diversity.studies.pretraining_data.claims import methods_claim
+
+    return lambda rows: methods_claim(rows, a, b)
