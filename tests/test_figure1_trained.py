@@ -69,3 +69,22 @@ def test_smallest_detectable_drift_needs_both_signs_and_every_larger_slope():
     assert view.loc["digits", "smallest drift found 80% of the time"] == "none up to ±1"
     assert view.loc["glyphs-heldout", "smallest drift found 80% of the time"] == "±0.5"
     assert view.loc["glyphs-heldout", "slope +0.2"] == "30%"
+
+
+def test_protocol_findings_word_each_reading_and_the_detectable_drift():
+    rows = []
+    for protocol, slope, verdict in (("trained", 0.1, "inconclusive"),
+                                     ("fixed epochs", 0.9, "drifts up"),
+                                     ("fixed compute", -0.6, "drifts down")):
+        rows.append(dict(protocol=protocol, task="glyphs-heldout", slope=slope, lo=slope - 0.5,
+                         hi=slope + 0.5, rule=verdict, verdict=verdict, broken=""))
+    drifts = {"glyphs-heldout": pd.DataFrame([
+        dict(seeds=5, slope=s, p_ideal=p, sims=20)
+        for s, p in ((0.0, 0.1), (0.5, 0.9), (-0.5, 0.85), (1.0, 1.0), (-1.0, 1.0))])}
+    f = T.protocol_findings(pd.DataFrame(rows), drifts)
+    assert f["trained_ours"] == "glyphs-heldout +0.10"
+    assert "cannot tell" in f["trained_verdict"]
+    assert "grows" in f["epochs_verdict"] or "up" in f["epochs_verdict"]
+    assert f["compute_ours"] == "glyphs-heldout -0.60"
+    assert "±0.5 on glyphs-heldout" in f["trained_why_sentence"]
+    assert T.protocol_findings(None)["trained_verdict"].startswith("not yet read")

@@ -203,6 +203,39 @@ def verdict_summary(verdicts: pd.DataFrame) -> pd.DataFrame:
     return out.reindex([p for p in PROTOCOLS if p in out.index])
 
 
+def protocol_findings(verdicts: pd.DataFrame | None,
+                      drifts: dict[str, pd.DataFrame] | None = None) -> dict[str, str]:
+    """The answer box's words per protocol (``findings.slope_findings`` of ``protocol_verdicts``
+    rows): ``trained_verdict``, ``trained_ours``, ``trained_why``, ``epochs_*``, ``compute_*``,
+    and ``trained_why_sentence``: why the trained reading cannot tell, with the smallest drift
+    this design finds 80% of the time per task (``drifts``: ``load_drift_power``)."""
+    from pretrain_diversity.analysis.readings import FIXED_COMPUTE, FIXED_EPOCHS, TRAINED
+    from pretrain_diversity.studies import findings as FD
+
+    prefixes = {TRAINED: "trained", FIXED_EPOCHS: "epochs", FIXED_COMPUTE: "compute"}
+    if verdicts is None:
+        out = {f"{p}_{k}": "not yet read (fewer than two complete budgets)" if k == "verdict"
+               else "—" for p in prefixes.values() for k in ("verdict", "ours", "why")}
+        out["trained_why_sentence"] = ""
+        return out
+    out = {}
+    for protocol, prefix in prefixes.items():
+        out.update(FD.glued(prefix, FD.slope_findings(verdicts[verdicts.protocol == protocol])))
+    sentence = ""
+    if out["trained_why"] != "—":
+        sentence = f"Why not a clear answer: {out['trained_why']}."
+    if drifts:
+        found = []
+        for task, table in sorted(drifts.items()):
+            size = smallest_detectable(table)
+            found.append(f"±{size:.1f} on {task}" if np.isfinite(size)
+                         else f"none up to ±{table['slope'].abs().max():g} on {task}")
+        sentence += (" Simulated on this design, the smallest drift found 80% of the time is "
+                     + "; ".join(found) + ".")
+    out["trained_why_sentence"] = sentence.strip()
+    return out
+
+
 def edge_table(edges: pd.DataFrame) -> pd.DataFrame:
     """``interior.edge_tests`` for a reader: one row per (task, N), each end as 'K: +d [lo, hi]'."""
     def cell(r, end):
