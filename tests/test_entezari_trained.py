@@ -78,3 +78,18 @@ def test_a_claim_is_read_under_every_protocol_with_its_panel(size_table):
     view = ET.claim_view(table)
     assert list(view["reading"]) == list(table["protocol"])
     assert view["cells that agree"].str.contains(" of ").all()
+
+
+def test_the_headline_is_the_trained_reading_once_its_study_is_complete():
+    first = {"claim_verdict": "yes", "claim_ours": "3 of 4 cells agree", "claim_why": "—"}
+    waiting = {"complete": False, "glue": {"trained_verdict": "not yet measured (3 of 25 runs "
+                                           "recorded)", "trained_ours": "—", "trained_why": "—"}}
+    h = ET.headline_glue(first, waiting)
+    assert h["claim_verdict"] == "yes" and h["claim_ours"].startswith("at 20 epochs")
+    assert "not yet measured (3 of 25" in h["claim_why"]
+    done = {"complete": True, "glue": {"trained_verdict": "cannot tell", "trained_ours":
+                                       "1 of 8 cells agree", "trained_why": "too few cells"}}
+    h = ET.headline_glue(first, done)
+    assert h == {"claim_verdict": "cannot tell",
+                 "claim_ours": "trained to the plateau: 1 of 8 cells agree",
+                 "claim_why": "too few cells"}

@@ -13,7 +13,7 @@ run, downstream task, protocol and k; ``analysis.tables``), and one analysis per
 
 Accuracies are in points (100 x (1 - test error)), as the paper reports them. Intervals are
 bootstrap intervals over seeds (each group's seeds resampled independently); "seed spread" is the
-standard deviation over seeds. With 3 seeds per cell the bootstrap is coarse: the pages say so.
+standard deviation over seeds. With 5 seeds per cell the bootstrap is coarse: the pages say so.
 
 Every verdict is a claim over cells read by ``analysis.verdict_rule.combine_cells`` (``claims``):
 one cell that significantly contradicts it makes it "contradicted", named. The sources' role is

@@ -180,8 +180,78 @@ def claim_view(table: pd.DataFrame) -> pd.DataFrame:
 HEADLINE_METHODS = ("simclr", "clip-web-captions")  # image-image against web-like image-text
 
 
-def methods_claim_of(a: str = HEADLINE_METHODS[0], b: str = HEADLINE_METHODS[1]):
-    """The claim function 'a beats b' for ``claim_by_protocol``."""
+def methods_claim_of(status: pd.DataFrame | None = None, a: str = HEADLINE_METHODS[0],
+                     b: str = HEADLINE_METHODS[1]):
+    """The claim function 'a beats b' for ``claim_by_protocol``. Both methods are read whatever
+    ``status`` says: the comparison is between them, and the page names one that did not train."""
     from pretrain_diversity.studies.pretraining_data.claims import methods_claim
 
     return lambda rows: methods_claim(rows, a, b)
+
+
+def size_claim_of(status: pd.DataFrame):
+    """The size claim for ``claim_by_protocol``, read from the starting budgets that trained
+    (``training_status`` by budget); the others are shown, named, and do not decide."""
+    starts = [b for b in status.loc[status["trained"], "budget"].tolist()]
+    return lambda rows: size_claim_by_start(rows, starts)
+
+
+# ------------------------------------------------------------------------ what a page shows
+def pending(study: str, root: str | os.PathLike | None = None) -> dict[str, str]:
+    """The glue of a finding whose trained study is not complete: how far it is, and how to
+    run the rest."""
+    r = recorded(trained_name(study), root)
+    return {"trained_verdict": f"not yet measured ({r['recorded']} of {r['runs']} runs recorded)",
+            "trained_ours": "—", "trained_why": "—",
+            "trained_command": f"make studies STUDY=entezari-{trained_name(study)}"}
+
+
+def finding_glue(table: pd.DataFrame, status: pd.DataFrame, by: str) -> dict[str, str]:
+    """A finding read under every protocol (``claim_by_protocol``) in the words its page glues:
+    ``trained_*`` (the headline), ``epochs_*`` and, where there is one, ``compute_*``; the
+    groups that did not train are named in ``trained_why``."""
+    from pretrain_diversity.studies import findings as FD
+
+    prefixes = {R.TRAINED: "trained", R.FIXED_EPOCHS: "epochs", R.FIXED_COMPUTE: "compute"}
+    out = {}
+    for _, r in table.iterrows():
+        out.update(FD.glued(prefixes[r["protocol"]], FD.claim_findings(r["claim"], r["robust"])))
+    names = untrained(status, by)
+    if names:
+        what = ", ".join(f"{by} {n:,}" if isinstance(n, int) else str(n) for n in names)
+        note = f"did not reach the plateau or fit half its training images: {what}"
+        out["trained_why"] = note if out.get("trained_why", "—") == "—" else \
+            f"{out['trained_why']}; {note}"
+    return out
+
+
+def page_reading(study: str, make_claim, by: str,
+                 root: str | os.PathLike | None = None) -> dict:
+    """What a finding's page needs of its trained study: ``complete``; when complete also the
+    ``readings``, the ``status`` of each group (``by``), the ``table`` of the claim (made by
+    ``make_claim(status)``, so that it can leave out the groups that did not train) under every
+    protocol, and its ``glue``; when not, the ``glue`` of ``pending``."""
+    if not is_complete(study, root):
+        return {"complete": False, "glue": pending(study, root)}
+    df = load_readings(study, root)
+    status = training_status(df, by)
+    rows = readings(df)
+    table = claim_by_protocol(rows, make_claim(status))
+    return {"complete": True, "readings": rows, "status": status, "table": table,
+            "glue": {**finding_glue(table, status, by),
+                     "trained_command": f"make studies STUDY=entezari-{trained_name(study)}"}}
+
+
+def headline_glue(first: dict[str, str], reading: dict) -> dict[str, str]:
+    """The ``claim_*`` words the intro's findings table pastes: the trained reading once its
+    study is complete, else the first (20-epoch) study's, saying so."""
+    g = reading["glue"]
+    if reading["complete"]:
+        return {"claim_verdict": g["trained_verdict"],
+                "claim_ours": f"trained to the plateau: {g['trained_ours']}",
+                "claim_why": g["trained_why"]}
+    why = first.get("claim_why", "—")
+    later = "the trained runs are " + g["trained_verdict"]
+    return {"claim_verdict": first["claim_verdict"],
+            "claim_ours": f"at 20 epochs: {first['claim_ours']}",
+            "claim_why": later if why == "—" else f"{why}; {later}"}

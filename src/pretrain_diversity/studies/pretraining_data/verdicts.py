@@ -236,7 +236,8 @@ def wall_time_summary(walls: pd.DataFrame, commands: list[str]) -> str:
 
 # ------------------------------------------------------------------------- the pages' tables
 SOURCE_ORDER = ("all-scripts", "latin", "symbols", "noisy-labels", "negative")
-METHOD_ORDER = ("supervised", "simclr", "clip", "clip-noisy-captions")
+METHOD_ORDER = ("supervised", "simclr", "clip-web-captions", "clip", "clip-noisy-captions",
+                "clip-constant-captions")
 
 
 def source_order(df: pd.DataFrame) -> list[str]:
