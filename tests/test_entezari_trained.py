@@ -93,3 +93,19 @@ def test_the_headline_is_the_trained_reading_once_its_study_is_complete():
     assert h == {"claim_verdict": "cannot tell",
                  "claim_ours": "trained to the plateau: 1 of 8 cells agree",
                  "claim_why": "too few cells"}
+
+
+def test_the_spread_without_one_source_and_where_it_peaks():
+    rows = []
+    for k, (a, b, c) in {1: (20, 18, 5), 5: (40, 35, 10), 0: (70, 69, 60)}.items():
+        for seed in range(3):
+            for variant, acc in (("all-scripts", a), ("latin", b), ("negative", c)):
+                rows.append(dict(task="digits", protocol="probe", k=k, seed=seed,
+                                 variant=variant, accuracy=acc + 0.1 * seed))
+    t = ET.spread_with_and_without(pd.DataFrame(rows)).set_index("k")
+    assert t.loc[1, "spread"] == pytest.approx(15) and t.loc[1, "worst"] == "negative"
+    assert t.loc[1, "spread without negative"] == pytest.approx(2)
+    assert t.loc[0, "spread without negative"] == pytest.approx(1)
+    peak = ET.spread_peak(t.reset_index())
+    assert list(peak["peak"]) == ["5-shot"] and peak["spread"].iloc[0] == pytest.approx(30)
+    assert ET.spread_peak(t.reset_index(), "spread without negative")["peak"].iloc[0] == "5-shot"

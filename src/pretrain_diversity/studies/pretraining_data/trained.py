@@ -255,3 +255,37 @@ def headline_glue(first: dict[str, str], reading: dict) -> dict[str, str]:
     return {"claim_verdict": first["claim_verdict"],
             "claim_ours": f"at 20 epochs: {first['claim_ours']}",
             "claim_why": later if why == "—" else f"{why}; {later}"}
+
+
+# ------------------------------------------------------------------------------- sources
+SHIFTED_SOURCE = "negative"  # dark ink on a bright ground: unlike every downstream task
+
+
+def spread_with_and_without(rows: pd.DataFrame, left_out: str = SHIFTED_SOURCE) -> pd.DataFrame:
+    """The best-minus-worst spread between sources (points) per task, protocol and k, with every
+    source and without ``left_out``: how much of the spread is one source whose images look
+    unlike the downstream tasks."""
+    from pretrain_diversity.studies.pretraining_data.stats import source_spread
+
+    cols = ["task", "protocol", "k", "spread", "spread_lo", "spread_hi", "worst"]
+    every = source_spread(rows)[cols]
+    rest = source_spread(rows[rows["variant"] != left_out])[cols[:-1]]
+    return every.merge(rest, on=["task", "protocol", "k"], suffixes=("", f" without {left_out}"))
+
+
+def spread_peak(spreads: pd.DataFrame, column: str = "spread") -> pd.DataFrame:
+    """Per task and protocol, the number of shots k (all images counted last) at which the
+    spread ``column`` is largest: the paper's spread peaks at 5 to 10 shots, not at 1."""
+    from pretrain_diversity.studies.pretraining_data.load import k_label
+
+    idx = spreads.groupby(["task", "protocol"])[column].idxmax()
+    out = spreads.loc[idx, ["task", "protocol", "k", column]].reset_index(drop=True)
+    out["peak"] = out["k"].map(lambda k: k_label(int(k)))
+    return out
+
+
+def sources_claim_of(status: pd.DataFrame | None = None):
+    """The sources claim for ``claim_by_protocol`` (``claims.sources_claim``, every source)."""
+    from pretrain_diversity.studies.pretraining_data.claims import sources_claim
+
+    return sources_claim
