@@ -218,7 +218,7 @@ def finding_glue(table: pd.DataFrame, status: pd.DataFrame, by: str) -> dict[str
         out.update(FD.glued(prefixes[r["protocol"]], FD.claim_findings(r["claim"], r["robust"])))
     names = untrained(status, by)
     if names:
-        what = ", ".join(f"{by} {n:,}" if isinstance(n, int) else str(n) for n in names)
+        what = ", ".join(f"N = {n:,}" if by == "budget" else str(n) for n in names)
         note = f"did not reach the plateau or fit half its training images: {what}"
         out["trained_why"] = note if out.get("trained_why", "—") == "—" else \
             f"{out['trained_why']}; {note}"
@@ -289,3 +289,39 @@ def sources_claim_of(status: pd.DataFrame | None = None):
     from pretrain_diversity.studies.pretraining_data.claims import sources_claim
 
     return sources_claim
+
+
+# ------------------------------------------------------------------------------ curation
+def noise_cell(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with ``cell``: its label noise and budget in words, the group a curation run's
+    training is judged in ('80% wrong labels, N = 32,768')."""
+    noise = df["label_noise"].fillna(0).astype(float)
+    return df.assign(cell=[f"{r:.0%} wrong labels, N = {int(n):,}"
+                           for r, n in zip(noise, df["budget"])])
+
+
+def curation_reading(root: str | os.PathLike | None = None) -> dict:
+    """``page_reading`` for curation, whose clean curve is the size study's: matching factors
+    only between trained runs. A (noise, budget) cell of either study that did not train is left
+    out of the noisy or clean curve and named (``status``), so the factor is read where both
+    curves learned their classes."""
+    from pretrain_diversity.studies.pretraining_data.claims import (
+        clean_and_noisy, curation_table_claim,
+    )
+
+    for study in ("size", "curation"):
+        if not is_complete(study, root):
+            return {"complete": False, "glue": pending(study, root)}
+    noisy = noise_cell(load_readings("curation", root))
+    clean = noise_cell(load_readings("size", root))
+    clean = clean[clean["budget"].isin(set(noisy["budget"]))]
+    status = pd.concat([training_status(clean, "cell"), training_status(noisy, "cell")],
+                       ignore_index=True)
+    noisy_rows = readings(noisy)
+    rows = {p: clean_and_noisy(decided_by_trained(c, status, "cell"),
+                               decided_by_trained(noisy_rows[p], status, "cell"))
+            for p, c in readings(clean).items() if p in noisy_rows}
+    table = claim_by_protocol(rows, curation_table_claim)
+    return {"complete": True, "readings": rows, "status": status, "table": table,
+            "glue": {**finding_glue(table, status, "cell"),
+                     "trained_command": "make studies STUDY=entezari-curation-trained"}}
