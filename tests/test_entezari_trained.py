@@ -109,3 +109,20 @@ def test_the_spread_without_one_source_and_where_it_peaks():
     peak = ET.spread_peak(t.reset_index())
     assert list(peak["peak"]) == ["5-shot"] and peak["spread"].iloc[0] == pytest.approx(30)
     assert ET.spread_peak(t.reset_index(), "spread without negative")["peak"].iloc[0] == "5-shot"
+
+
+def test_curation_reads_matching_factors_between_trained_cells_only(size_table, monkeypatch):
+    clean = size_table.assign(label_noise=0.0)
+    noisy = size_table.assign(label_noise=0.5, accuracy=size_table["accuracy"] - 5,
+                              run_id=size_table["run_id"] + "-noisy")
+    monkeypatch.setattr(ET, "is_complete", lambda study, root=None: True)
+    monkeypatch.setattr(ET, "load_readings",
+                        lambda study, root=None: {"size": clean, "curation": noisy}[study])
+    got = ET.curation_reading()
+    assert got["complete"] and list(got["table"]["protocol"])[0] == R.TRAINED
+    status = got["status"].set_index("cell")
+    assert "50% wrong labels, N = 512" in status.index and "0% wrong labels, N = 64" in status.index
+    for rows in got["readings"].values():
+        cells = set(ET.noise_cell(rows)["cell"])
+        assert not cells & set(ET.untrained(got["status"], "cell"))
+    assert {"trained_verdict", "epochs_verdict", "compute_verdict"} <= set(got["glue"])

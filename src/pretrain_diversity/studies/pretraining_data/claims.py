@@ -84,7 +84,11 @@ def curation_cells(factors: pd.DataFrame) -> pd.DataFrame:
 def curation_claim(clean: pd.DataFrame, noisy: pd.DataFrame, *, seed: int = 0) -> ClaimVerdict:
     """'Noisy data needs many times more images to match clean data', per task, noise rate and k
     at the smallest clean size."""
-    cells = curation_cells(matching_factors(clean, noisy, seed=seed))
+    factors = matching_factors(clean, noisy, seed=seed)
+    if factors.empty:
+        raise ValueError("no matching factor can be read: no clean size lies below the largest "
+                         "noisy size in any cell")
+    cells = curation_cells(factors)
     return combine_cells(_names(cells), keys=("task", "noise", "k"), direction=1)
 
 

@@ -147,9 +147,18 @@ def claim_by_protocol(rows_by_protocol: dict[str, pd.DataFrame], claim) -> pd.Da
     from pretrain_diversity.studies.pretraining_data.claims import claim_robustness, worst_cell
     from pretrain_diversity.analysis.verdict_rule import CONTRADICTS, PASSES
 
+    from pretrain_diversity.analysis.verdict_rule import INCONCLUSIVE
+
     out = []
     for protocol, rows in rows_by_protocol.items():
-        v = claim(rows)
+        try:
+            v = claim(rows)
+        except ValueError as e:  # nothing left to read, e.g. every cell left out as untrained
+            out.append({"protocol": protocol, "verdict": INCONCLUSIVE,
+                        "as reported": INCONCLUSIVE, "cells passing": 0,
+                        "cells contradicting": 0, "cells": 0, "worst cell": "—",
+                        "why": str(e), "claim": None, "robust": None})
+            continue
         robust = claim_robustness(rows, claim)
         effect, lo, hi = worst_cell(v)
         status = v.cells["status"]
@@ -215,7 +224,10 @@ def finding_glue(table: pd.DataFrame, status: pd.DataFrame, by: str) -> dict[str
     prefixes = {R.TRAINED: "trained", R.FIXED_EPOCHS: "epochs", R.FIXED_COMPUTE: "compute"}
     out = {}
     for _, r in table.iterrows():
-        out.update(FD.glued(prefixes[r["protocol"]], FD.claim_findings(r["claim"], r["robust"])))
+        found = (FD.claim_findings(r["claim"], r["robust"]) if r["claim"] is not None else
+                 {"verdict": FD.plain(r["verdict"]), "ours": "no cell can be read",
+                  "why": r["why"]})
+        out.update(FD.glued(prefixes[r["protocol"]], found))
     names = untrained(status, by)
     if names:
         what = ", ".join(f"N = {n:,}" if by == "budget" else str(n) for n in names)
