@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import sweep_helpers as H
 
 from pretrain_diversity import cli
@@ -187,3 +188,29 @@ def test_a_copy_prefers_the_record_made_under_this_environments_versions(tmp_pat
     (mine / f"{rid}.json").unlink()
     assert copy_shared_record(rid, mine, [old, new])  # no match: the first folder's
     assert load_records(mine)[0]["metrics"]["marker"] == 1
+
+
+def test_the_probe_rate_comes_from_runs_probed_by_the_solver_that_runs_now(monkeypatch):
+    import torch
+
+    from pretrain_diversity.config import RunConfig
+    from pretrain_diversity.evaluation.probe import PROBE_ENV, PROBE_VERSIONS
+    from pretrain_diversity.runs.machine import hardware
+
+    cfg = RunConfig(n_classes=16, samples_per_class=8, probe_tasks=("digits",)).to_dict()
+
+    def record(probe_s, probe):
+        return {"config": cfg, "hardware": hardware(torch.device("cpu")),
+                "timing": {"train_s": 1.0, "data_s": 0.1, "probe_s": probe_s},
+                "versions": {"probe": PROBE_VERSIONS[probe]}}
+
+    runs = [record(9.0, "sklearn"), record(9.0, "sklearn"), record(1.0, "torch")]
+    monkeypatch.setenv(PROBE_ENV, "torch")
+    fast = cost.calibrate(runs)
+    monkeypatch.setenv(PROBE_ENV, "sklearn")
+    slow = cost.calibrate(runs)
+    assert slow.probe_s_per_unit == pytest.approx(9 * fast.probe_s_per_unit)
+    assert "torch-lbfgsb" in fast.source and "sklearn" in slow.source
+    assert fast.images_per_s == slow.images_per_s  # training is read from every run
+    monkeypatch.setenv(PROBE_ENV, "torch")  # no run probed by the solver: every run counts
+    assert cost.calibrate(runs[:2]).probe_s_per_unit == slow.probe_s_per_unit

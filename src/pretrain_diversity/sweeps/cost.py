@@ -102,9 +102,14 @@ def calibrate(records: Iterable[dict], *, device: str = "cpu") -> Rate | None:
     Each run's metrics (or record) hold its config, its timings and its ``hardware`` block; only
     runs whose hardware matches this machine and device count. Each phase's rate is the median
     over runs, so the first run of a session, which also loads the glyph bank and builds the
-    probe tasks' caches, does not set the pace of the others.
+    probe tasks' caches, does not set the pace of the others. The probe's rate comes from the
+    runs probed by the solver that will run now (``evaluation.probe.probe_solver``) where there
+    are any: the torch probe is several times faster than the sklearn one most records used.
     """
-    ips, per_image, per_unit = [], [], []
+    from pretrain_diversity.evaluation.probe import PROBE_VERSIONS, probe_solver, probe_version_of
+
+    current = PROBE_VERSIONS[probe_solver()]
+    ips, per_image, per_unit, per_unit_now = [], [], [], []
     for r in records:
         if not same_machine(r.get("hardware") or {}, device=device):
             continue
@@ -116,10 +121,15 @@ def calibrate(records: Iterable[dict], *, device: str = "cpu") -> Rate | None:
         ips.append(train_work(cfg) / t["train_s"])
         per_image.append(t["data_s"] / cfg.budget)
         per_unit.append(t["probe_s"] / probe_units(cfg))
+        if probe_version_of(r.get("versions")) == current:
+            per_unit_now.append(per_unit[-1])
     if not ips:
         return None
-    return Rate(statistics.median(ips), statistics.median(per_image), statistics.median(per_unit),
-                f"measured: {len(ips)} recorded run(s) on this machine")
+    probe = statistics.median(per_unit_now or per_unit)
+    return Rate(statistics.median(ips), statistics.median(per_image), probe,
+                f"measured: {len(ips)} recorded run(s) on this machine, the probe on "
+                f"{len(per_unit_now) or len(per_unit)} probed by "
+                f"{current if per_unit_now else 'every solver'}")
 
 
 def probe_rate(*, device: str = "cpu") -> Rate:
