@@ -38,6 +38,15 @@ def star_error(o) -> float:
     return float(o.report_star) if reported else float(o.err_star)
 
 
+def star_of(rows: pd.DataFrame) -> tuple[float, float, float, float] | None:
+    """The star a U-curve figure draws for an optimum table's first row (``figures.budget_curve``):
+    (log2 r*, its interval's ends, ``star_error``), or None for no row."""
+    if not len(rows):
+        return None
+    o = rows.iloc[0]
+    return float(o.log2_r_star), float(o.log2_r_lo), float(o.log2_r_hi), star_error(o)
+
+
 def recorded_runs(table: str | os.PathLike, root: str | os.PathLike | None = None) -> int:
     """How many run records sit beside ``table`` (``results/<study>/records/``), 0 if none."""
     from pretrain_diversity.sweeps.records import default_records_dir

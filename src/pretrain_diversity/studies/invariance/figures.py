@@ -8,13 +8,14 @@ import pandas as pd
 
 from pretrain_diversity.analysis import optimum
 from pretrain_diversity.figures.baselines import draw_baselines
+from pretrain_diversity.figures.budget_curve import draw_budget_curve
 from pretrain_diversity.figures.style import (
     FULL_WIDTH_IN, book_style, budget_colors, legend_outside, panel_grid,
 )
 from pretrain_diversity.studies.invariance.conditions import BASELINE, FULL_GRID, knob_groups
 from pretrain_diversity.studies.invariance.load import METRIC
 from pretrain_diversity.studies.invariance.stats import Invariance
-from pretrain_diversity.studies.slope_verdicts import star_error
+from pretrain_diversity.studies.slope_verdicts import star_of
 
 
 KNOB_COLORS = {"variety": "C0", "capacity": "C2", "training budget": "C3", "baseline": "k",
@@ -105,21 +106,11 @@ def plot_ucurves(inv: Invariance, task: str, metric: str = METRIC, *,
     fig, axes, spare = panel_grid(len(conds), row_in=2.4, sharex=True, sharey=True)
     for ci, (ax, cond) in enumerate(zip(axes, conds)):
         for n in budgets:
-            s = dt[(dt.condition == cond) & (dt.budget == n)].groupby("log2_r")[metric]
-            s = s.agg(["mean", "std"])
-            if s.empty:
-                continue
-            x, mu = s.index.to_numpy(), s["mean"].to_numpy() * 100
-            sd = s["std"].fillna(0).to_numpy() * 100
-            ax.plot(x, mu, "o-", color=colors[n], ms=3, lw=1.2, label=f"N = {n}")
-            ax.fill_between(x, mu - sd, mu + sd, color=colors[n], alpha=0.2, lw=0)
             o = inv.optima[(inv.optima.condition == cond) & (inv.optima.task == task)
                            & (inv.optima.budget == n)]
-            if len(o):
-                o = o.iloc[0]
-                ax.errorbar(o.log2_r_star, star_error(o) * 100,
-                            xerr=[[o.log2_r_star - o.log2_r_lo], [o.log2_r_hi - o.log2_r_star]],
-                            fmt="*", color=colors[n], mec="k", ms=10, capsize=2)
+            draw_budget_curve(ax, dt[(dt.condition == cond) & (dt.budget == n)], metric,
+                              colors[n], f"N = {n}", star_of(o), ms=3, lw=1.2, star_ms=10,
+                              capsize=2)
         draw_baselines(ax, (baselines or {}).get(task))
         ax.axvline(0, color="0.6", lw=0.8, ls=":")
         ax.set_title(cond)

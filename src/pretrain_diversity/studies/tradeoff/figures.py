@@ -9,8 +9,9 @@ import pandas as pd
 
 from pretrain_diversity.analysis.optimum import add_log_columns, optima
 from pretrain_diversity.figures.baselines import draw_baselines
+from pretrain_diversity.figures.budget_curve import draw_budget_curve
 from pretrain_diversity.figures.style import budget_colors, legend_outside, panel_grid
-from pretrain_diversity.studies.slope_verdicts import star_error
+from pretrain_diversity.studies.slope_verdicts import star_of
 from pretrain_diversity.studies.tradeoff.load import LEVEL, METRIC
 
 
@@ -63,20 +64,9 @@ def plot_ucurves(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: s
     fig, axes, spare = panel_grid(len(tasks), row_in=3.2)
     for ax, task in zip(axes, tasks):
         for n in budgets:
-            s = df[(df.task == task) & (df.budget == n)].groupby("log2_r")[metric]
-            s = s.agg(["mean", "std"])
-            if s.empty:
-                continue
-            x = s.index.to_numpy()
-            mu, sd = s["mean"].to_numpy() * 100, s["std"].fillna(0).to_numpy() * 100
-            ax.plot(x, mu, "o-", color=colors[n], ms=4, label=f"N = {n}")
-            ax.fill_between(x, mu - sd, mu + sd, color=colors[n], alpha=0.2, lw=0)
             o = opt[(opt.task == task) & (opt.budget == n)]
-            if len(o):
-                o = o.iloc[0]
-                ax.errorbar(o.log2_r_star, star_error(o) * 100,
-                            xerr=[[o.log2_r_star - o.log2_r_lo], [o.log2_r_hi - o.log2_r_star]],
-                            fmt="*", color=colors[n], mec="k", ms=13, capsize=3)
+            draw_budget_curve(ax, df[(df.task == task) & (df.budget == n)], metric, colors[n],
+                              f"N = {n}", star_of(o))
         draw_baselines(ax, (baselines or {}).get(task))
         ax.axvline(0, color="0.6", lw=0.8, ls=":")
         ax.set(xlabel="log2 (K / n)\n← more images per class · more classes →",
