@@ -292,3 +292,14 @@ def test_more_seeds_narrow_the_slope_interval_and_buy_power():
     few, many = lever.set_index("seeds").loc[4], lever.set_index("seeds").loc[16]
     assert many.median_width < 0.75 * few.median_width, lever.to_string()
     assert many.p_ideal >= few.p_ideal, lever.to_string()
+
+
+def test_the_panel_rules_read_a_precise_design_alike_and_a_noisy_one_never_wrongly():
+    rules = P.panel_rules(PRECISE, (0.0, 1.0), sims=2, n_boot=50).set_index(["slope", "reading"])
+    assert set(rules.index.get_level_values("reading")) == {"rule", "strict", "conflict"}
+    assert (rules["p_ideal"] == 1).all() and (rules["p_wrong"] == 0).all()
+    noisy = P.panel_rules(NOISY, (0.0,), sims=3, n_boot=50).set_index("reading")
+    # strict can only take a label away; the conflict rule keeps at most what was reported
+    assert noisy.loc["strict", "p_inconclusive"] >= noisy.loc["conflict", "p_inconclusive"] \
+        >= noisy.loc["rule", "p_inconclusive"]
+    assert np.allclose(noisy[["p_ideal", "p_wrong", "p_inconclusive"]].sum(axis=1), 1)

@@ -164,3 +164,18 @@ def test_a_slope_difference_is_paired_over_seeds_and_read_by_the_rule():
     assert r.panel.estimate.iloc[0] == pytest.approx(0.8, abs=0.05)
     with pytest.raises(ValueError, match="no rows of condition = 'b'"):
         fn(base.assign(condition="a"), "val_error", "parabola")
+
+
+def test_the_conflict_rule_vetoes_only_a_different_decisive_label():
+    import pandas as pd
+
+    from pretrain_diversity.analysis.robustness import conflict_label
+
+    def panel(*labels):
+        return pd.DataFrame({"check": [f"c{i}" for i in range(len(labels))], "label": labels})
+
+    assert conflict_label(panel("drifts up", "drifts up", "inconclusive", "failed")) == "drifts up"
+    assert conflict_label(panel("drifts up", "small drift")) == "inconclusive"
+    assert conflict_label(panel("drifts up", "drifts down", "drifts up")) == "inconclusive"
+    assert conflict_label(panel("invariant", "invariant")) == "invariant"
+    assert conflict_label(panel("inconclusive", "drifts up")) == "inconclusive"

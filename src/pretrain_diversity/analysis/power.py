@@ -43,7 +43,9 @@ import pandas as pd
 
 from pretrain_diversity.analysis.optimum import MIN_K_FOR_OPTIMUM, optima
 from pretrain_diversity.analysis.robustness import REPORT, SELECT, robust_slope_verdicts
-from pretrain_diversity.analysis.verdict_rule import LEVEL, MARGIN, SLOPE_LABELS, read_slope
+from pretrain_diversity.analysis.verdict_rule import (
+    INCONCLUSIVE, LEVEL, MARGIN, SLOPE_LABELS, read_slope,
+)
 from pretrain_diversity.storage import atomic_write_bytes
 
 SLOPES = (-1.0, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0)
@@ -463,6 +465,40 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def panel_rules(design: Design, slopes=SLOPES, *, sims: int = SIMS, n_boot: int = 200,
+                seed: int = 0) -> pd.DataFrame:
+    """Two ways to read the robustness panel, measured on the same synthetic tables: ``strict``
+    (the verdict stands only if every check gives the same label, the pages' rule) and
+    ``conflict`` (``robustness.conflict_label``: only a check with a different decisive label
+    vetoes). One row per (slope, reading): P(the ideal label), P(a wrong decisive label: a drift
+    the truth does not have, or 'invariant' for a drift the rule's margin calls one), and
+    P(inconclusive)."""
+    from pretrain_diversity.analysis.robustness import conflict_label
+
+    rows = []
+    for slope in slopes:
+        for j in range(sims):
+            table = simulate_table(design, float(slope), np.random.default_rng([seed, j]))
+            try:
+                v = validation_verdicts(table, n_boot=n_boot).iloc[0]
+                labels = dict(rule=v.rule, strict=v.verdict, conflict=conflict_label(v.panel))
+            except ValueError:
+                labels = dict(rule=FAILED, strict=FAILED, conflict=FAILED)
+            rows.append(dict(slope=float(slope), sim=j, **labels))
+    sims_t = pd.DataFrame(rows)
+    out = []
+    for slope, g in sims_t.groupby("slope", sort=True):
+        ideal = read_slope(slope, slope, slope).label
+        for reading in ("rule", "strict", "conflict"):
+            got = g[reading]
+            wrong = ~got.isin([ideal, INCONCLUSIVE, FAILED])
+            out.append(dict(slope=slope, reading=reading, ideal=ideal, sims=len(g),
+                            p_ideal=float((got == ideal).mean()), p_wrong=float(wrong.mean()),
+                            p_inconclusive=float((got == INCONCLUSIVE).mean()),
+                            n_boot=n_boot))
+    return pd.DataFrame(out)
 
 
 # What a design should reach on its headline task (issue 25), fixed before any power was read:

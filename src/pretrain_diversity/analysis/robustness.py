@@ -187,6 +187,19 @@ def robustness_panel(
     return Robustness(INCONCLUSIVE, reason, panel)
 
 
+def conflict_label(panel: pd.DataFrame) -> str:
+    """The panel read by the conflict rule: the label as reported stands unless a check reaches
+    a *different decisive* label (any label but 'inconclusive' and 'failed'). A check that only
+    loses resolution (the argmin estimator's interval spans whole grid steps; a seed left out
+    widens the interval) flags sensitivity without vetoing; a check that says the opposite
+    vetoes. Its error rates beside the strict rule's are measured by simulation
+    (``analysis.power.panel_rules``) before any page reads it."""
+    base = panel.iloc[0].label
+    other = panel.iloc[1:]
+    conflicts = other[(other.label != base) & ~other.label.isin([INCONCLUSIVE, "failed"])]
+    return INCONCLUSIVE if len(conflicts) else base
+
+
 def robustness_by_task(table: pd.DataFrame, *, n_boot: int = 1000, level: float = LEVEL,
                        margin: float = MARGIN, seed: int = 0, **panel_options) -> pd.DataFrame:
     """The slope verdict's panel for every task: task, label, reason, checks, broken (the names

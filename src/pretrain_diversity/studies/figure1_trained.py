@@ -306,11 +306,25 @@ def main(argv=None) -> None:
     ap.add_argument("--task", action="append", required=True)
     ap.add_argument("--sims", type=int, default=20)
     ap.add_argument("--n-boot", type=int, default=200)
+    ap.add_argument("--panel", action="store_true",
+                    help="instead: the strict and conflict panel rules (analysis.power."
+                         "panel_rules) at slopes 0, ±0.2, ±0.5, ±1; --sims 100 is what the page "
+                         "shows")
     args = ap.parse_args(argv)
     df, _, _ = load_trained()
     for task in args.task:
         t0 = time.perf_counter()
         design = planned_design(df, task)
+        if args.panel:
+            from pretrain_diversity.analysis.power import panel_rules
+
+            rules = panel_rules(design, tuple(sorted(POWER_DRIFTS)), sims=args.sims,
+                                n_boot=args.n_boot)
+            out = repo_root() / POWER / f"{task}-panel-rules.csv"
+            atomic_write_bytes(out, rules.to_csv(index=False).encode())
+            print(rules.round(2).to_string(index=False))
+            print(f"{time.perf_counter() - t0:.0f} s -> {out}")
+            continue
         lever = seeds_lever(design, POWER_SEEDS, POWER_SLOPES, sims=args.sims, n_boot=args.n_boot)
         drifts = seeds_lever(design, (len(design.seeds),), POWER_DRIFTS,
                              sims=args.sims, n_boot=args.n_boot)
@@ -368,6 +382,37 @@ def drift_power_view(drifts: dict[str, pd.DataFrame]) -> pd.DataFrame:
             else f"none up to ±{table['slope'].abs().max():g}")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def load_panel_rules(root: str | os.PathLike | None = None) -> dict[str, pd.DataFrame]:
+    """``analysis.power.panel_rules`` of this design per task (written by ``main --panel``)."""
+    folder = repo_root(root) / POWER
+    return {p.name[: -len("-panel-rules.csv")]: pd.read_csv(p)
+            for p in sorted(folder.glob("*-panel-rules.csv"))}
+
+
+def panel_rules_view(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """A reader's table: per task and true slope, how often each reading of the panel gives the
+    right answer and how often a wrong decisive one (in %)."""
+    names = {"rule": "as reported", "strict": "strict panel", "conflict": "conflict panel"}
+    rows = []
+    for task, t in tables.items():
+        for slope, g in t.groupby("slope", sort=True):
+            row = {"task": task, "true slope": f"{slope:+.1f}" if slope else "0",
+                   "right answer": g["ideal"].iloc[0], "tables": int(g["sims"].iloc[0])}
+            for r in g.itertuples():
+                row[f"{names[r.reading]}: right"] = f"{100 * r.p_ideal:.0f}%"
+                row[f"{names[r.reading]}: wrong"] = f"{100 * r.p_wrong:.0f}%"
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def conflict_verdicts(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """``protocol_verdicts`` with ``conflict``: each panel read by the conflict rule
+    (``analysis.robustness.conflict_label``) beside the strict verdict."""
+    from pretrain_diversity.analysis.robustness import conflict_label
+
+    return verdicts.assign(conflict=[conflict_label(p) for p in verdicts["panel"]])
 
 
 def seeds_power_view(levers: dict[str, pd.DataFrame]) -> pd.DataFrame:
