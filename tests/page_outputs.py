@@ -32,7 +32,7 @@ import figure_fingerprint as fp  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 # Every page with code cells (intro.md has none).
 PAGES = (
-    "figure1.md", "application.md", "invariance.md", "invariance-controls.md", "data.md",
+    "figure1.md", "figure1-trained.md", "application.md", "invariance.md", "invariance-controls.md", "data.md",
     "example-run.md", "full-scale.md",
     "entezari/index.md", "entezari/sources.md", "entezari/size.md", "entezari/curation.md",
     "entezari/methods.md", "theory/derivation.md", "theory/explorer.md", "theory/fit.md",
@@ -62,6 +62,15 @@ def live_spec(x):
     return value(x)
 
 
+# A running study's progress ("2 of 25 runs recorded"): it changes with every record committed
+# while the study runs, so it is masked; what a page computes from the records is not.
+PROGRESS = re.compile(r"\b\d+ of \d+ runs recorded")
+
+
+def steady(text: str) -> str:
+    return PROGRESS.sub("… of … runs recorded", text)
+
+
 def value(x):
     """A table cell or scalar as JSON data."""
     if isinstance(x, (bool, np.bool_)):
@@ -73,7 +82,7 @@ def value(x):
     if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA or x is pd.NaT:
         return None
     if isinstance(x, str):
-        return x
+        return steady(x)
     return str(x)
 
 
@@ -105,7 +114,7 @@ def shown(x) -> dict:
     from pandas.io.formats.style import Styler
 
     if hasattr(x, "_repr_markdown_") and hasattr(x, "data") and isinstance(x.data, str):
-        return {"markdown": x.data}
+        return {"markdown": steady(x.data)}
     if isinstance(x, Styler):
         return {"styler": frame(x.data), "text": x.to_string()}
     if isinstance(x, pd.DataFrame):

@@ -61,3 +61,9 @@ def test_page_shows_what_it_showed(page):
         for frames in _stacks(o.get("widget")):
             for (i, a), (j, b) in itertools.combinations(enumerate(frames), 2):
                 assert fp.same(a, b), f"{page}: widget frames {i} and {j} show the same thing"
+
+
+def test_a_running_studys_progress_is_masked_and_nothing_else():
+    assert page_outputs.steady("not yet measured (2 of 25 runs recorded)") == \
+        "not yet measured (… of … runs recorded)"
+    assert page_outputs.steady("3 of 4 cells agree") == "3 of 4 cells agree"
