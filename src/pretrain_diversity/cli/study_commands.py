@@ -17,7 +17,7 @@ from pretrain_diversity.paths import repo_root
 from pretrain_diversity.runs.layout import run_dir_for, run_status
 from pretrain_diversity.runs.machine import machine, now
 from pretrain_diversity.storage import atomic_write_json
-from pretrain_diversity.sweeps import cost
+from pretrain_diversity.sweeps import catalog, cost
 from pretrain_diversity.sweeps.records import default_records_dir, load_records, usable_record
 from pretrain_diversity.sweeps.runner import STATUSES, check_runs, run_study, study_configs
 from pretrain_diversity.sweeps.spec import StudyError, load_study
@@ -31,15 +31,7 @@ def fail(e: Exception) -> int:
 
 
 # ------------------------------------------------------------------------------------ where
-def results_dir(study_name: str, root: Path) -> Path:
-    """``results/figure1`` for study figure1, ``results/invariance/epochs`` for invariance-epochs."""
-    head, _, tail = study_name.partition("-")
-    return root / "results" / head / tail if tail else root / "results" / head
-
-
-def runs_dir(study_name: str, root: Path) -> Path:
-    """Run folders of related studies share one output folder (their runs overlap)."""
-    return root / "runs" / study_name.partition("-")[0]
+# Where a study's spec, records, table and run folders are: ``sweeps.catalog``, by its name.
 
 
 def calibrated_rate(records_dirs, *, device: str = "cpu", probe: bool = True) -> cost.Rate:
@@ -251,7 +243,7 @@ def add_studies(sub) -> None:
 
 def cmd_studies(args) -> int:
     root = Path(args.root) if args.root else repo_root()
-    specs = {p.stem: p for p in sorted((root / "studies").glob("*.toml"))}
+    specs = {n: root / catalog.study(n).spec for n in catalog.names(root)}
     names = args.study or list(specs)
     unknown = [n for n in names if n not in specs]
     if unknown:
@@ -268,11 +260,11 @@ def cmd_studies(args) -> int:
             configs = study_configs(load_study(specs[n]), device=args.device)[0]
             check_runs(configs, n)
             full[n] = configs
-            rec = results_dir(n, root) / "records"
+            rec = root / catalog.study(n).records
             todo[n] = [c for c in configs
                        if not any(usable_record(d, c.run_id(), lambda m: None)
                                   for d in [rec, *shared])
-                       and run_status(run_dir_for(c, runs_dir(n, root))) != "done"]
+                       and run_status(run_dir_for(c, root / catalog.study(n).runs_dir)) != "done"]
     except USER_ERRORS as e:
         return fail(e)
     workers = args.workers or 1
@@ -287,23 +279,22 @@ def cmd_studies(args) -> int:
               f"~{planned[n].minutes:6.1f} min (the whole study: ~{whole.minutes:.1f} min)")
     measured, ok = {}, True
     for n in names:
-        out, res = runs_dir(n, root), results_dir(n, root)
+        f = catalog.study(n)
+        records, table = root / f.records, root / f.table
         started = now()
-        report = run_study(specs[n], out, launcher=args.launcher, workers=args.workers,
-                           address=args.address, threads=args.threads, device=args.device,
-                           progress=not args.no_progress, records=res / "records",
+        report = run_study(specs[n], root / f.runs_dir, launcher=args.launcher,
+                           workers=args.workers, address=args.address, threads=args.threads,
+                           device=args.device, progress=not args.no_progress, records=records,
                            shared_records=shared)
         print(report.summary())
         ok &= report.ok
         measured[n] = report.wall_s
-        ns = argparse.Namespace(study=str(specs[n].relative_to(root)), out=str(out.relative_to(root)),
-                                csv=str((res / "runs.csv").relative_to(root)), via=None,
+        ns = argparse.Namespace(study=str(f.spec), out=f.runs_dir, csv=str(f.table), via=None,
                                 **{k: getattr(args, k) for k in ("launcher", "workers", "threads",
                                                                  "address", "device")})
         runs = [c.run_id() for c in study_configs(load_study(specs[n]))[0]]
-        if report.count("done") or not table_is_current(res / "runs.csv", res / "records", runs):
-            write_table(report, runs, res / "records", res / "runs.csv", sweep_command(ns),
-                        started)
+        if report.count("done") or not table_is_current(table, records, runs):
+            write_table(report, runs, records, table, sweep_command(ns), started)
     print("planned vs measured wall time:")
     for n in names:
         print(f"  {n:22s} planned {planned[n].minutes:7.1f} min   measured "
