@@ -1,5 +1,5 @@
-"""One registry of study files by name (``sweeps.catalog``): the rule, and that it covers every
-committed table."""
+"""One registry of study files by name (``sweeps.catalog``): the rule, that it covers every
+committed table, and that the CLI and the pages' loaders take their paths from it."""
 
 from __future__ import annotations
 
@@ -45,3 +45,24 @@ def test_names_keep_the_order_of_the_spec_files(tmp_path):
         (tmp_path / "studies" / f"{n}.toml").write_text("")
     assert catalog.names(tmp_path) == ["application", "figure1-hygiene", "figure1"]
 
+
+def test_the_loaders_read_where_the_catalog_says():
+    from pretrain_diversity.studies import application as A
+    from pretrain_diversity.studies import baselines as B
+    from pretrain_diversity.studies import tradeoff as F
+    from pretrain_diversity.studies.invariance import load as I
+    from pretrain_diversity.studies.real_images import load as R
+    from pretrain_diversity.studies.tradeoff import load as FL
+
+    c = catalog.study
+    assert (F.STUDY, F.RESULTS, F.RUNS_DIR, F.COMMAND) == (
+        c("figure1").spec, c("figure1").table, c("figure1").runs_dir, c("figure1").command)
+    assert (A.STUDY, A.RESULTS, A.COMMAND) == (
+        c("application").spec, c("application").table, c("application").command)
+    assert B.RECORDS == c("baselines").records
+    assert FL.CONTROLS["fixed steps"] == (c("figure1-fixed-steps").spec,
+                                          c("figure1-fixed-steps").table)
+    assert I.results_path("epochs", 2) == c("invariance-v2-epochs").table
+    assert I.command("variety") == c("invariance-variety").command
+    assert R.TABLES["fonts"].csv == c("fonts-tradeoff").table
+    assert R.TABLES["glyphs"].records == c("glyphs-realtasks").records

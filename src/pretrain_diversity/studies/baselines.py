@@ -14,10 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from pretrain_diversity.paths import repo_root
+from pretrain_diversity.sweeps import catalog
 from pretrain_diversity.sweeps.records import load_records
 
-RECORDS = Path("results") / "baselines" / "records"
-STUDY = Path("studies") / "baselines.toml"
+BASELINES = catalog.study("baselines")
+RECORDS = BASELINES.records
+STUDY = BASELINES.spec
 KINDS = {"probe": "random network", "probe_pixels": "raw pixels"}
 
 
@@ -27,8 +29,7 @@ def load_baselines(root: str | os.PathLike | None = None) -> pd.DataFrame:
     folder = Path(root or repo_root()) / RECORDS
     if not folder.is_dir():
         raise FileNotFoundError(
-            f"no baseline records in {folder}: run `pretrain-diversity sweep {STUDY.as_posix()} "
-            f"--out runs/baselines --csv results/baselines/runs.csv` (about 2 minutes)"
+            f"no baseline records in {folder}: run `{BASELINES.command}` (about 2 minutes)"
         )
     rows = []
     for rec in load_records(folder):

@@ -4,18 +4,18 @@ and where it came from."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pandas as pd
 
 from pretrain_diversity.paths import repo_root
+from pretrain_diversity.sweeps import catalog
 from pretrain_diversity.sweeps import provenance as prov
 
-
-RESULTS = Path("results") / "application" / "runs.csv"
-STUDY = Path("studies") / "application.toml"
-RUNS_DIR = "runs/application"
-COMMAND = prov.sweep_command(STUDY, RESULTS, RUNS_DIR)
+APPLICATION = catalog.study("application")
+RESULTS = APPLICATION.table
+STUDY = APPLICATION.spec
+RUNS_DIR = APPLICATION.runs_dir
+COMMAND = APPLICATION.command
 
 
 def load_application(root: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -27,7 +27,7 @@ def load_application(root: str | os.PathLike | None = None) -> pd.DataFrame:
         raise FileNotFoundError(
             f"{path} is missing: the application page compares measured runs at the target "
             f"budget. Regenerate them from the repository root with\n    {COMMAND}\n(the study is "
-            f"{STUDY}; about 20-25 minutes on 2 CPU cores) and commit results/application/."
+            f"{STUDY}; about 20-25 minutes on 2 CPU cores) and commit {APPLICATION.results_dir}/."
         )
     return load_results(path)
 

@@ -18,23 +18,31 @@ import pandas as pd
 
 from pretrain_diversity.paths import repo_root
 from pretrain_diversity.studies import tradeoff as F
+from pretrain_diversity.sweeps import catalog
 from pretrain_diversity.sweeps import provenance as prov
 
-
-RESULTS_DIR = Path("results") / "invariance"
 KNOBS = ("variety", "capacity", "epochs")
-SPECS = {k: Path("studies") / f"invariance-{k}.toml" for k in KNOBS}
-RUNS_DIR = "runs/invariance"
 METRIC = F.METRIC
 
+
+def study_name(knob: str, version: int = 1) -> str:
+    """The study of one knob: ``invariance-epochs`` (v1), ``invariance-v2-epochs`` (v2)."""
+    return f"invariance-{knob}" if version == 1 else f"invariance-v{version}-{knob}"
+
+
+RESULTS_DIR = catalog.RESULTS / "invariance"  # every invariance study's folder is below it
+RUNS_DIR = catalog.study(study_name(KNOBS[0])).runs_dir  # shared by every invariance study
+SPECS = {k: catalog.study(study_name(k)).spec for k in KNOBS}
+
 # Protocol v2 (shapes probed, 5 seeds, N = 1,024 ... 32,768).
-SPECS_V2 = {k: Path("studies") / f"invariance-v2-{k}.toml" for k in KNOBS}
-SAMPLER_SPEC = Path("studies") / "invariance-v2-sampler.toml"
-SAMPLER_RESULTS = RESULTS_DIR / "v2-sampler" / "runs.csv"
+SPECS_V2 = {k: catalog.study(study_name(k, 2)).spec for k in KNOBS}
+SAMPLER = catalog.study("invariance-v2-sampler")
+SAMPLER_SPEC = SAMPLER.spec
+SAMPLER_RESULTS = SAMPLER.table
 
 
 def results_path(knob: str, version: int = 1) -> Path:
-    return RESULTS_DIR / (knob if version == 1 else f"v2-{knob}") / "runs.csv"
+    return catalog.study(study_name(knob, version)).table
 
 
 def protocol(root: str | os.PathLike | None = None) -> int:
@@ -52,7 +60,7 @@ def knobs_read(root: str | os.PathLike | None = None) -> list[str]:
 
 
 def spec_path(knob: str, version: int = 1) -> Path:
-    return (SPECS if version == 1 else SPECS_V2)[knob]
+    return catalog.study(study_name(knob, version)).spec
 
 
 def knob_table(knob: str, root: Path) -> tuple[Path, str]:
@@ -63,11 +71,11 @@ def knob_table(knob: str, root: Path) -> tuple[Path, str]:
 
 def command(knob: str, version: int = 1) -> str:
     """The command (from the repository root) that regenerates one knob's results."""
-    return prov.sweep_command(spec_path(knob, version), results_path(knob, version), RUNS_DIR)
+    return catalog.study(study_name(knob, version)).command
 
 
 def sampler_command() -> str:
-    return prov.sweep_command(SAMPLER_SPEC, SAMPLER_RESULTS, RUNS_DIR)
+    return SAMPLER.command
 
 
 def tables(root: str | os.PathLike | None = None) -> dict[str, tuple[Path, str]]:
@@ -112,16 +120,17 @@ def provenance(root: str | os.PathLike | None = None) -> str:
     that regenerates it."""
     root = repo_root(root)
     v = protocol(root)
-    rows = [("Figure 1 (original sampler)", F.RESULTS, F.STUDY, F.RUNS_DIR)]
+    rows = [("Figure 1 (original sampler)", catalog.study("figure1"))]
     if v == 2:
-        rows.append(("original sampler on the v2 grid", SAMPLER_RESULTS, SAMPLER_SPEC, RUNS_DIR))
-    rows += [(k, results_path(k, v), spec_path(k, v), RUNS_DIR) for k in knobs_read(root)]
+        rows.append(("original sampler on the v2 grid", SAMPLER))
+    rows += [(k, catalog.study(study_name(k, v))) for k in knobs_read(root)]
     lines = []
-    for name, path, spec, runs_dir in rows:
+    for name, study in rows:
+        path = study.table
         rec = prov.read_record(path, root)
         when = prov.wall_time(rec, label="measured wall time", missing=(
             f"wall time not recorded (no `{prov.record_path(path).as_posix()}`)"))
-        cmd = prov.shown_command(rec, spec, path, runs_dir)
+        cmd = prov.shown_command(rec, study.spec, path, study.runs_dir)
         lines.append(f"- **{name}**: `{path.as_posix()}`, {when}:\n\n  ```\n  {cmd}\n  ```")
     return "\n".join(lines)
 
@@ -160,7 +169,7 @@ def v2_status(root: str | os.PathLike | None = None) -> str:
                 "shapes probed).")
     parts = [f"`{SPECS_V2[k].as_posix()}` ({recorded_runs(results_path(k, 2), root)} of "
              f"{len(load_study(root / SPECS_V2[k]).expand())} runs recorded)" for k in waiting]
-    run = (f"`make studies STUDY={'invariance-v2-' + waiting[0]}`"
+    run = (f"`{catalog.study(study_name(waiting[0], 2)).make_command}`"
            + (" (and the same for the others)" if len(waiting) > 1 else "")
            + " continues them from their records")
     plural = len(waiting) > 1

@@ -16,8 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from pretrain_diversity.paths import repo_root
-from pretrain_diversity.sweeps import provenance as prov
-from pretrain_diversity.sweeps.records import default_records_dir
+from pretrain_diversity.sweeps import catalog
 
 REAL_TASKS = ("fashion-mnist", "mnist", "chars-heldout-faces")
 BUDGET = 4096  # the fixed budget the transfer page compares the sources at
@@ -26,31 +25,38 @@ SELECT, REPORT = "val_error", "test_error"  # K is chosen on validation, reporte
 
 @dataclass(frozen=True)
 class Table:
-    """One study's results table: its spec, its csv (records beside it) and its run folder."""
+    """One study's results table under the page's label; where its files are is the study's
+    (``sweeps.catalog``): its spec, its csv (records beside it) and its run folder."""
 
     label: str
-    spec: Path
-    csv: Path
-    runs_dir: str
+    study: str
+
+    @property
+    def spec(self) -> Path:
+        return catalog.study(self.study).spec
+
+    @property
+    def csv(self) -> Path:
+        return catalog.study(self.study).table
+
+    @property
+    def runs_dir(self) -> str:
+        return catalog.study(self.study).runs_dir
 
     @property
     def records(self) -> Path:
-        return default_records_dir(self.csv)
+        return catalog.study(self.study).records
 
     @property
     def command(self) -> str:
-        return prov.sweep_command(self.spec, self.csv, self.runs_dir)
+        return catalog.study(self.study).command
 
 
 TABLES = {
-    "glyphs": Table("glyphs on real tasks", Path("studies/glyphs-realtasks.toml"),
-                    Path("results/glyphs/realtasks/runs.csv"), "runs/glyphs"),
-    "fonts": Table("fonts K x n", Path("studies/fonts-tradeoff.toml"),
-                   Path("results/fonts/tradeoff/runs.csv"), "runs/fonts"),
-    "search": Table("fonts one-factor search", Path("studies/fonts-search.toml"),
-                    Path("results/fonts/search/runs.csv"), "runs/fonts"),
-    "figure1": Table("Figure 1 (glyphs)", Path("studies/figure1.toml"),
-                     Path("results/figure1/runs.csv"), "runs/figure1"),
+    "glyphs": Table("glyphs on real tasks", "glyphs-realtasks"),
+    "fonts": Table("fonts K x n", "fonts-tradeoff"),
+    "search": Table("fonts one-factor search", "fonts-search"),
+    "figure1": Table("Figure 1 (glyphs)", "figure1"),
 }
 SOURCES = ("glyphs", "fonts")  # the pre-training sources the transfer page compares
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pandas as pd
 
 from pretrain_diversity.paths import repo_root
+from pretrain_diversity.sweeps import catalog
 from pretrain_diversity.sweeps import provenance as prov
 
-RESULTS = Path("results") / "figure1" / "runs.csv"
-STUDY = Path("studies") / "figure1.toml"
-RUNS_DIR = "runs/figure1"
-COMMAND = prov.sweep_command(STUDY, RESULTS, RUNS_DIR)
+FIGURE1 = catalog.study("figure1")
+RESULTS = FIGURE1.table
+STUDY = FIGURE1.spec
+RUNS_DIR = FIGURE1.runs_dir
+COMMAND = FIGURE1.command
 METRIC = "test_error"
 LEVEL = 0.95  # the page's intervals
 
@@ -27,7 +28,7 @@ def load_figure1(root: str | os.PathLike | None = None) -> pd.DataFrame:
         raise FileNotFoundError(
             f"{path} is missing: the Figure 1 page draws only measured results. Regenerate them "
             f"from the repository root with\n    {COMMAND}\n(the study is {STUDY}; about half "
-            f"an hour on 2 CPU cores) and commit results/figure1/."
+            f"an hour on 2 CPU cores) and commit {FIGURE1.results_dir}/."
         )
     return load_results(path)
 
@@ -59,21 +60,16 @@ def provenance(df: pd.DataFrame, root: str | os.PathLike | None = None) -> str:
                                  processor=True, run_sum=True, note=True)
 
 
-# Figure 1's controls (``controls``): each its own spec, table and command.
-CONTROLS = {
-    "fixed steps": (Path("studies") / "figure1-fixed-steps.toml",
-                    Path("results") / "figure1" / "fixed-steps" / "runs.csv"),
-    "pool hygiene": (Path("studies") / "figure1-hygiene.toml",
-                     Path("results") / "figure1" / "hygiene" / "runs.csv"),
-    "seed streams": (Path("studies") / "figure1-seed-streams.toml",
-                     Path("results") / "figure1" / "seed-streams" / "runs.csv"),
-}
+# Figure 1's controls (``controls``): each its own study, so its own spec, table and command.
+CONTROL_STUDIES = {"fixed steps": "figure1-fixed-steps", "pool hygiene": "figure1-hygiene",
+                   "seed streams": "figure1-seed-streams"}
+CONTROLS = {name: (catalog.study(s).spec, catalog.study(s).table)
+            for name, s in CONTROL_STUDIES.items()}
 
 
 def control_command(name: str) -> str:
     """The command that makes control ``name``'s table (finished runs cached under runs/figure1)."""
-    spec, table = CONTROLS[name]
-    return prov.sweep_command(spec, table, RUNS_DIR)
+    return catalog.study(CONTROL_STUDIES[name]).command
 
 
 def load_control(name: str, root: str | os.PathLike | None = None) -> pd.DataFrame | None:

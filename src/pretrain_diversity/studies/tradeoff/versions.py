@@ -9,15 +9,15 @@ configuration, same seed) say whether the change of version is a bias or only no
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pandas as pd
 
 from pretrain_diversity.analysis import versions as V
 from pretrain_diversity.analysis.formatting import signed_interval
 from pretrain_diversity.paths import repo_root
+from pretrain_diversity.sweeps import catalog
 
-PAIRED_WITH = Path("results") / "application" / "runs.csv"
+PAIRED_WITH = catalog.study("application").table
 
 
 def version_check(df: pd.DataFrame, root: str | os.PathLike | None = None):
