@@ -233,6 +233,29 @@ def test_vega_scripts_load_only_on_pages_with_a_widget():
     assert names == [f"vega/{f}" for f in book_vega.VEGA_SCRIPTS]
     assert all(p < 200 for _, p in app.added)  # before require.js (priority 500 by default)
 
+
+def test_the_build_is_quiet_only_about_the_vegalite_half_of_a_widget():
+    """book_vega drops myst-nb's unknown-mime warning for the Vega-Lite half of a widget's output
+    (the book shows its HTML half), and no other warning, so the book builds with -W."""
+    import logging
+
+    import book_vega
+    from pretrain_diversity.figures.live import VEGALITE_MIME
+
+    assert book_vega.VEGALITE_MIME == VEGALITE_MIME
+    assert set(LiveWidget({"mark": "point"}, "v")._repr_mimebundle_()) == {VEGALITE_MIME, "text/html"}
+
+    def kept(msg, subtype):
+        record = logging.LogRecord("sphinx.mystnb-p", logging.WARNING, "", 0, msg, None, None)
+        record.subtype = subtype
+        return book_vega._VegaLiteHalf().filter(record)
+
+    unknown = "skipping unknown output mime type: {} [mystnb.unknown_mime_type]"
+    assert not kept(unknown.format(VEGALITE_MIME), "unknown_mime_type")
+    assert kept(unknown.format("application/vnd.vegalite.v5+json"), "unknown_mime_type")
+    assert kept(unknown.format("application/x-other"), "unknown_mime_type")
+    assert kept(f"a warning that names {VEGALITE_MIME}", "other")
+
 class TestShotsExplorer:
     def test_spread_among_the_sources_shown_matches_the_package(self, browser, tmp_path):
         from pretrain_diversity.analysis.reference_numbers import SOURCE_SPREAD
