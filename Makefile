@@ -30,8 +30,10 @@ data:
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
+## The book, into book/_build/html. Nit-picky, and every warning fails the build (all are
+## reported first), as QuantEcon's lecture books build.
 book: $(STAMP)
-	$(VENV)/bin/jb build --all book
+	$(VENV)/bin/jb build --all -n -W --keep-going book
 
 ## The Figure 1 reference study (about 20 minutes on 2 CPU cores; finished runs are cached).
 study: $(STAMP)

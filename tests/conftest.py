@@ -54,13 +54,14 @@ BUILD_TIMEOUT_S = int(os.environ.get("BOOK_BUILD_TIMEOUT", "1800"))
 
 @pytest.fixture(scope="session")
 def book(tmp_path_factory) -> dict:
-    """Build the book once; returns the html folder and the build log."""
+    """Build the book once, as ``make book`` does (nit-picky, a warning fails the build);
+    returns the html folder and the build log."""
     if os.environ.get("BOOK_HTML"):
         return {"html": Path(os.environ["BOOK_HTML"]), "log": ""}
     out = tmp_path_factory.mktemp("book")
     # `jb build book` with the interpreter running the tests (whose venv has jupyter-book).
     jb = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()"]
-    cmd = [*jb, "build", "book", "--path-output", str(out)]
+    cmd = [*jb, "build", "book", "--path-output", str(out), "-n", "-W", "--keep-going"]
     # The notebooks import pretrain_diversity: make it this checkout's, installed or not.
     pythonpath = [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(pythonpath))
@@ -69,6 +70,9 @@ def book(tmp_path_factory) -> dict:
     )
     log = proc.stdout + proc.stderr
     if proc.returncode != 0:
+        # With --keep-going the warnings are spread through the log: list them all first.
+        warnings = [line for line in log.splitlines() if "WARNING: " in line]
         tail = "\n".join(log.splitlines()[-80:])
-        pytest.fail(f"`jb build book` failed ({proc.returncode}); log tail:\n{tail}", pytrace=False)
+        pytest.fail(f"`jb build book` failed ({proc.returncode}); {len(warnings)} warning(s):\n"
+                    + "\n".join(warnings) + f"\nlog tail:\n{tail}", pytrace=False)
     return {"html": out / "_build" / "html", "log": log}
