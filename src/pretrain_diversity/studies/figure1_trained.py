@@ -50,6 +50,28 @@ def load_trained(root: str | os.PathLike | None = None) -> tuple[pd.DataFrame, i
     return with_plateau(df), int(df["run_id"].nunique()), planned
 
 
+def trained_optima(root: str | os.PathLike | None = None):
+    """(optima, trend) of the trained reading over the complete budgets, for Figure 1's hero
+    figure (``slope_verdicts.selected_optima_and_trend``); None where the study is not in the
+    repository or has fewer than two complete budgets, so the hero draws without it."""
+    from pretrain_diversity.analysis.readings import TRAINED, protocol_rows
+    from pretrain_diversity.studies import slope_verdicts as SV
+
+    root = repo_root(root)
+    if not (root / STUDY).exists():
+        return None
+    try:
+        df, _, _ = load_trained(root)
+    except FileNotFoundError:
+        return None
+    complete = complete_budgets(df, root)
+    if len(complete) < 2:
+        return None
+    opt, _, trend = SV.selected_optima_and_trend(protocol_rows(df[df.budget.isin(complete)],
+                                                               TRAINED))
+    return opt, trend
+
+
 def loss_rule_failures(df: pd.DataFrame) -> pd.DataFrame:
     """The runs whose plateau under the first, loss-based rule (the records' own summary) sat at
     a length where they fit under half of their training images: per (N, K), how many, and
