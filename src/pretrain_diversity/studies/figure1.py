@@ -68,20 +68,22 @@ def plot_hero(data: pd.DataFrame, *, margin: float = MARGIN, labels: dict | None
     nrows = -(-len(tasks) // ncols)
     with plt.rc_context({"font.size": FONT_PT, "axes.titlesize": FONT_PT + 1,
                          "legend.fontsize": FONT_PT - 1}):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH_IN, 3.2 * nrows + 0.6),
+        fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH_IN, 4.0 * nrows + 0.6),
                                  squeeze=False, sharex=True, constrained_layout=True)
         x_all = np.sort(data.log2_N.unique())
         xs = np.linspace(x_all.min() - 0.3, x_all.max() + 0.3, 50)
         for ax, task in zip(axes.flat, tasks):
             d = data[data.task == task]
             ax.axhline(0, color="0.6", lw=0.8, ls=":")
-            for protocol, g in d.groupby("protocol", sort=False):
+            for i, (protocol, g) in enumerate(d.groupby("protocol", sort=False)):
                 colour, marker, ls, shift = PROTOCOL_STYLE.get(protocol, ("k", "^", "-.", 0.0))
                 g = g.sort_values("log2_N")
-                x0, y0 = g.log2_N.iloc[0], g.band_lo.iloc[0]  # the anchor: band_lo == band_hi
-                band = xs[(xs >= x0 - 0.15) & (xs <= g.log2_N.iloc[-1] + 0.3)]
-                ax.fill_between(band, y0 - margin * np.abs(band - x0),
-                                y0 + margin * np.abs(band - x0), color=colour, alpha=0.13, lw=0)
+                if i == 0:  # one wedge, the first (headline) reading's: three would hide points
+                    x0, y0 = g.log2_N.iloc[0], g.band_lo.iloc[0]  # anchor: band_lo == band_hi
+                    band = xs[(xs >= x0 - 0.15) & (xs <= g.log2_N.iloc[-1] + 0.3)]
+                    ax.fill_between(band, y0 - margin * np.abs(band - x0),
+                                    y0 + margin * np.abs(band - x0), color=colour, alpha=0.15,
+                                    lw=0)
                 x = g.log2_N + shift
                 slope = g.slope.iloc[0]
                 text = protocol + ("" if np.isnan(slope) else f": slope {slope:+.2f}")
@@ -94,11 +96,11 @@ def plot_hero(data: pd.DataFrame, *, margin: float = MARGIN, labels: dict | None
             ax.set_title(task)
             ax.set_xticks(x_all, [f"{int(2 ** v):,}" for v in x_all], rotation=0)
             ax.set_ylabel("log₂ K*/n*")
-            ax.legend(loc="upper left", frameon=False)
+            ax.set_xlabel("budget N = K·n (log scale)")
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False,
+                      borderaxespad=0.0)  # below the panel, never over a point
             ax.grid(alpha=0.25)
             ax.tick_params(labelbottom=True)
-        for ax in axes[-1]:
-            ax.set_xlabel("budget N = K·n (log scale)")
         for ax in list(axes.flat)[len(tasks):]:
             ax.set_visible(False)
         if len(tasks) < axes.size:  # the empty slot holds the key to the figure
@@ -113,7 +115,8 @@ def plot_hero(data: pd.DataFrame, *, margin: float = MARGIN, labels: dict | None
                        "over seeds.\n"
                        "Shaded wedge: where an invariant ratio\n"
                        f"may lie (slope within ±{margin:g} of 0), drawn\n"
-                       "from the smallest budget's optimum.\n"
+                       "from the first reading's optimum at its\n"
+                       "smallest budget.\n"
                        + ("Green: each run trained to its plateau\n"
                           "(Figure 1, trained).\n" if "trained" in set(data.protocol) else "")
                        + "Blue: fixed epochs (Figure 1).\n"
