@@ -210,9 +210,11 @@ def pending(study: str, root: str | os.PathLike | None = None) -> dict[str, str]
     """The glue of a finding whose trained study is not complete: how far it is, and how to
     run the rest."""
     r = recorded(trained_name(study), root)
+    command = f"make studies STUDY=entezari-{trained_name(study)}"
     return {"trained_verdict": f"not yet measured ({r['recorded']} of {r['runs']} runs recorded)",
-            "trained_ours": "—", "trained_why": "—",
-            "trained_command": f"make studies STUDY=entezari-{trained_name(study)}"}
+            "trained_ours": "nothing read yet",
+            "trained_why": f"its runs are still training (`{command}` runs the rest)",
+            "trained_command": command}
 
 
 def finding_glue(table: pd.DataFrame, status: pd.DataFrame, by: str) -> dict[str, str]:
@@ -321,7 +323,7 @@ def curation_reading(root: str | os.PathLike | None = None) -> dict:
         clean_and_noisy, curation_table_claim,
     )
 
-    for study in ("size", "curation"):
+    for study in ("curation", "size"):  # the page's own study first, then its clean curve
         if not is_complete(study, root):
             return {"complete": False, "glue": pending(study, root)}
     noisy = noise_cell(load_readings("curation", root))
