@@ -501,6 +501,20 @@ def panel_rules(design: Design, slopes=SLOPES, *, sims: int = SIMS, n_boot: int 
     return pd.DataFrame(out)
 
 
+def smallest_detectable(drifts: pd.DataFrame, target: float = 0.8) -> float:
+    """The smallest |slope| of the table at which the rule, as reported, gives the drift label
+    with probability >= ``target`` at both signs, and at every larger |slope| too; inf if none.
+    What a "cannot tell" leaves open: drifts at least this large would have been seen."""
+    g = drifts[drifts["slope"] != 0].assign(size=lambda d: d["slope"].abs())
+    worst = g.groupby("size")["p_ideal"].min().sort_index()
+    found = float("inf")
+    for size, p in worst[::-1].items():
+        if p < target:
+            break
+        found = float(size)
+    return found
+
+
 # What a design should reach on its headline task (issue 25), fixed before any power was read:
 # invariance told when true, never claimed for a real drift, and a drift of 0.5 found.
 TARGET_INVARIANT = 0.8  # P("invariant" | slope 0) at least

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pretrain_diversity.analysis.optimum import add_log_columns
+from pretrain_diversity.analysis.power import smallest_detectable
 from pretrain_diversity.analysis.readings import optimum_path
 from pretrain_diversity.paths import repo_root
 
@@ -376,20 +377,6 @@ def load_drift_power(root: str | os.PathLike | None = None) -> dict[str, pd.Data
     folder = repo_root(root) / POWER
     return {p.name[: -len("-drifts.csv")]: pd.read_csv(p)
             for p in sorted(folder.glob("*-drifts.csv"))}
-
-
-def smallest_detectable(drifts: pd.DataFrame, target: float = 0.8) -> float:
-    """The smallest |slope| of the table at which the rule, as reported, gives the drift label
-    with probability >= ``target`` at both signs, and at every larger |slope| too; inf if none.
-    What a "cannot tell" leaves open: drifts at least this large would have been seen."""
-    g = drifts[drifts["slope"] != 0].assign(size=lambda d: d["slope"].abs())
-    worst = g.groupby("size")["p_ideal"].min().sort_index()
-    found = float("inf")
-    for size, p in worst[::-1].items():
-        if p < target:
-            break
-        found = float(size)
-    return found
 
 
 def drift_power_view(drifts: dict[str, pd.DataFrame]) -> pd.DataFrame:
