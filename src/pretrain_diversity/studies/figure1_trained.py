@@ -8,7 +8,6 @@ runs train longer, and the U-curves at each length. The numbers the page quotes 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,11 +16,10 @@ from pretrain_diversity.analysis.optimum import add_log_columns
 from pretrain_diversity.analysis.power import smallest_detectable
 from pretrain_diversity.analysis.readings import optimum_path
 from pretrain_diversity.paths import repo_root
+from pretrain_diversity.sweeps import catalog
 
-STUDY = Path("studies") / "figure1-trained.toml"
-RESULTS = Path("results") / "figure1" / "trained" / "runs.csv"
-RECORDS = RESULTS.parent / "records"
-COMMAND = "make studies STUDY=figure1-trained"
+_FILES = catalog.study("figure1-trained")
+STUDY, RESULTS, RECORDS, COMMAND = _FILES.spec, _FILES.table, _FILES.records, _FILES.make_command
 FONT_PT = 10  # figures are drawn 8 in wide, about the column's width: text stays >= 9 pt
 
 

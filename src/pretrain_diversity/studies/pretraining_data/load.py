@@ -5,11 +5,11 @@ where the numbers came from."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pandas as pd
 
 from pretrain_diversity.paths import repo_root
+from pretrain_diversity.sweeps import catalog
 from pretrain_diversity.sweeps import provenance as prov
 
 
@@ -19,10 +19,9 @@ STUDIES = ("sources", "size", "curation", "methods")
 CONTROLS = ("size-fixed-steps", "curation-fixed-steps", "methods-budget", "captions")
 # Each finding's runs read at several training lengths (issue 26; ``trained``).
 TRAINED_STUDIES = tuple(f"{s}-trained" for s in STUDIES)
-SPECS = {s: Path("studies") / f"entezari-{s}.toml" for s in STUDIES + CONTROLS + TRAINED_STUDIES}
-RESULTS = {s: Path("results") / "entezari" / s / "runs.csv"
-           for s in STUDIES + CONTROLS + TRAINED_STUDIES}
-RUNS_DIR = "runs/entezari"
+SPECS = {s: catalog.study(f"entezari-{s}").spec for s in STUDIES + CONTROLS + TRAINED_STUDIES}
+RESULTS = {s: catalog.study(f"entezari-{s}").table for s in STUDIES + CONTROLS + TRAINED_STUDIES}
+RUNS_DIR = catalog.study("entezari-sources").runs_dir
 FULL = 0  # k = 0 in the tables: the whole train pool
 PROTOCOLS = ("probe", "finetune")
 PROTOCOL_NAMES = {"probe": "linear probe", "finetune": "fine-tuning"}
