@@ -123,5 +123,9 @@ def provenance(study: str, df: pd.DataFrame, root: str | os.PathLike | None = No
 
 
 def wall_times(root: str | os.PathLike | None = None) -> pd.DataFrame:
-    """The measured wall time of each study's sweep (its ``sweep.json``), with its run counts."""
-    return prov.wall_times(RESULTS, repo_root(root))
+    """The measured wall time of each study's sweep (its ``sweep.json``), with its run counts;
+    a trained study is listed once its table exists (while it runs, its page counts its runs)."""
+    root = repo_root(root)
+    listed = {s: p for s, p in RESULTS.items()
+              if s not in TRAINED_STUDIES or (root / p).exists()}
+    return prov.wall_times(listed, root)
