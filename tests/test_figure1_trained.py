@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -88,3 +89,12 @@ def test_protocol_findings_word_each_reading_and_the_detectable_drift():
     assert f["compute_ours"] == "glyphs-heldout -0.60"
     assert "±0.5 on glyphs-heldout" in f["trained_why_sentence"]
     assert T.protocol_findings(None)["trained_verdict"].startswith("not yet read")
+
+
+def test_path_slopes_fit_each_length_over_the_budgets():
+    rows = [dict(task="t", budget=b, length=L, log2_r_star=0.5 * np.log2(b) + L)
+            for b in (1024, 4096, 16384) for L in (1.0, 8.0)]
+    rows.append(dict(task="u", budget=1024, length=1.0, log2_r_star=0.0))  # one budget: no slope
+    slopes = T.path_slopes(pd.DataFrame(rows))
+    assert list(slopes.index) == ["t"]
+    assert slopes.loc["t", "1×"] == pytest.approx(0.5) and slopes.loc["t", "8×"] == pytest.approx(0.5)

@@ -141,6 +141,20 @@ def plot_optimum_path(df: pd.DataFrame, path: pd.DataFrame | None = None):
     return fig
 
 
+def path_slopes(path: pd.DataFrame) -> pd.DataFrame:
+    """Least-squares slope of log2 r* on log2 N at each training length (rows: task; columns:
+    length), from ``readings.optimum_path``: point estimates, no interval; the verdicts below
+    carry the intervals. Whether the drift shrinks as the runs train longer, in one row."""
+    rows = {}
+    for (task, length), g in path.groupby(["task", "length"]):
+        if g["budget"].nunique() >= 2:
+            rows.setdefault(task, {})[f"{length:g}×"] = float(
+                np.polyfit(np.log2(g["budget"]), g["log2_r_star"], 1)[0])
+    out = pd.DataFrame(rows).T
+    out.index.name = "task"
+    return out
+
+
 def plot_ucurves_by_length(df: pd.DataFrame, task: str, *, metric: str = "test_error",
                            path: pd.DataFrame | None = None):
     """One panel per budget for ``task``: seed-mean ``metric`` (%) against log2(K/n), a curve
