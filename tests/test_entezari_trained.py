@@ -65,6 +65,13 @@ def test_training_status_names_groups_that_did_not_train(size_table):
     assert ET.untrained(status.reset_index(), "budget") == list(status.index[~trained])
     kept = ET.decided_by_trained(size_table, status.reset_index(), "budget")
     assert set(kept["budget"]) == set(status.index[trained])
+    for budget, r in status.iterrows():  # each group that did not train says why
+        if r["trained"]:
+            assert r["why not"] == ""
+        elif r["plateaued"] <= 1:
+            assert r["why not"] == f"reached the plateau in {r['plateaued']} of 2 runs"
+        else:
+            assert r["why not"].startswith(f"fits {acc[budget]:.0f}% of its training images")
 
 
 def test_a_claim_is_read_under_every_protocol_with_its_panel(size_table):
@@ -126,3 +133,17 @@ def test_curation_reads_matching_factors_between_trained_cells_only(size_table, 
         cells = set(ET.noise_cell(rows)["cell"])
         assert not cells & set(ET.untrained(got["status"], "cell"))
     assert {"trained_verdict", "epochs_verdict", "compute_verdict"} <= set(got["glue"])
+
+
+def test_last_doubling_is_the_change_between_the_two_longest_lengths(size_table):
+    t = ET.last_doubling(size_table, "budget").set_index("budget")
+    assert t.attrs["lengths"] == (2.0, 4.0)
+    runs = size_table.drop_duplicates(["run_id", "length"])
+    for budget in (32, 512):
+        r = runs[runs["budget"] == budget]
+        want = 100 * (r[r["length"] == 4.0]["pretrain_heldout_accuracy"].mean()
+                      - r[r["length"] == 2.0]["pretrain_heldout_accuracy"].mean())
+        assert t.loc[budget, "own objective, held-out"] == pytest.approx(want)
+    assert list(t.columns) == ["own objective, held-out", "probe, digits"]
+    with pytest.raises(ValueError, match="one training length"):
+        ET.last_doubling(size_table[size_table["length"] == 1.0], "budget")

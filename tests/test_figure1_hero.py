@@ -101,6 +101,18 @@ def test_interior_and_claim_findings():
     assert c["verdict"] == "cannot tell" and "without seed 1" in c["why"]
 
 
+def test_contradicted_claim_names_the_deciding_cell():
+    cells = pd.DataFrame({"task": ["a", "a", "b"], "k": ["1-shot", "all", "1-shot"],
+                          "effect": [3.0, 2.0, -2.44], "lo": [1.0, 0.5, -3.7],
+                          "hi": [5.0, 3.5, -0.9], "direction": [1, 1, 1],
+                          "status": [VR.PASSES, VR.PASSES, VR.CONTRADICTS]})
+    c = FD.claim_findings(VR.ClaimVerdict(VR.CONTRADICTED, "", cells))
+    assert c["verdict"] == "no: some cells show the opposite"
+    assert c["ours"] == "2 of 3 cells agree, 1 contradict"
+    assert c["why"] == ("1 cell shows the opposite, which the rule lets decide: "
+                        "b / 1-shot: -2.4 (95% interval -3.7 to -0.9)")
+
+
 def test_condition_findings_count_settings():
     cv = pd.DataFrame({"condition": ["V = 1", "V = 1", "V = 8", "V = 8", "full"],
                        "task": ["a", "b", "a", "b", "a"],

@@ -29,7 +29,7 @@ PLAIN = {
     VR.INCONCLUSIVE: "cannot tell",
     VR.REPRODUCED: "yes",
     VR.PARTLY: "partly",
-    VR.CONTRADICTED: "no, the opposite holds",
+    VR.CONTRADICTED: "no: some cells show the opposite",
     VR.NOT_REPRODUCED: "no",
 }
 # Why a slope reads "cannot tell" by the rule itself (the interval straddles 0 and the margin).
@@ -148,8 +148,25 @@ def claim_findings(claim: VR.ClaimVerdict, robust=None) -> dict[str, str]:
         broken = [] if robust is None else list(robust.panel.loc[~robust.panel.agrees, "check"])
         why = (WHY_BROKEN.format(checks=broken[0]) if broken and claim.label != VR.INCONCLUSIVE
                else "too few cells are decided either way")
+    elif label == VR.CONTRADICTED:
+        why = contradicting_cells(claim)
     ours = f"{n} of {m} cells agree" + (f", {bad} contradict" if bad else "")
     return {"verdict": plain(label), "ours": ours, "why": why}
+
+
+def contradicting_cells(claim: VR.ClaimVerdict, most: int = 3) -> str:
+    """The cells that make a claim 'contradicted', named with their effects: one such cell
+    decides the verdict whatever the others say, so the reader must see which it is and how many
+    cells say the reverse."""
+    t = claim.cells
+    keys = [c for c in t.columns if c not in ("effect", "lo", "hi", "direction", "status")]
+    bad = t[t["status"] == VR.CONTRADICTS]
+    named = [f"{' / '.join(str(v) for v in r[keys])}: {r['effect']:+.1f} (95% interval "
+             f"{r['lo']:+.1f} to {r['hi']:+.1f})" for _, r in bad.head(most).iterrows()]
+    if len(bad) > most:
+        named.append(f"{len(bad) - most} more")
+    return (f"{len(bad)} {'cell shows' if len(bad) == 1 else 'cells show'} the opposite, "
+            f"which the rule lets decide: {'; '.join(named)}")
 
 
 def glued(prefix: str, found: dict[str, str]) -> dict[str, str]:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from pretrain_diversity.analysis import readings as R
 from pretrain_diversity.analysis.verdict_rule import ClaimVerdict, combine_cells
-from pretrain_diversity.studies.pretraining_data.load import load, recorded
+from pretrain_diversity.studies.pretraining_data.load import TASK_NAMES, load, recorded
 from pretrain_diversity.studies.pretraining_data.stats import gain_contrast
 
 PROTOCOLS = R.PROTOCOLS
@@ -92,8 +92,35 @@ def training_status(df: pd.DataFrame, by: str) -> pd.DataFrame:
         "training accuracy at the plateau (%)": 100 * g["pretrain_final_accuracy"].mean(),
         "held-out accuracy at the plateau (%)": 100 * g["pretrain_heldout_accuracy"].mean(),
     })  # fmt: skip
-    out["trained"] = ((out["plateaued"] > out["runs"] / 2)
-                      & (out["training accuracy at the plateau (%)"] >= 100 * R.TRAINED_ENOUGH))
+    plateaued = out["plateaued"] > out["runs"] / 2
+    fits = out["training accuracy at the plateau (%)"] >= 100 * R.TRAINED_ENOUGH
+    out["trained"] = plateaued & fits
+    out["why not"] = [
+        "" if ok else
+        (f"reached the plateau in {p} of {n} runs" if not pl else
+         f"fits {acc:.0f}% of its training images at the plateau")
+        for ok, pl, p, n, acc in zip(out["trained"], plateaued, out["plateaued"], out["runs"],
+                                     out["training accuracy at the plateau (%)"])]
+    return out.reset_index()
+
+
+def last_doubling(df: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Per group, what the last doubling of training (the two longest lengths) changed, in
+    points: the run's own objective on held-out images (what the plateau rule reads) and the
+    linear probe's accuracy on each task, averaged over shots and seeds. A group still rising
+    here is read at a length that understates it."""
+    top = sorted(df["length"].unique())[-2:]
+    if len(top) < 2:
+        raise ValueError("one training length: there is no last doubling to read")
+    d = df[df["length"].isin(top)]
+    runs = d.drop_duplicates(["run_id", "length"])
+    own = runs.pivot_table(index=by, columns="length", values="pretrain_heldout_accuracy")
+    out = pd.DataFrame({"own objective, held-out": 100 * (own[top[1]] - own[top[0]])})
+    probe = d[d["protocol"] == "probe"].pivot_table(index=[by, "task"], columns="length",
+                                                    values="accuracy")
+    gain = (probe[top[1]] - probe[top[0]]).unstack("task")
+    out = out.join(gain.rename(columns=lambda t: f"probe, {TASK_NAMES.get(t, t).split(' (')[0]}"))
+    out.attrs["lengths"] = tuple(float(x) for x in top)
     return out.reset_index()
 
 
@@ -230,10 +257,11 @@ def finding_glue(table: pd.DataFrame, status: pd.DataFrame, by: str) -> dict[str
                  {"verdict": FD.plain(r["verdict"]), "ours": "no cell can be read",
                   "why": r["why"]})
         out.update(FD.glued(prefixes[r["protocol"]], found))
-    names = untrained(status, by)
-    if names:
-        what = ", ".join(f"N = {n:,}" if by == "budget" else str(n) for n in names)
-        note = f"did not reach the plateau or fit half its training images: {what}"
+    bad = status[~status["trained"]]
+    if len(bad):
+        note = "not trained: " + "; ".join(
+            f"{f'N = {g:,}' if by == 'budget' else g} ({why})"
+            for g, why in zip(bad[by], bad["why not"]))
         out["trained_why"] = note if out.get("trained_why", "—") == "—" else \
             f"{out['trained_why']}; {note}"
     return out
@@ -241,8 +269,8 @@ def finding_glue(table: pd.DataFrame, status: pd.DataFrame, by: str) -> dict[str
 
 def page_reading(study: str, make_claim, by: str,
                  root: str | os.PathLike | None = None) -> dict:
-    """What a finding's page needs of its trained study: ``complete``; when complete also the
-    ``readings``, the ``status`` of each group (``by``), the ``table`` of the claim (made by
+    """What a finding's page needs of its trained study: ``complete``; when complete also its
+    ``runs`` (every length), the ``readings``, the ``status`` of each group (``by``), the ``table`` of the claim (made by
     ``make_claim(status)``, so that it can leave out the groups that did not train) under every
     protocol, and its ``glue``; when not, the ``glue`` of ``pending``."""
     if not is_complete(study, root):
@@ -251,7 +279,7 @@ def page_reading(study: str, make_claim, by: str,
     status = training_status(df, by)
     rows = readings(df)
     table = claim_by_protocol(rows, make_claim(status))
-    return {"complete": True, "readings": rows, "status": status, "table": table,
+    return {"complete": True, "runs": df, "readings": rows, "status": status, "table": table,
             "glue": {**finding_glue(table, status, by),
                      "trained_command": f"make studies STUDY=entezari-{trained_name(study)}"}}
 
@@ -336,6 +364,6 @@ def curation_reading(root: str | os.PathLike | None = None) -> dict:
                                decided_by_trained(noisy_rows[p], status, "cell"))
             for p, c in readings(clean).items() if p in noisy_rows}
     table = claim_by_protocol(rows, curation_table_claim)
-    return {"complete": True, "readings": rows, "status": status, "table": table,
+    return {"complete": True, "runs": df, "readings": rows, "status": status, "table": table,
             "glue": {**finding_glue(table, status, "cell"),
                      "trained_command": "make studies STUDY=entezari-curation-trained"}}
