@@ -147,3 +147,16 @@ def test_last_doubling_is_the_change_between_the_two_longest_lengths(size_table)
     assert list(t.columns) == ["own objective, held-out", "probe, digits"]
     with pytest.raises(ValueError, match="one training length"):
         ET.last_doubling(size_table[size_table["length"] == 1.0], "budget")
+
+
+def test_power_view_reads_the_headline_claim_in_plain_words(size_table):
+    from pretrain_diversity.analysis import claim_power as CP
+    from pretrain_diversity.studies.pretraining_data.claims import size_claim
+
+    claim = ET.claim_by_protocol(ET.readings(size_table), size_claim).iloc[0]["claim"]
+    view = ET.power_view(CP.claim_power(claim, deltas=(0.0, 50.0), sims=500))
+    assert list(view.columns) == ["true effect (points)", "yes (%)", "partly (%)",
+                                  "no: some cells show the opposite (%)", "cannot tell (%)"]
+    assert list(view["true effect (points)"]) == ["0 in every cell", "50 in every cell",
+                                                  "as measured"]
+    assert (view.iloc[:, 1:].sum(axis=1).between(99, 101)).all()  # percentages, rounded

@@ -24,7 +24,9 @@ import os
 
 import pandas as pd
 
+from pretrain_diversity.analysis import claim_power as CP
 from pretrain_diversity.analysis import readings as R
+from pretrain_diversity.analysis import verdict_rule as VR
 from pretrain_diversity.analysis.verdict_rule import ClaimVerdict, combine_cells
 from pretrain_diversity.studies.pretraining_data.load import TASK_NAMES, load, recorded
 from pretrain_diversity.studies.pretraining_data.stats import gain_contrast
@@ -241,6 +243,7 @@ def pending(study: str, root: str | os.PathLike | None = None) -> dict[str, str]
     return {"trained_verdict": f"not yet measured ({r['recorded']} of {r['runs']} runs recorded)",
             "trained_ours": "nothing read yet",
             "trained_why": f"its runs are still training (`{command}` runs the rest)",
+            "trained_power": "measured once its runs are in",
             "trained_command": command}
 
 
@@ -270,7 +273,8 @@ def finding_glue(table: pd.DataFrame, status: pd.DataFrame, by: str) -> dict[str
 def page_reading(study: str, make_claim, by: str,
                  root: str | os.PathLike | None = None) -> dict:
     """What a finding's page needs of its trained study: ``complete``; when complete also its
-    ``runs`` (every length), the ``readings``, the ``status`` of each group (``by``), the ``table`` of the claim (made by
+    ``runs`` (every length), the ``readings``, the ``power`` of its headline claim
+    (``analysis.claim_power`` on the trained reading's cells), the ``status`` of each group (``by``), the ``table`` of the claim (made by
     ``make_claim(status)``, so that it can leave out the groups that did not train) under every
     protocol, and its ``glue``; when not, the ``glue`` of ``pending``."""
     if not is_complete(study, root):
@@ -279,9 +283,30 @@ def page_reading(study: str, make_claim, by: str,
     status = training_status(df, by)
     rows = readings(df)
     table = claim_by_protocol(rows, make_claim(status))
-    return {"complete": True, "runs": df, "readings": rows, "status": status, "table": table,
+    return _complete_reading(study, df, rows, status, table, by)
+
+
+def _complete_reading(study: str, runs: pd.DataFrame, rows: dict, status: pd.DataFrame,
+                      table: pd.DataFrame, by: str) -> dict:
+    headline = table.iloc[0]["claim"]
+    power = CP.claim_power(headline) if headline is not None else None
+    return {"complete": True, "runs": runs, "readings": rows, "status": status, "table": table,
+            "power": power,
             "glue": {**finding_glue(table, status, by),
+                     "trained_power": (CP.power_sentence(power) if power is not None else
+                                       "no cell can be read, so nothing could be told"),
                      "trained_command": f"make studies STUDY=entezari-{trained_name(study)}"}}
+
+
+def power_view(power: pd.DataFrame) -> pd.DataFrame:
+    """``claim_power`` for a reader: how often each verdict (in plain words) comes out, in %."""
+    from pretrain_diversity.studies.findings import plain
+
+    labels = (VR.REPRODUCED, VR.PARTLY, VR.CONTRADICTED, VR.INCONCLUSIVE)
+    out = power[["true effect"]].rename(columns={"true effect": "true effect (points)"})
+    for label in labels:
+        out[f"{plain(label)} (%)"] = (100 * power[label]).round(0).astype(int)
+    return out
 
 
 def headline_glue(first: dict[str, str], reading: dict) -> dict[str, str]:
@@ -364,6 +389,4 @@ def curation_reading(root: str | os.PathLike | None = None) -> dict:
                                decided_by_trained(noisy_rows[p], status, "cell"))
             for p, c in readings(clean).items() if p in noisy_rows}
     table = claim_by_protocol(rows, curation_table_claim)
-    return {"complete": True, "runs": df, "readings": rows, "status": status, "table": table,
-            "glue": {**finding_glue(table, status, "cell"),
-                     "trained_command": "make studies STUDY=entezari-curation-trained"}}
+    return _complete_reading("curation", noisy, rows, status, table, "cell")
