@@ -271,9 +271,21 @@ def validation_verdicts(table: pd.DataFrame, *, n_boot: int = N_BOOT, level: flo
                                  level=level, margin=margin, seed=seed)
 
 
+def _slope_fields(v) -> dict:
+    """What ``simulate_readings`` keeps of a verdict row by default."""
+    return dict(estimate=float(v.slope), lo=float(v.lo), hi=float(v.hi), rule=v.rule,
+                verdict=v.verdict)
+
+
+_SLOPE_FAILED = dict(estimate=np.nan, lo=np.nan, hi=np.nan, rule=FAILED, verdict=FAILED)
+
+
 def simulate_readings(design: Design, slopes=SLOPES, *, sims: int = SIMS, n_boot: int = N_BOOT,
-                      seed: int = 0, read: Reader | None = None) -> pd.DataFrame:
-    """One row per synthetic table: slope (the truth), sim, estimate, lo, hi, rule, verdict.
+                      seed: int = 0, read: Reader | None = None, fields=_slope_fields,
+                      failed: dict = _SLOPE_FAILED) -> pd.DataFrame:
+    """One row per synthetic table: slope (the truth), sim, and ``fields`` of the reader's
+    verdict row (by default estimate, lo, hi, rule, verdict; ``failed`` where the reader
+    raises ValueError).
 
     Table ``sim`` of every slope is drawn from ``default_rng([seed, sim])``: the slopes see the
     same noise draws (common random numbers), so differences between slopes are not noise of
@@ -288,11 +300,9 @@ def simulate_readings(design: Design, slopes=SLOPES, *, sims: int = SIMS, n_boot
         for j in range(sims):
             table = simulate_table(design, float(slope), np.random.default_rng([seed, j]))
             try:
-                v = read(table, n_boot=n_boot).iloc[0]
-                row = dict(estimate=float(v.slope), lo=float(v.lo), hi=float(v.hi),
-                           rule=v.rule, verdict=v.verdict)
+                row = fields(read(table, n_boot=n_boot).iloc[0])
             except ValueError:
-                row = dict(estimate=np.nan, lo=np.nan, hi=np.nan, rule=FAILED, verdict=FAILED)
+                row = dict(failed)
             rows.append(dict(slope=float(slope), sim=j, **row))
     return pd.DataFrame(rows)
 
@@ -477,17 +487,10 @@ def panel_rules(design: Design, slopes=SLOPES, *, sims: int = SIMS, n_boot: int 
     P(inconclusive)."""
     from pretrain_diversity.analysis.robustness import conflict_label
 
-    rows = []
-    for slope in slopes:
-        for j in range(sims):
-            table = simulate_table(design, float(slope), np.random.default_rng([seed, j]))
-            try:
-                v = validation_verdicts(table, n_boot=n_boot).iloc[0]
-                labels = dict(rule=v.rule, strict=v.verdict, conflict=conflict_label(v.panel))
-            except ValueError:
-                labels = dict(rule=FAILED, strict=FAILED, conflict=FAILED)
-            rows.append(dict(slope=float(slope), sim=j, **labels))
-    sims_t = pd.DataFrame(rows)
+    sims_t = simulate_readings(
+        design, slopes, sims=sims, n_boot=n_boot, seed=seed,
+        fields=lambda v: dict(rule=v.rule, strict=v.verdict, conflict=conflict_label(v.panel)),
+        failed=dict(rule=FAILED, strict=FAILED, conflict=FAILED))
     out = []
     for slope, g in sims_t.groupby("slope", sort=True):
         ideal = read_slope(slope, slope, slope).label
