@@ -273,6 +273,18 @@ def wait_for_live_run(driver, widget) -> None:
     )
 
 
+def readouts(driver, widget, state: dict, steps, prefix: str = "N ="):
+    """Walk a widget through ``steps`` (dicts of input changes, applied as a reader would) and
+    yield, after each step, the accumulated ``state`` and the one text mark starting with
+    ``prefix``: the readout the test compares with the package."""
+    for changes in steps:
+        for name, value in changes.items():
+            set_live_input(driver, widget, name, value)
+        state.update(changes)
+        [readout] = [t for t in live_texts(widget) if t.startswith(prefix)]
+        yield state, readout
+
+
 def live_texts(widget) -> list[str]:
     """Every text mark the widget shows (SVG renderer), in document order."""
     return [t.text for t in widget.find_elements("css selector", "g.mark-text text") if t.text]

@@ -19,6 +19,7 @@ from browser import (
     chromium_driver,
     collect_log,
     live_texts,
+    readouts,
     serve,
     set_live_input,
     wait_for_live_widgets,
@@ -79,12 +80,9 @@ class TestTheoryExplorer:
             values = dict(DEFAULTS)
             # Positions off every preset and every former frame: unequal exponents, a budget
             # between decades, an a/b that no frame had; then equal exponents (no drift).
-            for changes in ({"log10_N": 6.37}, {"alpha": 0.83, "a": 2.71},
-                            {"beta": 0.83, "log10_N": 3.11, "b": 0.23}):
-                for name, value in changes.items():
-                    set_live_input(browser, widget, name, value)
-                values.update(changes)
-                [readout] = [t for t in live_texts(widget) if t.startswith("N =")]
+            steps = ({"log10_N": 6.37}, {"alpha": 0.83, "a": 2.71},
+                     {"beta": 0.83, "log10_N": 3.11, "b": 0.23})
+            for values, readout in readouts(browser, widget, values, steps):
                 expected = explorer_readout(values)
                 for label, key in (("K*", "K_star"), ("n*", "n_star"), ("r* = K*/n*", "r_star"),
                                    ("N", "N")):
@@ -133,12 +131,9 @@ class TestFigure1Explorer:
             [widget] = wait_for_live_widgets(browser)
             # budgets between the measured ones (2^12.6 ~ 6,208, ...), one measured, both splits
             state = {"task": "glyphs-heldout", "split": "validation"}
-            for changes in ({"log2N": 12.6}, {"split": "test", "log2N": 14.55},
-                            {"task": "digits", "log2N": 10.37}, {"task": "shapes", "log2N": 14}):
-                for name, value in changes.items():
-                    set_live_input(browser, widget, name, value)
-                state.update(changes)
-                [readout] = [t for t in live_texts(widget) if t.startswith("N =")]
+            steps = ({"log2N": 12.6}, {"split": "test", "log2N": 14.55},
+                     {"task": "digits", "log2N": 10.37}, {"task": "shapes", "log2N": 14})
+            for state, readout in readouts(browser, widget, state, steps):
                 expected = optimum_at_budget(grid, state["task"], state["split"], state["log2N"])
                 assert number(readout, "log2(K/n)") == expected["x"], (state, readout, expected)
                 assert abs(number(readout, "error") - expected["error"]) <= 0.0051, (state, readout)
@@ -160,12 +155,9 @@ class TestRecommendCalculator:
         with drawn(browser, tmp_path, self.widget()) as el:
             state = {"N": 32768, "r": 2.1, "grid": "powers_of_two"}
             # budgets nobody pre-set: not powers of two, large, with few divisors
-            for changes in ({"N": 50_000, "r": 3.7}, {"grid": "divisors"}, {"N": 1_234_567},
-                            {"N": 10_000_384, "r": 0.05, "grid": "powers_of_two"}):
-                for name, value in changes.items():
-                    set_live_input(browser, el, name, value)
-                state.update(changes)
-                [readout] = [t for t in live_texts(el) if t.startswith("K* =")]
+            steps = ({"N": 50_000, "r": 3.7}, {"grid": "divisors"}, {"N": 1_234_567},
+                     {"N": 10_000_384, "r": 0.05, "grid": "powers_of_two"})
+            for state, readout in readouts(browser, el, state, steps, prefix="K* ="):
                 limits = dict(pool_size=self.POOL, max_per_class=self.PER_CLASS, grid=state["grid"])
                 rec = recommend(state["r"], state["N"], **limits)
                 assert number(readout, "K*") == rec.K, (state, readout, rec)
@@ -335,14 +327,11 @@ class TestInvarianceExplorer:
             state = {"condition": I.BASELINE, "task": "glyphs-heldout", "split": "validation"}
             # budgets nobody pre-set (the slider starts half way, 2^12.5), between measured ones
             # and one measured, across conditions, tasks and both splits
-            for changes in ({"condition": "V = 1", "log2N": 10.73},
-                            {"task": "digits", "split": "test", "log2N": 13.21},
-                            {"condition": "V = ∞", "task": "shapes", "log2N": 14.86},
-                            {"condition": "original sampler, 40 epochs", "log2N": 14}):
-                for name, value in changes.items():
-                    set_live_input(browser, widget, name, value)
-                state.update(changes)
-                [readout] = [t for t in live_texts(widget) if t.startswith("N =")]
+            steps = ({"condition": "V = 1", "log2N": 10.73},
+                     {"task": "digits", "split": "test", "log2N": 13.21},
+                     {"condition": "V = ∞", "task": "shapes", "log2N": 14.86},
+                     {"condition": "original sampler, 40 epochs", "log2N": 14})
+            for state, readout in readouts(browser, widget, state, steps):
                 expected = I.condition_optimum(grid, state["condition"], state["task"],
                                                state["split"], state["log2N"])
                 assert number(readout, "log2(K/n)") == expected["x"], (state, readout, expected)
@@ -372,12 +361,9 @@ class TestFitExplorer:
             state = {"task": "glyphs-heldout"}
             # off every measured budget (the slider starts at 2^12.5), then one measured budget,
             # where the closed form must be the fit's own log_ratio_star
-            for changes in ({"log2N": 10.41}, {"task": "digits", "log2N": 13.62},
-                            {"task": "shapes", "log2N": 14.93}, {"log2N": 11}):
-                for name, value in changes.items():
-                    set_live_input(browser, widget, name, value)
-                state.update(changes)
-                [readout] = [t for t in live_texts(widget) if t.startswith("N =")]
+            steps = ({"log2N": 10.41}, {"task": "digits", "log2N": 13.62},
+                     {"task": "shapes", "log2N": 14.93}, {"log2N": 11})
+            for state, readout in readouts(browser, widget, state, steps):
                 an = analyses[state["task"]]
                 expected = fit_readout(an, state["log2N"])
                 errors = [float(e) for e in re.findall(r"error there = (" + NUMBER + ")%", readout)]
@@ -410,13 +396,10 @@ class TestTrainedExplorer:
             state = {"reading": T.PLATEAU_READING, "task": "glyphs-heldout",
                      "split": "validation"}
             # lengths and budgets between the measured ones that no frame ever showed
-            for changes in ({"log2N": lb[0] + 0.37}, {"reading": "0.25× the 20-epoch steps"},
-                            {"reading": "8× the 20-epoch steps", "log2N": lb[-1] - 0.61},
-                            {"task": "shapes", "split": "test", "log2N": lb[0] + 1.13}):
-                for name, value in changes.items():
-                    set_live_input(browser, widget, name, value)
-                state.update(changes)
-                [readout] = [t for t in live_texts(widget) if t.startswith("N =")]
+            steps = ({"log2N": lb[0] + 0.37}, {"reading": "0.25× the 20-epoch steps"},
+                     {"reading": "8× the 20-epoch steps", "log2N": lb[-1] - 0.61},
+                     {"task": "shapes", "split": "test", "log2N": lb[0] + 1.13})
+            for state, readout in readouts(browser, widget, state, steps):
                 expected = T.reading_optimum(grid, state["reading"], state["task"],
                                              state["split"], state["log2N"])
                 assert number(readout, "log2(K/n)") == expected["x"], (state, readout, expected)
