@@ -16,7 +16,6 @@ Vega-Lite renderer.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 from collections.abc import Mapping, Sequence
@@ -87,11 +86,6 @@ class LiveWidget:
     def kilobytes(self) -> float:
         """Weight of the widget in the page (its specification and embedded data)."""
         return len(self.html().encode()) / 1000
-
-
-def widget_id(*parts) -> str:
-    """A short stable name from the values that define a widget (for pages with several)."""
-    return hashlib.sha1(json.dumps(parts, default=str).encode()).hexdigest()[:10]
 
 
 def standalone_page(widgets: Sequence[LiveWidget], static_dir: str = "_static") -> str:

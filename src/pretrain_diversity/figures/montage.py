@@ -1,4 +1,4 @@
-"""Pictures of the data: tiled image grids and the frames of the K/n ratio slider."""
+"""Pictures of the data: images tiled into one grid."""
 
 from __future__ import annotations
 
@@ -15,13 +15,4 @@ def tile(images: torch.Tensor, ncols: int, pad: int = 1, pad_value: int = 60) ->
         r, c = divmod(i, ncols)
         canvas[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w] = img
     return canvas
-
-
-def draw_by_class(images: torch.Tensor, labels: torch.Tensor, n_classes: int, per_class: int) -> np.ndarray:
-    """A grid with one row per class (or, for many classes, one cell per class in a square)."""
-    order = torch.argsort(labels, stable=True)
-    if per_class >= n_classes:  # few classes with many images: one row per class
-        return tile(images[order], ncols=per_class)
-    ncols = int(np.ceil(np.sqrt(len(labels))))
-    return tile(images[order], ncols=ncols)
 
