@@ -89,7 +89,9 @@ def path_check(errors: pd.DataFrame, a: str, b: str, *, k: float = 2.0) -> PathC
                               aggfunc="mean")  # fmt: skip
     if a not in wide or b not in wide:
         raise ValueError(f"path_check: need runs on both paths {a!r} and {b!r}")
+    order = list(dict.fromkeys(errors["config"]))  # configurations in the order given
     wide = wide[[a, b]].dropna() * 100
+    wide = wide.reindex(sorted(wide.index, key=lambda i: (order.index(i[0]), i[1])))
     if wide.empty:
         raise ValueError(f"path_check: no (config, seed) was run on both {a!r} and {b!r}")
     diff = wide[b] - wide[a]
