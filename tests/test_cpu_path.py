@@ -209,3 +209,27 @@ def test_the_record_names_fine_tuning_s_path_too():
     assert out["precision"] == "bf16" and out["chosen_by"] == "timed+cached"
     assert out["finetune_precision"] == "fp32+bf16"
     assert record_of({}, CPU)["precision"] is None  # nothing trained in this process
+
+
+def test_the_planner_reads_the_training_rate_of_runs_on_the_path_requested_now(monkeypatch):
+    from pretrain_diversity.config import RunConfig
+    from pretrain_diversity.runs.machine import hardware
+    from pretrain_diversity.sweeps import cost
+
+    cfg = RunConfig(n_classes=16, samples_per_class=8, probe_tasks=("digits",)).to_dict()
+
+    def record(train_s, path):
+        return {"config": cfg, "hardware": hardware(CPU), **({"train_path": path} if path else {}),
+                "timing": {"train_s": train_s, "data_s": 0.1, "probe_s": 1.0}}
+
+    runs = [record(4.0, None), record(4.0, {"precision": "fp32", "chosen_by": "env"}),
+            record(1.0, {"precision": "bf16", "chosen_by": "timed"}),
+            record(1.0, {"precision": "bf16", "chosen_by": "env"})]
+    rates = {}
+    for requested in ("fp32", "bf16", "auto"):
+        monkeypatch.setenv(PRECISION_ENV, requested)
+        rates[requested] = cost.calibrate(runs).images_per_s
+    assert rates["bf16"] == pytest.approx(4 * rates["fp32"])  # records without a path: fp32
+    assert rates["auto"] == rates["bf16"]  # the one run whose precision was chosen by timing
+    monkeypatch.setenv(PRECISION_ENV, "auto")
+    assert cost.calibrate(runs[:2]).images_per_s == rates["fp32"]  # none on auto: every run

@@ -327,6 +327,18 @@ def recording() -> Iterator[dict[str, list[TrainPath]]]:
         _RECORDING.remove(used)
 
 
+def same_path_now(train_path: dict | None) -> bool:
+    """Whether a record's ``train_path`` block was made on the CPU precision requested now: a
+    record without one trained in fp32 (made before the choice existed); ``auto`` matches the
+    records whose precision was timed or cached, a fixed precision those that ran it. (For the
+    planner: bf16 and fp32 runs train at different speeds.)"""
+    requested = requested_precision()
+    precision = (train_path or {}).get("precision") or "fp32"
+    if requested == "auto":
+        return (train_path or {}).get("chosen_by") in ("timed", "cached")
+    return precision == requested
+
+
 def record_of(used: dict[str, list[TrainPath]], device) -> dict:
     """A run record's ``train_path`` block from what ``recording`` collected: the pre-training
     path (precision, how it was chosen, threads, memory format) and, if fine-tuning trained, its
