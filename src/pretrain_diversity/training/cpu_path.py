@@ -154,9 +154,10 @@ def time_precisions(step: Step, warmup: int = 2, rounds: int = 5,
                 raise
             bf16_ok = False
             return math.inf
+        seconds = time.perf_counter() - t
         if bf16 and not math.isfinite(float(loss)):
             bf16_ok = False
-        return time.perf_counter() - t
+        return seconds
 
     start = time.perf_counter()
     for _ in range(warmup):
