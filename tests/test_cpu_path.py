@@ -6,6 +6,7 @@ path ran, and the tables carry it."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -233,3 +234,23 @@ def test_the_planner_reads_the_training_rate_of_runs_on_the_path_requested_now(m
     assert rates["auto"] == rates["bf16"]  # the one run whose precision was chosen by timing
     monkeypatch.setenv(PRECISION_ENV, "auto")
     assert cost.calibrate(runs[:2]).images_per_s == rates["fp32"]  # none on auto: every run
+
+
+def test_the_held_out_fit_follows_the_path_the_model_trained_on(monkeypatch):
+    import numpy as np
+
+    from pretrain_diversity.data.sampling import ImageSet
+    from pretrain_diversity.training.lengths import heldout_fit
+
+    model = small_model()
+    heldout = ImageSet(torch.randint(0, 256, (20, 1, 8, 8), dtype=torch.uint8),
+                       torch.randint(0, 8, (20,)), np.arange(8))
+    dtypes = []
+    model.register_forward_hook(lambda m, i, out: dtypes.append(out.dtype))
+    heldout_fit(model, heldout, CPU)  # not trained here: fp32
+    monkeypatch.setenv(PRECISION_ENV, "bf16")
+    path_for(model, CPU)  # as sgd_steps does when it trains the model
+    monkeypatch.setenv(PRECISION_ENV, "fp32")  # what it trained on counts, not what is asked now
+    loss, acc = heldout_fit(model, heldout, CPU)
+    assert dtypes == [torch.float32, torch.bfloat16]
+    assert math.isfinite(loss) and 0 <= acc <= 1
