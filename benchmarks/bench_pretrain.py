@@ -30,9 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
-
 from contextlib import contextmanager
+from pathlib import Path
 
 import pandas as pd
 import torch

@@ -18,8 +18,8 @@ import torch
 import torch.nn as nn
 
 from pretrain_diversity.models.backbones import to_input
-from pretrain_diversity.training.cpu_path import MEMORY_FORMAT, path_for
 from pretrain_diversity.training.augment import random_flip, random_shift
+from pretrain_diversity.training.cpu_path import MEMORY_FORMAT, path_for
 from pretrain_diversity.training.schedule import (
     FLIP_STREAM, SHIFT_STREAM, batch_indices, lr_at, seeded_generator, wsd_lr_at,
 )  # fmt: skip
