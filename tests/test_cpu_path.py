@@ -254,3 +254,17 @@ def test_the_held_out_fit_follows_the_path_the_model_trained_on(monkeypatch):
     loss, acc = heldout_fit(model, heldout, CPU)
     assert dtypes == [torch.float32, torch.bfloat16]
     assert math.isfinite(loss) and 0 <= acc <= 1
+
+
+@pytest.mark.parametrize("method", ["simclr", "clip"])
+def test_the_contrastive_objectives_train_under_bf16_on_a_cpu(monkeypatch, tiny_cfg, method):
+    from pretrain_diversity.runs.experiment import captions_of
+
+    monkeypatch.setenv(PRECISION_ENV, "bf16")
+    cfg = tiny_cfg.with_(method=method, epochs=10.0)
+    data = pretraining_set(cfg)
+    torch.manual_seed(0)
+    model = build_model(cfg, 1, captions=captions_of(cfg, data))
+    h = pretrain(model, data, cfg, device=CPU, progress=False)
+    assert all(math.isfinite(v) for v in h.loss) and h.loss[-1] < h.loss[0]
+    assert last_path(model, CPU).precision == "bf16"
