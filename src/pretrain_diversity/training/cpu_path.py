@@ -10,6 +10,8 @@ rounds) both ways and keeps bf16 only if it is at least ``MIN_SPEEDUP`` faster; 
 cached in ``cpu-path.json`` in the cache folder (``storage.cache_dir``), keyed by the CPU (its
 model name and a digest of its feature flags: a VM often shows a generic name), the thread
 count, the torch version and the model's shape, so a sweep times each shape once per machine.
+A timing made while other work loaded the cores is kept like any other: delete the file to
+time again.
 
 ``$PRETRAIN_DIVERSITY_CPU_PRECISION`` overrides the choice: ``fp32`` (the path of every run
 recorded before this module existed; the tests pin it, so their numbers do not move), ``bf16``
