@@ -11,6 +11,11 @@ from pathlib import Path
 # when several test processes (papermill kernels, sweep workers) share two cores. Set before
 # torch is imported so subprocesses (kernels, workers) inherit it too.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Training in fp32 on the CPU, whatever this machine would choose (training.cpu_path): the numbers
+# the tests pin were made in fp32, and a timed choice could differ between machines and runs.
+# Pinned, not defaulted, so that a shell exporting another path cannot move them; the tests of
+# the other paths set it themselves. Subprocesses (kernels, sweep workers) inherit it.
+os.environ["PRETRAIN_DIVERSITY_CPU_PRECISION"] = "fp32"
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -3,7 +3,8 @@
 Columns: the run's identity (``run_id``, ``name``), every RunConfig field except ``probe_tasks``
 (the row's ``task`` replaces it), the derived ``budget`` and ``ratio`` = K/n, the probe's
 ``test_error``/``val_error``/``C``, the pre-training metrics (``pretrain_*``), the timings
-(``total_s``, ``data_s``, ...) and the hardware and versions (``hardware_*``, ``versions_*``).
+(``total_s``, ``data_s``, ...), the hardware, the training path and the versions (``hardware_*``,
+``train_path_*``, ``versions_*``).
 Only runs with a ``done`` marker are read: a failed or half-finished run never shows as a result.
 The same rows come from a run folder's metrics.json or from the run's record (``sweeps.records``):
 a study's committed table is ``table_of`` its records.
@@ -58,6 +59,7 @@ def rows_of(m: dict) -> list[dict]:
         **_flatten("pretrain", m.get("metrics", {}).get("pretrain", {})),
         **{k: v for k, v in m.get("timing", {}).items()},
         **_flatten("hardware", m.get("hardware", {})),
+        **_flatten("train_path", m.get("train_path", {})),
         **_flatten("versions", m.get("versions", {})),
     }
     lengths = m.get("metrics", {}).get("lengths")

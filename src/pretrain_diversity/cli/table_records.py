@@ -24,7 +24,7 @@ from pretrain_diversity.sweeps.records import default_records_dir, write_record
 TIMING = ("total_s", "data_s", "train_s", "probe_s", "train_images_per_s")
 ROW_KEYS = ("task", "protocol", "k")
 DERIVED = ("run_id", "name", "budget", "ratio")
-PREFIXES = ("pretrain_", "hardware_", "versions_")
+PREFIXES = ("pretrain_", "hardware_", "train_path_", "versions_")
 
 
 def _py(v):
@@ -112,6 +112,7 @@ def record_of_rows(rows) -> dict:
         "metrics": metrics,
         "timing": {k: _py(first[k]) for k in TIMING if k in rows.columns},
         "hardware": block("hardware_"),
+        **({"train_path": path} if (path := block("train_path_")) else {}),
         "versions": block("versions_"),
         "migrated_from": "results table (no training curve or fine-tuning settings)",
     }

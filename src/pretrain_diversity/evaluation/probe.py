@@ -93,7 +93,13 @@ class ProbeResult:
 
 @torch.no_grad()
 def extract_features(model, images: torch.Tensor, device, batch_size: int = 1024) -> np.ndarray:
-    """Frozen features of uint8 images, in eval mode (BatchNorm uses its running statistics)."""
+    """Frozen features of uint8 images, in eval mode (BatchNorm uses its running statistics).
+
+    On CUDA under bf16 autocast, as always; on a CPU in fp32 whatever precision the model was
+    trained in (``training.cpu_path``): the probe is the instrument every study reads, so it
+    stays the same for runs trained on either path (and for every run recorded before bf16 was
+    used on CPUs), and a forward pass over a task's few thousand images costs little beside
+    training."""
     model.eval()
     feats = model.features if hasattr(model, "features") else model
     cuda = torch.device(device).type == "cuda"

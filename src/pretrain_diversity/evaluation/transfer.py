@@ -8,8 +8,9 @@ variation over seeds covers both the pre-training draw and the few-shot draw.
 - **Linear probe**: frozen features, logistic regression; C chosen on the validation split.
 - **Fine-tuning**: the pre-trained backbone plus a linear head started from the probe of the same
   k-shot subset (LP-FT), all weights trained with SGD (Nesterov), cosine schedule, random shifts,
-  through the same loop as pre-training (``training.sgd.sgd_steps``: bf16 autocast on CUDA, fp32
-  on CPU); the learning rate (``FINETUNE.lrs``) and the training length (``FINETUNE.checkpoints``
+  through the same loop as pre-training (``training.sgd.sgd_steps``: bf16 autocast on CUDA; on a
+  CPU the precision ``training.cpu_path`` chooses, recorded as the run's
+  ``train_path.finetune_precision``); the learning rate (``FINETUNE.lrs``) and the training length (``FINETUNE.checkpoints``
   points along the schedule, our analogue of choosing the epoch) are chosen on validation.
 
 Every result also records the *test-selected* score: the best test error over the same grid, as
@@ -156,7 +157,7 @@ def finetune_once(backbone: nn.Module, task, train: ImageSet, lr: float, seed: i
             out.append((done, _errors(net, task.val, device), _errors(net, task.test, device)))
         return False
 
-    sgd_steps(net, opt, images, labels, plan, loss_of, after_step=after_step)
+    sgd_steps(net, opt, images, labels, plan, loss_of, after_step=after_step, role="finetune")
     return out
 
 

@@ -32,6 +32,7 @@ from pretrain_diversity.runs.machine import hardware, now, versions
 from pretrain_diversity.runs.validation import check
 from pretrain_diversity.storage import atomic_torch_save, atomic_write_bytes, atomic_write_json
 from pretrain_diversity.tasks.registry import load_task, transfer_task
+from pretrain_diversity.training.cpu_path import record_of, recording, requested_precision
 from pretrain_diversity.training.lengths import (
     READINGS_DIR, branch_weights, finetune_lengths, length_key, plateau_summary, pretrain_lengths,
 )  # fmt: skip
@@ -90,6 +91,7 @@ def run_experiment(
     """
     check(cfg)
     solver = probe_solver()  # $PRETRAIN_DIVERSITY_PROBE is checked before anything is drawn
+    requested_precision()  # and so is $PRETRAIN_DIVERSITY_CPU_PRECISION
     run_dir = run_dir_for(cfg, output_dir)
     if not force and (stored := read_finished(run_dir)) is not None:
         return stored
@@ -111,16 +113,17 @@ def run_experiment(
     torch.manual_seed(cfg.seed)
     model = build_model(cfg, in_channels=channels, captions=captions_of(cfg, data))
     readings = None
-    if cfg.lengths:
-        history, readings, probe_s = _pretrain_at_lengths(model, data, tasks, cfg, device, run_dir,
-                                                          progress, stop_after, solver)
-        t_train = time.perf_counter() - probe_s
-    else:
-        history = pretrain(
-            model, data, cfg, device=device, checkpoint=run_dir / CHECKPOINT,
-            progress=progress, stop_after=stop_after,
-        )  # fmt: skip
-        t_train = time.perf_counter()
+    with recording() as paths:  # the path each training step took (training.cpu_path)
+        if cfg.lengths:
+            history, readings, probe_s = _pretrain_at_lengths(
+                model, data, tasks, cfg, device, run_dir, progress, stop_after, solver)
+            t_train = time.perf_counter() - probe_s
+        else:
+            history = pretrain(
+                model, data, cfg, device=device, checkpoint=run_dir / CHECKPOINT,
+                progress=progress, stop_after=stop_after,
+            )  # fmt: skip
+            t_train = time.perf_counter()
     if cfg.steps and not readings and history.step[-1:] != [cfg.steps]:  # steps 0: no training
         raise TrainingStopped(f"stopped at step {history.step[-1]} of {cfg.steps}; checkpoint kept")
 
@@ -138,8 +141,12 @@ def run_experiment(
             baselines = {"probe_pixels": {t.name: probe_pixels(t, solver).as_dict() for t in tasks}}
     else:
         probes = {}
-        transfer = evaluate_transfer(model, tasks, cfg.shots, cfg.seed, device,
-                                     finetune=bool(cfg.finetune), progress=progress, solver=solver)
+        with recording() as tuned:  # fine-tuning trains too
+            transfer = evaluate_transfer(model, tasks, cfg.shots, cfg.seed, device,
+                                         finetune=bool(cfg.finetune), progress=progress,
+                                         solver=solver)
+        for role, used in tuned.items():
+            paths.setdefault(role, []).extend(used)
     t_probe = time.perf_counter()
 
     metrics = {
@@ -172,6 +179,9 @@ def run_experiment(
             / (t_train - t_data),
         },
         "hardware": hardware(device),
+        # How training ran: precision (fp32, or bf16 autocast), memory format, threads. Not in
+        # the run id: the same configuration on another path is the same run.
+        "train_path": record_of(paths, device),
         "versions": {**versions(), "probe": PROBE_VERSIONS[solver]},  # the probe that ran
         "finished": now(),
     }

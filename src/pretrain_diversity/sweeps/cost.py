@@ -105,11 +105,14 @@ def calibrate(records: Iterable[dict], *, device: str = "cpu") -> Rate | None:
     probe tasks' caches, does not set the pace of the others. The probe's rate comes from the
     runs probed by the solver that will run now (``evaluation.probe.probe_solver``) where there
     are any: the torch probe is several times faster than the sklearn one most records used.
+    Likewise the training rate comes from the runs trained on the CPU precision requested now
+    (``training.cpu_path.same_path_now``) where there are any: bf16 and fp32 differ in speed.
     """
     from pretrain_diversity.evaluation.probe import PROBE_VERSIONS, probe_solver, probe_version_of
+    from pretrain_diversity.training.cpu_path import same_path_now
 
     current = PROBE_VERSIONS[probe_solver()]
-    ips, per_image, per_unit, per_unit_now = [], [], [], []
+    ips, per_image, per_unit, per_unit_now, ips_now = [], [], [], [], []
     for r in records:
         if not same_machine(r.get("hardware") or {}, device=device):
             continue
@@ -119,6 +122,8 @@ def calibrate(records: Iterable[dict], *, device: str = "cpu") -> Rate | None:
             continue
         cfg = RunConfig.from_dict(r["config"])
         ips.append(train_work(cfg) / t["train_s"])
+        if str(device).split(":")[0] != "cpu" or same_path_now(r.get("train_path")):
+            ips_now.append(ips[-1])
         per_image.append(t["data_s"] / cfg.budget)
         per_unit.append(t["probe_s"] / probe_units(cfg))
         if probe_version_of(r.get("versions")) == current:
@@ -126,8 +131,11 @@ def calibrate(records: Iterable[dict], *, device: str = "cpu") -> Rate | None:
     if not ips:
         return None
     probe = statistics.median(per_unit_now or per_unit)
-    return Rate(statistics.median(ips), statistics.median(per_image), probe,
-                f"measured: {len(ips)} recorded run(s) on this machine, the probe on "
+    return Rate(statistics.median(ips_now or ips), statistics.median(per_image), probe,
+                f"measured: {len(ips)} recorded run(s) on this machine, training on "
+                f"{len(ips_now) or len(ips)} "
+                f"{'trained on the CPU precision requested now' if ips_now else 'of them'}, "
+                f"the probe on "
                 f"{len(per_unit_now) or len(per_unit)} probed by "
                 f"{current if per_unit_now else 'every solver'}")
 

@@ -34,6 +34,7 @@ from pretrain_diversity.data.sampling import ImageSet
 from pretrain_diversity.models.backbones import to_input
 from pretrain_diversity.storage import atomic_torch_save, atomic_write_json
 from pretrain_diversity.training.checkpoint import History, TrainState, save_checkpoint
+from pretrain_diversity.training.cpu_path import last_path
 from pretrain_diversity.training.loop import objective, pretrain_plan, start_training
 from pretrain_diversity.training.sgd import sgd_steps
 
@@ -114,8 +115,7 @@ def heldout_fit(model, heldout: ImageSet, device, cfg: RunConfig | None = None,
     for s in range(0, n, batch_size):
         x = to_input(heldout.images[s : s + batch_size].to(device))
         y = heldout.labels[s : s + batch_size].to(device)
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16,
-                            enabled=device.type == "cuda"):
+        with last_path(model, device).autocast():  # the path its training took
             if method == "clip":
                 img = F.normalize(model.image_projection(model.backbone(x)).float(), dim=1)
                 logits = model.logit_scale() * img @ texts.T
@@ -149,8 +149,7 @@ def _heldout_simclr(model, heldout: ImageSet, device, cfg: RunConfig) -> tuple[f
             continue
         views = torch.cat([simclr_views(raw, seeded_generator(cfg.seed, stream + v, i))
                            for v in (0, 1)])  # fmt: skip
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16,
-                            enabled=device.type == "cuda"):
+        with last_path(model, device).autocast():
             z = model(views)
         batch_loss, hits = nt_xent(z[: len(raw)].float(), z[len(raw) :].float())
         loss += float(batch_loss) * len(raw)

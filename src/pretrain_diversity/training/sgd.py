@@ -3,8 +3,10 @@
 Each step indexes a batch of the uint8 data set on the device (``schedule.batch_indices``),
 shifts it at random (and flips it, where flips preserve the label), converts it to float
 channels-last input, sets the step's learning rate and takes one Nesterov SGD step. On CUDA the
-forward pass runs under bf16 autocast; on CPU the same code runs in fp32. What the loss is, and
-what happens after each step (logging, checkpoints, validation), the caller decides.
+forward pass runs under bf16 autocast; on a CPU under bf16 autocast or in fp32, whichever
+``cpu_path.path_for`` finds faster for this CPU, thread count and model (or
+``$PRETRAIN_DIVERSITY_CPU_PRECISION`` says). What the loss is, and what happens after each step
+(logging, checkpoints, validation), the caller decides.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import torch.nn as nn
 
 from pretrain_diversity.models.backbones import to_input
 from pretrain_diversity.training.augment import random_flip, random_shift
+from pretrain_diversity.training.cpu_path import MEMORY_FORMAT, path_for
 from pretrain_diversity.training.schedule import (
     FLIP_STREAM, SHIFT_STREAM, batch_indices, lr_at, seeded_generator, wsd_lr_at,
 )  # fmt: skip
@@ -44,7 +47,7 @@ def place(model: nn.Module, device: torch.device) -> nn.Module:
     gives: faster for these convolutions on CPU (oneDNN) and on GPU tensor cores."""
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: pick the fastest kernels once
-    return model.to(device).to(memory_format=torch.channels_last)
+    return model.to(device).to(memory_format=MEMORY_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -92,24 +95,28 @@ def sgd_steps(
     *,
     start: int = 0,
     after_step: AfterStep | None = None,
+    role: str = "pretrain",
 ) -> int:
     """Steps ``start`` .. ``plan.total - 1`` on (``images``, ``labels``), already on the device.
 
     ``model`` is put in train mode before every step (``after_step`` may evaluate in between).
     Returns the number of steps done when the loop ended (``after_step`` returning True stops it).
+    ``role`` (``pretrain`` or ``finetune``) is what the run's record files the path under.
     """
     device = images.device
-    cuda = device.type == "cuda"
     perms: dict[int, torch.Tensor] = {}
     n = len(labels)
     done = start
+    path = None
     for step in range(start, plan.total):
         model.train()
         idx = batch_indices(step, plan.batch_size, n, plan.seed, perms).to(device)
         x, y = to_input(plan.augment(images[idx], step)), labels[idx]
+        if path is None:  # decided on the first batch (timed on it if need be), kept throughout
+            path = path_for(model, device, loss_of, (x, y, idx, step), role=role)
         for group in optimizer.param_groups:
             group["lr"] = plan.lr(step)
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cuda):
+        with path.autocast():
             loss, correct = loss_of(x, y, idx, step)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
