@@ -160,3 +160,14 @@ def test_power_view_reads_the_headline_claim_in_plain_words(size_table):
     assert list(view["true effect (points)"]) == ["0 in every cell", "50 in every cell",
                                                   "as measured"]
     assert (view.iloc[:, 1:].sum(axis=1).between(99, 101)).all()  # percentages, rounded
+
+
+def test_the_chapter_table_reads_each_finding_as_its_page_does():
+    from pretrain_diversity.paths import repo_root
+
+    table = ET.chapter_table(repo_root()).set_index("finding")
+    assert list(table.index) == ["sources", "size", "curation", "methods"]
+    for finding, (_, read) in ET.FINDINGS.items():
+        glue = read(repo_root())["glue"]
+        assert table.loc[finding, "trained to the plateau"].startswith(glue["trained_verdict"])
+        assert table.loc[finding, "what the design could tell"] == glue["trained_power"]

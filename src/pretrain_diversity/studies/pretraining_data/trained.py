@@ -390,3 +390,40 @@ def curation_reading(root: str | os.PathLike | None = None) -> dict:
             for p, c in readings(clean).items() if p in noisy_rows}
     table = claim_by_protocol(rows, curation_table_claim)
     return _complete_reading("curation", noisy, rows, status, table, "cell")
+
+
+# ------------------------------------------------------------------------- the chapter
+FINDINGS = {  # finding -> (the question, in the words of its page's answer box; its reading)
+    "sources": ("Does the pre-training source matter less with more labelled images?",
+                lambda root: page_reading("sources", sources_claim_of, "variant", root)),
+    "size": ("Does more pre-training data help most at few shots?",
+             lambda root: page_reading("size", size_claim_of, "budget", root)),
+    "curation": ("Do noisy labels need more images to match clean ones?", curation_reading),
+    "methods": ("Does SimCLR beat CLIP with web-like captions?",
+                lambda root: page_reading("methods", methods_claim_of, "variant", root)),
+}
+
+
+def chapter_table(root: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Every finding's verdict at a glance: trained (the headline), at 20 epochs of the same
+    runs, and at fixed compute where a study has several budgets; what the trained design could
+    tell. A finding whose trained study is still running says how far it is."""
+    from pretrain_diversity.studies.findings import plain
+
+    rows = []
+    for finding, (question, read) in FINDINGS.items():
+        r = read(root)
+        g = r["glue"]
+        row = {"finding": finding, "question": question,
+               "trained to the plateau": (f"{g['trained_verdict']} ({g['trained_ours']})"
+                                          if r["complete"] else g["trained_verdict"])}
+        if r["complete"]:
+            by = r["table"].set_index("protocol")
+            for protocol, column in ((R.FIXED_EPOCHS, "at 20 epochs"),
+                                     (R.FIXED_COMPUTE, "at fixed compute")):
+                row[column] = plain(by.loc[protocol, "verdict"]) if protocol in by.index else "—"
+        else:
+            row["at 20 epochs"] = row["at fixed compute"] = "—"
+        row["what the design could tell"] = g["trained_power"]
+        rows.append(row)
+    return pd.DataFrame(rows)
