@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from pretrain_diversity.studies import slope_verdicts as SV
-from pretrain_diversity.studies.tradeoff import controls as C
-from pretrain_diversity.studies.tradeoff import load as FL
-from pretrain_diversity.studies.tradeoff import notes as FN
+from pretrain_diversity.studies.figure1 import controls as C
+from pretrain_diversity.studies.figure1 import load as FL
+from pretrain_diversity.studies.figure1 import notes as FN
 
 ROOT = Path(__file__).resolve().parents[1]
 V2_BUDGETS = (1024, 2048, 4096, 16384, 32768)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from pretrain_diversity.paths import repo_root
-from pretrain_diversity.studies import tradeoff as F
+from pretrain_diversity.studies import figure1 as F
 from pretrain_diversity.sweeps import catalog
 from pretrain_diversity.sweeps import provenance as prov
 

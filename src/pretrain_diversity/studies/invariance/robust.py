@@ -4,7 +4,7 @@ robustness panel, the fixed-compute comparison, and the page's notes counted fro
 A condition's verdict stands only if every check of ``robustness.robustness_panel`` gives the
 same label (``slope_verdicts.robust_verdicts``); the page says which check broke it otherwise.
 Which protocol the paper's claim holds under, if either, is read from the Figure 1 table (fixed
-epochs) and its fixed-steps control by the same rule (``tradeoff.controls``).
+epochs) and its fixed-steps control by the same rule (``figure1.controls``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pretrain_diversity.studies.invariance.stats import Invariance
 from pretrain_diversity.studies.slope_verdicts import (
     PANEL_BOOT, REPORT, SELECT, robust_verdicts, verdict_table,
 )
-from pretrain_diversity.studies.tradeoff.notes import distinct_draws
+from pretrain_diversity.studies.figure1.notes import distinct_draws
 
 
 def condition_verdicts(inv: Invariance, *, n_boot: int = PANEL_BOOT) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import pandas as pd
 
 from pretrain_diversity.analysis.formatting import ratio as ratio_text
 from pretrain_diversity.analysis.verdict_rule import read_slope
-from pretrain_diversity.studies.tradeoff.load import LEVEL
+from pretrain_diversity.studies.figure1.load import LEVEL
 
 
 def verdict(opt: pd.DataFrame, trend: pd.DataFrame, *, level: float | None = None) -> str:
