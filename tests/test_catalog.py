@@ -62,7 +62,7 @@ def test_the_loaders_read_where_the_catalog_says():
     assert B.RECORDS == c("baselines").records
     assert FL.CONTROLS["fixed steps"] == (c("figure1-fixed-steps").spec,
                                           c("figure1-fixed-steps").table)
-    assert I.results_path("epochs", 2) == c("invariance-v2-epochs").table
-    assert I.command("variety") == c("invariance-variety").command
+    assert I.results_path("epochs") == c("invariance-v2-epochs").table
+    assert I.command("variety") == c("invariance-v2-variety").command
     assert R.TABLES["fonts"].csv == c("fonts-tradeoff").table
     assert R.TABLES["glyphs"].records == c("glyphs-realtasks").records

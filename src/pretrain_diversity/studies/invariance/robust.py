@@ -1,4 +1,4 @@
-"""The invariance page under protocol v2: each condition's slope read by the shared rule and its
+"""The invariance pages' verdicts: each condition's slope read by the shared rule and its
 robustness panel, the fixed-compute comparison, and the page's notes counted from the data.
 
 A condition's verdict stands only if every check of ``robustness.robustness_panel`` gives the

@@ -50,8 +50,8 @@ def analyse(
 
     With ``match`` the conditions are compared on their common (N, K) points; with
     ``full_grid_check`` the original sampler is also analysed on all its points (condition
-    ``FULL_GRID``), to show how much the thinner common grid moves its answer. Protocol v2
-    passes ``metric="val_error", report="test_error"`` (selected on validation, test quoted).
+    ``FULL_GRID``), to show how much the thinner common grid moves its answer. The pages pass
+    ``metric="val_error", report="test_error"`` (selected on validation, test quoted).
     """
     df = label_conditions(df) if "condition" not in df else df
     full = df
