@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pretrain_diversity.analysis.bootstrap import distinct_draws
 from pretrain_diversity.studies import slope_verdicts as SV
 from pretrain_diversity.studies.figure1 import controls as C
 from pretrain_diversity.studies.figure1 import load as FL
@@ -163,7 +164,7 @@ def test_notes_count_what_the_table_holds():
     df = u_table(tasks=("digits",), seeds=(0, 1, 2))
     notes = FN.trust_notes(df)
     assert "With 3 seeds it has only 10 distinct draws" in notes and "spanning 32×" in notes
-    assert FN.distinct_draws(5) == 126
+    assert distinct_draws(5) == 126
     s = FN.setting_table(df).set_index("")
     assert "5 budgets" in s.loc["budgets", "here"] and s.loc["repetitions", "here"] == "3 seeds"
 

@@ -1,9 +1,9 @@
-"""Protocol v2's reading of a slope, shared by the Zhang pages: select on validation, read by the
-one rule, let the verdict stand only if the robustness panel agrees, and say so in words.
+"""The Zhang pages' reading of a slope: select on validation, read by the one rule, let the
+verdict stand only if the robustness panel agrees, and say so in words.
 
-A reviewer found the pages' verdicts flip between equally valid choices (test or validation error
-to locate the optimum, one seed more or less, every second K, another estimator). Every page that
-reads a slope of log2 r* on log2 N calls ``robust_verdicts`` on its table: the optima are located
+A verdict could flip between equally valid choices (test or validation error to locate the
+optimum, one seed more or less, every second K, another estimator), so every page that reads a
+slope of log2 r* on log2 N calls ``robust_verdicts`` on its table: the optima are located
 on ``val_error`` and ``test_error`` is reported at the selected point; the slope is read by
 ``verdict_rule.read_slope`` and rechecked by ``robustness.robustness_by_task``. The wording comes
 from the rule's label and reason, never from the page.
@@ -166,12 +166,6 @@ def verdict_text(verdicts: pd.DataFrame, *, margin: float = MARGIN) -> str:
             tail = f" The verdict is '{v.verdict}': {v.reason}."
         parts.append(head + tail)
     return "\n\n".join(parts)
-
-
-def slope_of(df: pd.DataFrame, *, n_boot: int = 1000, level: float = LEVEL, seed: int = 0):
-    """The validation-selected slope per task (``ratio_trend`` rows), without the panel."""
-    opt, draws = selected_optima(df, level=level, n_boot=n_boot, seed=seed)
-    return ratio_trend(opt, draws, level=level)
 
 
 def baseline_table(tasks, root: str | os.PathLike | None = None,

@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from pretrain_diversity.analysis.bootstrap import distinct_draws
 from pretrain_diversity.analysis.optimum import MIN_K_FOR_OPTIMUM
 from pretrain_diversity.analysis.robustness import SlopeDifference, robustness_panel, thin_grid
 from pretrain_diversity.analysis.verdict_rule import LEVEL, MARGIN, read_slope
@@ -22,7 +23,6 @@ from pretrain_diversity.studies.invariance.stats import Invariance
 from pretrain_diversity.studies.slope_verdicts import (
     PANEL_BOOT, REPORT, SELECT, robust_verdicts, verdict_table,
 )
-from pretrain_diversity.studies.figure1.notes import distinct_draws
 
 
 def condition_verdicts(inv: Invariance, *, n_boot: int = PANEL_BOOT) -> pd.DataFrame:
