@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from pretrain_diversity.analysis.bootstrap import distinct_draws
+from pretrain_diversity.studies import figure1 as F
 from pretrain_diversity.studies import slope_verdicts as SV
 from pretrain_diversity.studies.figure1 import controls as C
 from pretrain_diversity.studies.figure1 import load as FL
@@ -80,12 +81,12 @@ def test_a_check_that_disagrees_makes_the_verdict_inconclusive_and_is_named():
 def test_selection_gap_is_zero_when_validation_equals_test_and_positive_otherwise():
     same = u_table(noise=0.0, tasks=("digits",))
     same["val_error"] = same["test_error"]
-    assert np.allclose(SV.selection_gap(same)["difference"], 0.0)
+    assert np.allclose(F.selection_gap(same)["difference"], 0.0)
     noisy = u_table(noise=0.01, tasks=("digits",), budgets=(4096,))
-    gap = SV.selection_gap(noisy)
+    gap = F.selection_gap(noisy)
     # the test-selected error is the minimum of the measured test curve: never above the other
     assert (gap["difference"] >= 0).all() and (gap["difference"] > 0).any()
-    assert "Selecting on test error" in SV.selection_gap_text(gap)
+    assert "Selecting on test error" in F.selection_gap_text(gap)
 
 
 def test_the_missing_table_sentence_counts_the_recorded_runs(tmp_path):

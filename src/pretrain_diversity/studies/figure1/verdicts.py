@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from pretrain_diversity.analysis.formatting import ratio as ratio_text
@@ -79,3 +80,15 @@ def optima_table(opt: pd.DataFrame) -> pd.DataFrame:
                                  for r, lo, hi in zip(opt.r_star, opt.log2_r_lo, opt.log2_r_hi)],
         "interior": [f"{'yes' if i else 'NO'} ({p:.0%})" for i, p in zip(opt.interior, opt.p_interior)],
     })
+
+
+def selection_gap_text(gap: pd.DataFrame) -> str:
+    """One sentence: how much lower the quoted test error would be if it were also selected on."""
+    if gap.empty:
+        return "There are no optima to compare."
+    d = gap["difference"]
+    worst = gap.loc[d.idxmax()]
+    return (f"Selecting on test error instead would quote errors lower by {d.mean():.2%} on "
+            f"average over the {len(gap)} (task, budget) optima (at most {worst.difference:.2%}, "
+            f"{worst.task} at N = {worst.budget}), and move K* by a factor of up to "
+            f"{np.exp(np.abs(np.log(gap['K* (val)'] / gap['K* (test)']))).max():.2g}.")
