@@ -131,13 +131,11 @@ def verdict(inv: Invariance, fits: pd.DataFrame | None = None,
             ("drifts down", "The optimal ratio shrinks with N (interval below 0, slope beyond "
                             f"±{margin:g})"),
             ("small drift", f"A drift distinguishable from 0 but within ±{margin:g}"),
-            ("inconclusive", f"Inconclusive (the interval contains 0 but reaches beyond "
-                             f"±{margin:g})"),
+            ("inconclusive", f"Inconclusive (the interval contains 0 but reaches beyond ±{margin:g}"
+                             + (", or a check of the robustness panel disagrees"
+                                if cv is not None else "") + ")"),
         ):
             members = [c for c, k in kinds.items() if k == kind]
-            if kind == "inconclusive" and cv is not None:
-                words = (f"Inconclusive (the interval contains 0 but reaches beyond ±{margin:g}, "
-                         "or a check of the robustness panel disagrees)")
             if members:
                 lines.append(f"- {words}: {names(members)}.")
         if cv is not None:
