@@ -49,10 +49,10 @@ def test_names_keep_the_order_of_the_spec_files(tmp_path):
 def test_the_loaders_read_where_the_catalog_says():
     from pretrain_diversity.studies import application as A
     from pretrain_diversity.studies import baselines as B
-    from pretrain_diversity.studies import tradeoff as F
+    from pretrain_diversity.studies import figure1 as F
     from pretrain_diversity.studies.invariance import load as I
     from pretrain_diversity.studies.real_images import load as R
-    from pretrain_diversity.studies.tradeoff import load as FL
+    from pretrain_diversity.studies.figure1 import load as FL
 
     c = catalog.study
     assert (F.STUDY, F.RESULTS, F.RUNS_DIR, F.COMMAND) == (
@@ -62,7 +62,7 @@ def test_the_loaders_read_where_the_catalog_says():
     assert B.RECORDS == c("baselines").records
     assert FL.CONTROLS["fixed steps"] == (c("figure1-fixed-steps").spec,
                                           c("figure1-fixed-steps").table)
-    assert I.results_path("epochs", 2) == c("invariance-v2-epochs").table
-    assert I.command("variety") == c("invariance-variety").command
+    assert I.results_path("epochs") == c("invariance-v2-epochs").table
+    assert I.command("variety") == c("invariance-v2-variety").command
     assert R.TABLES["fonts"].csv == c("fonts-tradeoff").table
     assert R.TABLES["glyphs"].records == c("glyphs-realtasks").records

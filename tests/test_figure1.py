@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pretrain_diversity.studies import tradeoff as F
+from pretrain_diversity.studies import figure1 as F
 from pretrain_diversity.analysis import optimum as O
 
 BUDGETS = (2048, 8192, 32768)

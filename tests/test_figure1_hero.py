@@ -1,4 +1,4 @@
-"""The Figure 1 hero figure's data (studies.figure1.hero_data) and the plain-words findings the
+"""The Figure 1 hero figure's data (studies.figure1.hero.hero_data) and the plain-words findings the
 pages glue for the intro (studies.findings): the numbers drawn and pasted, not the pixels."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from pretrain_diversity.analysis import verdict_rule as VR
 from pretrain_diversity.studies import findings as FD
-from pretrain_diversity.studies import figure1 as H
+from pretrain_diversity.studies.figure1 import hero as H
 
 
 def _optima(task, budgets, log2_r):
@@ -40,8 +40,8 @@ def test_hero_data_band_starts_at_each_protocols_smallest_budget():
 def test_hero_figure_on_the_committed_table_draws_every_task():
     from pretrain_diversity.paths import repo_root
     from pretrain_diversity.studies import slope_verdicts as SV
-    from pretrain_diversity.studies import tradeoff as F
-    from pretrain_diversity.studies.tradeoff import load as FL
+    from pretrain_diversity.studies import figure1 as F
+    from pretrain_diversity.studies.figure1 import load as FL
 
     root = repo_root()
     df = F.load_figure1(root)

@@ -35,7 +35,7 @@ BOOT = 20  # bootstrap draws where a figure shows intervals: enough to draw them
 @functools.cache
 def _figure1():
     from pretrain_diversity.studies import slope_verdicts as SV
-    from pretrain_diversity.studies import tradeoff as F
+    from pretrain_diversity.studies import figure1 as F
 
     df = F.load_figure1(ROOT)
     opt, _, trend = SV.selected_optima_and_trend(df, n_boot=BOOT)
@@ -55,7 +55,7 @@ def _invariance():
 def _application():
     from pretrain_diversity.data.pool import dataset_limits
     from pretrain_diversity.studies import application as S
-    from pretrain_diversity.studies import tradeoff as F
+    from pretrain_diversity.studies import figure1 as F
 
     estimation, target = F.load_figure1(ROOT), S.load_application(ROOT)
     pool_size, max_per_class = dataset_limits("glyphs")
@@ -73,9 +73,9 @@ def _glyphs():
 
 
 def hero():
-    from pretrain_diversity.studies import figure1 as H
+    from pretrain_diversity.studies.figure1 import hero as H
     from pretrain_diversity.studies import slope_verdicts as SV
-    from pretrain_diversity.studies.tradeoff import load as FL
+    from pretrain_diversity.studies.figure1 import load as FL
 
     _, opt, trend = _figure1()
     optima, trends = {"fixed epochs": opt}, {"fixed epochs": trend}
@@ -87,7 +87,7 @@ def hero():
 
 
 def figure1_contours():
-    from pretrain_diversity.studies import tradeoff as F
+    from pretrain_diversity.studies import figure1 as F
 
     df, opt, _ = _figure1()
     return F.plot_contours(df, opt)
@@ -95,14 +95,14 @@ def figure1_contours():
 
 def figure1_ucurves():
     from pretrain_diversity.studies import slope_verdicts as SV
-    from pretrain_diversity.studies import tradeoff as F
+    from pretrain_diversity.studies import figure1 as F
 
     df, opt, _ = _figure1()
     return F.plot_ucurves(df, opt, baselines=SV.baseline_lines(df.task.unique(), ROOT))
 
 
 def fonts_tradeoff_ucurves():
-    from pretrain_diversity.studies import tradeoff as F
+    from pretrain_diversity.studies import figure1 as F
     from pretrain_diversity.studies.real_images import fonts_tradeoff as FT
     from pretrain_diversity.studies.real_images import load as RL
 

@@ -298,6 +298,25 @@ def test_classify_reads_intervals_against_the_margin():
     assert classify(0.1, -0.3, 0.5) == "inconclusive"
 
 
+def as_reported(inv):
+    """(cv, kc) as the robustness panel would give them if every check agreed: each condition's
+    slope and each knob's change of slope read by the shared rule as reported."""
+    from pretrain_diversity.studies import invariance as I
+
+    conds = [c for c in inv.conditions if c != I.FULL_GRID]
+    t = inv.trend[inv.trend.condition.isin(conds)]
+    labels = [I.classify(r.slope, r.slope_lo, r.slope_hi) for r in t.itertuples()]
+    cv = t[["condition", "task"]].assign(rule=labels, verdict=labels, broken="")
+    rows = []
+    for knob, levels in I.knob_groups(conds).items():
+        for r in I.contrasts(inv, pairs=[(levels[-1], levels[0])]).itertuples():
+            label = I.classify(r.difference, r.lo, r.hi)
+            rows.append(dict(knob=knob, condition=r.condition, reference=r.reference,
+                             task=r.task, difference=r.difference, lo=r.lo, hi=r.hi,
+                             rule=label, verdict=label, broken=""))
+    return cv, pd.DataFrame(rows)
+
+
 def test_contrasts_regret_and_verdict(inv):
     from pretrain_diversity.studies import invariance as I
 
@@ -308,11 +327,13 @@ def test_contrasts_regret_and_verdict(inv):
     reg = I.extrapolation_regret(inv).set_index(["condition", "task"])
     for task in ("glyphs-heldout", "digits"):
         assert reg.loc[("V = 1", task), "regret"] > reg.loc[("V = ∞", task), "regret"] >= 0
-    text = I.verdict(inv, regret=I.extrapolation_regret(inv))
+    cv, kc = as_reported(inv)
+    text = I.verdict(inv, regret=I.extrapolation_regret(inv), cv=cv, kc=kc)
     assert "grows with N" in text and "*V = 1*" in text
     assert "Invariant (the interval lies within ±0.2): *V = ∞*" in text
     assert "Variety changes the slope by -0." in text and "the variety moves the drift" in text
-    assert "**Overall**, over 6 (condition, task) cases: 2 drifts up, 4 invariant" in text
+    assert ("**Overall**, over 6 (condition, task) cases, after the robustness panel: 2 drifts "
+            "up, 4 invariant") in text
     table = I.summary_table(inv, regret=I.extrapolation_regret(inv))
     assert len(table) == 2 * len(inv.conditions)
     reading = table.set_index(["condition", "task"])["reading (margin ±0.2)"]
@@ -330,15 +351,16 @@ def test_the_verdict_and_takeaways_speak_after_the_robustness_panel(inv):
             for t in ("digits", "glyphs-heldout") for c, k in
             zip(conds, ["drifts up", "invariant", "invariant"])]
     cv = pd.DataFrame(rows)
-    assert I.verdict(inv, cv=cv).count("Overturned") == 0
+    kc = as_reported(inv)[1]
+    assert I.verdict(inv, cv=cv, kc=kc).count("Overturned") == 0
     broken = (cv.condition == "V = 1") & (cv.task == "digits")
     cv.loc[broken, ["verdict", "broken"]] = ["inconclusive", "without seed 2"]
-    text = I.verdict(inv, cv=cv)
+    text = I.verdict(inv, cv=cv, kc=kc)
     assert ("Overturned by the robustness panel: *V = 1* reads 'drifts up' as reported, broken "
             "by without seed 2.") in text
     assert "**Overall**, over 6 (condition, task) cases, after the robustness panel: 1 " \
            "inconclusive, 4 invariant, 1 drifts up" in text
-    tips = I.takeaways(inv, cv=cv)
+    tips = I.takeaways(inv, cv=cv, kc=kc)
     assert "drifted up under every condition" not in tips
     # each task under its own label: the drift on glyphs is not read as V = 1's on digits
     assert re.search(r"\*V = 1\*: inconclusive on digits \([+-]\d\.\d\d\); drifts up on "
@@ -422,18 +444,15 @@ def test_study_specs_grid_as_documented():
     from pretrain_diversity.studies import invariance as I
     from pretrain_diversity.sweeps.runner import load_study
 
+    # the original sampler on the knobs' grid: every condition is compared on the same points
+    sampler = load_study(ROOT / I.SAMPLER_SPEC)
     for k in I.KNOBS:
         study = load_study(ROOT / I.SPECS[k])
-        assert study.budgets == BUDGETS and study.seeds == (0, 1, 2)
-        assert {b: list(v) for b, v in study.n_classes.items()} == GRID
-        assert study.base["probe_tasks"] == ("glyphs-heldout", "digits")
+        assert study.budgets == sampler.budgets and study.seeds == (0, 1, 2, 3, 4)
+        assert study.n_classes == sampler.n_classes
+        assert study.base["probe_tasks"] == ("glyphs-heldout", "digits", "shapes")
         assert k in I.command(k) and str(I.results_path(k)) in I.command(k)
     assert load_study(ROOT / I.SPECS["variety"]).grid == {"styles_per_class": [1, 8, 0]}
-    # every K of the invariance grid is in the Figure 1 grid: the original sampler is compared
-    # on the same points
-    fig1 = load_study(ROOT / "studies" / "figure1.toml")
-    for b, ks in GRID.items():
-        assert set(ks) <= set(fig1.n_classes[b])
 
 
 def test_page_fails_with_the_commands_when_results_are_missing(tmp_path, monkeypatch):
@@ -529,15 +548,16 @@ def test_a_knob_effect_is_a_verdict_with_its_own_robustness_panel(table):
         assert r.rule == "drifts down" and r.lo < r.hi < 0  # V = ∞ removes a drift of +0.4
     assert set(kc.verdict) <= {"drifts down", "inconclusive"}
     stands = kc.assign(verdict="drifts down", broken="")
-    text = I.verdict(inv, kc=stands)
+    cv = as_reported(inv)[0]
+    text = I.verdict(inv, cv=cv, kc=stands)
     assert text.count("the variety moves the drift") == 2 and "does not confirm" not in text
     assert "here it moved with variety on digits, variety on glyphs-heldout" in \
-        I.takeaways(inv, kc=stands)
+        I.takeaways(inv, cv=cv, kc=stands)
     broken = stands.copy()
     broken.loc[broken.task == "digits", ["verdict", "broken"]] = ["inconclusive", "without seed 1"]
-    text = I.verdict(inv, kc=broken)
+    text = I.verdict(inv, cv=cv, kc=broken)
     assert "the robustness panel does not confirm this (broken by without seed 1)" in text
-    tips = I.takeaways(inv, kc=broken)
+    tips = I.takeaways(inv, cv=cv, kc=broken)
     assert "variety on glyphs-heldout" in tips and "variety on digits" not in tips
 
 

@@ -23,11 +23,10 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _synthetic_root(root: Path, protocol: int = 1) -> Path:
-    """A scratch repository: the study specs and synthetic results for every table the page reads.
-
-    Under protocol 2 only the variety knob has a v2 table (the others' v2 studies unfinished) and
-    the original sampler's v2 table copies the Figure 1 runs, as on the way to protocol v2."""
+def _synthetic_root(root: Path) -> Path:
+    """A scratch repository: the study specs and synthetic results for every table the page reads
+    (the original sampler's table on the knobs' grid copies the Figure 1 runs, as the real one
+    mostly does)."""
     (root / "studies").mkdir(parents=True)
     (root / "book").mkdir()
     (root / "pyproject.toml").write_text("")  # marks the repository root (paths.repo_root)
@@ -38,35 +37,31 @@ def _synthetic_root(root: Path, protocol: int = 1) -> Path:
     def save(df, rel):
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        # protocol v2 selects on validation error: a noisy copy of the test error
+        # the pages select on validation error: a noisy copy of the test error
         df = df.assign(val_error=df.test_error + rng.normal(0, 0.01, len(df)))
         df.assign(run_id=[f"{rel}-{i}" for i in range(len(df))]).to_csv(path, index=False)
 
     fig1 = synthetic_condition(0.4, 0.6, b=0.5, full=True, rng=rng, noise=0.01)
     save(fig1.drop(columns=["styles_per_class"]), "results/figure1/runs.csv")  # an older table
+    (root / "results/invariance/v2-sampler").mkdir(parents=True)
+    shutil.copy(root / "results/figure1/runs.csv", root / "results/invariance/v2-sampler")
     save(pd.concat([synthetic_condition(0.3, 0.7, styles_per_class=1, rng=rng, noise=0.01),
                     synthetic_condition(0.4, 0.6, styles_per_class=8, rng=rng, noise=0.01),
                     synthetic_condition(0.5, 0.5, b=0.5, styles_per_class=0, rng=rng,
                                         noise=0.01)]),
-         "results/invariance/variety/runs.csv" if protocol == 1 else
          "results/invariance/v2-variety/runs.csv")
-    if protocol == 2:
-        (root / "results/invariance/v2-sampler").mkdir(parents=True)
-        shutil.copy(root / "results/figure1/runs.csv", root / "results/invariance/v2-sampler")
-        return root
     save(synthetic_condition(0.45, 0.55, b=0.5, width=16, rng=rng, noise=0.01),
-         "results/invariance/capacity/runs.csv")
+         "results/invariance/v2-capacity/runs.csv")
     save(synthetic_condition(0.35, 0.65, b=0.5, epochs=40.0, rng=rng, noise=0.01),
-         "results/invariance/epochs/runs.csv")
+         "results/invariance/v2-epochs/runs.csv")
     return root
 
 
-@pytest.mark.parametrize("protocol", [1, 2])
-def test_invariance_page_executes_on_results_tables(tmp_path, protocol):
+def test_invariance_page_executes_on_results_tables(tmp_path):
     import jupytext
     from nbclient import NotebookClient
 
-    root = _synthetic_root(tmp_path / "repo", protocol)
+    root = _synthetic_root(tmp_path / "repo")
     # the verdict and its evidence on one page, the controls and the robustness panel on another
     nbs = [jupytext.read(ROOT / "book" / page) for page in ("invariance.md",
                                                              "invariance-controls.md")]
@@ -88,9 +83,7 @@ def test_invariance_page_executes_on_results_tables(tmp_path, protocol):
     assert "**Overall**" in text and "*V = 1*" in text and "What a misplaced ratio costs" in text
     assert "verdict (after the panel)" in text and "conditions' verdicts survive every check" in text
     assert "figure1-fixed-steps.toml` has no table yet" in text
-    if protocol == 2:
-        assert "**This page reads protocol v2**" in text and "for variety." in text
-        assert "width 16" not in text  # capacity has no v2 table: left out, not read from v1
+    assert "Every knob is read from its protocol v2 table (3 seeds" in text and "width 16" in text
     from pretrain_diversity.figures.live import VEGALITE_MIME
 
     widgets = [o for c in cells for o in c.get("outputs", []) if VEGALITE_MIME in o.get("data", {})]
@@ -106,25 +99,3 @@ def test_built_invariance_page_has_a_working_explorer(book):
     texts = check_built_live_widgets(book["html"], "invariance.html")
     assert any(t.startswith("N =") and "(interpolated between" in t
                and "optimum at log2(K/n)" in t for t in texts), texts
-
-
-def test_the_invariance_page_says_which_knobs_wait_for_protocol_v2(tmp_path):
-    """Until a knob's v2 table is committed the page reads its v1 table, and says so, with the
-    records counted; once every v2 table exists it says that instead."""
-    import shutil
-    from pathlib import Path
-
-    from pretrain_diversity.studies import invariance as I
-
-    root = Path(__file__).resolve().parents[1]
-    (tmp_path / "pyproject.toml").write_text("")
-    shutil.copytree(root / "studies", tmp_path / "studies")
-    (tmp_path / "results/invariance/v2-capacity/records").mkdir(parents=True)
-    (tmp_path / "results/invariance/v2-capacity/records/x.json").write_text("{}")
-    text = I.v2_status(tmp_path)
-    assert text.startswith("**Protocol v2 has not run for variety, capacity, epochs.**")
-    assert "`studies/invariance-v2-capacity.toml` (1 of 120 runs recorded)" in text
-    for k in I.KNOBS:
-        (tmp_path / I.results_path(k, 2)).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / I.results_path(k, 2)).write_text("run_id\n")
-    assert I.v2_status(tmp_path).startswith("Every knob is read from its protocol v2 table")

@@ -122,7 +122,7 @@ class TestFigure1Explorer:
     def test_interpolated_optimum_matches_the_package(self, browser, tmp_path):
         from pretrain_diversity.analysis.ucurves import integer_grid, optimum_at_budget, seed_curves
         from pretrain_diversity.figures.figure1_explorer import explorer_widget
-        from pretrain_diversity.studies.tradeoff.load import load_figure1
+        from pretrain_diversity.studies.figure1.load import load_figure1
 
         grid = integer_grid(seed_curves(load_figure1()))
         site = open_widgets(browser, tmp_path, [explorer_widget(grid)])

@@ -241,7 +241,7 @@ def test_the_summary_reads_targets_off_a_power_table():
 
 
 def test_a_studys_power_tables_are_read_and_summarised(tmp_path):
-    from pretrain_diversity.studies import slope_verdicts as SV
+    from pretrain_diversity.studies.figure1 import power as FP
 
     rows = [dict(slope=s, reading="verdict", label=label, sims=5,
                  p=float(label == ("invariant" if s == 0 else "drifts up" if s > 0 else
@@ -253,13 +253,13 @@ def test_a_studys_power_tables_are_read_and_summarised(tmp_path):
     pd.DataFrame(rows).to_csv(tmp_path / "power" / "t.csv", index=False)
     weak = [dict(r, p=float(r["label"] == "inconclusive")) for r in rows]
     pd.DataFrame(weak).to_csv(tmp_path / "power" / "t-crossfit.csv", index=False)
-    power = SV.load_power("power", root=tmp_path)
+    power = FP.load_power("power", root=tmp_path)
     assert set(power) == {("t", "as run"), ("t", "cross-fitted")}
-    view = SV.power_overview(power)
+    view = FP.power_overview(power)
     assert view.loc[("t", "as run"), "P(invariant | slope 0) %"] == 100
     assert view.loc[("t", "as run"), "smallest drift found 80% of the time"] == "±0.5"
     assert view.loc[("t", "cross-fitted"), "smallest drift found 80% of the time"] == "none simulated"
-    assert SV.load_power("absent", root=tmp_path) == {}
+    assert FP.load_power("absent", root=tmp_path) == {}
 
 
 def test_cannot_tell_says_what_the_design_could_tell():

@@ -14,10 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pretrain_diversity.analysis.bootstrap import distinct_draws
+from pretrain_diversity.studies import figure1 as F
 from pretrain_diversity.studies import slope_verdicts as SV
-from pretrain_diversity.studies.tradeoff import controls as C
-from pretrain_diversity.studies.tradeoff import load as FL
-from pretrain_diversity.studies.tradeoff import notes as FN
+from pretrain_diversity.studies.figure1 import controls as C
+from pretrain_diversity.studies.figure1 import load as FL
+from pretrain_diversity.studies.figure1 import notes as FN
 
 ROOT = Path(__file__).resolve().parents[1]
 V2_BUDGETS = (1024, 2048, 4096, 16384, 32768)
@@ -79,12 +81,12 @@ def test_a_check_that_disagrees_makes_the_verdict_inconclusive_and_is_named():
 def test_selection_gap_is_zero_when_validation_equals_test_and_positive_otherwise():
     same = u_table(noise=0.0, tasks=("digits",))
     same["val_error"] = same["test_error"]
-    assert np.allclose(SV.selection_gap(same)["difference"], 0.0)
+    assert np.allclose(F.selection_gap(same)["difference"], 0.0)
     noisy = u_table(noise=0.01, tasks=("digits",), budgets=(4096,))
-    gap = SV.selection_gap(noisy)
+    gap = F.selection_gap(noisy)
     # the test-selected error is the minimum of the measured test curve: never above the other
     assert (gap["difference"] >= 0).all() and (gap["difference"] > 0).any()
-    assert "Selecting on test error" in SV.selection_gap_text(gap)
+    assert "Selecting on test error" in F.selection_gap_text(gap)
 
 
 def test_the_missing_table_sentence_counts_the_recorded_runs(tmp_path):
@@ -163,7 +165,7 @@ def test_notes_count_what_the_table_holds():
     df = u_table(tasks=("digits",), seeds=(0, 1, 2))
     notes = FN.trust_notes(df)
     assert "With 3 seeds it has only 10 distinct draws" in notes and "spanning 32×" in notes
-    assert FN.distinct_draws(5) == 126
+    assert distinct_draws(5) == 126
     s = FN.setting_table(df).set_index("")
     assert "5 budgets" in s.loc["budgets", "here"] and s.loc["repetitions", "here"] == "3 seeds"
 

@@ -17,7 +17,7 @@ def _studies():
     from pretrain_diversity.studies import application as A
     from pretrain_diversity.studies import invariance as I
     from pretrain_diversity.studies import pretraining_data as E
-    from pretrain_diversity.studies import tradeoff as F
+    from pretrain_diversity.studies import figure1 as F
 
     yield F.STUDY, F.RESULTS, F.RUNS_DIR
     yield A.STUDY, A.RESULTS, A.RUNS_DIR

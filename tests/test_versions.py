@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from pretrain_diversity.analysis import versions as V
-from pretrain_diversity.studies.tradeoff import versions as TV
+from pretrain_diversity.studies.figure1 import versions as TV
 
 
 def table(version: str, shift: float, rng, n=20) -> pd.DataFrame:

@@ -8,6 +8,8 @@ reads "95% interval" the same way.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -22,6 +24,12 @@ def interval(draws, level: float) -> tuple[float, float]:
     """The central ``level`` percentile interval of ``draws``."""
     a = (1 - level) / 2
     return float(np.quantile(draws, a)), float(np.quantile(draws, 1 - a))
+
+
+def distinct_draws(n_seeds: int) -> int:
+    """Distinct bootstrap resamples of n seeds with replacement (multisets): C(2n-1, n). Few seeds
+    have few, which is why the pages call their intervals indicative."""
+    return math.comb(2 * n_seeds - 1, n_seeds)
 
 
 def percentiles(level: float) -> list[float]:

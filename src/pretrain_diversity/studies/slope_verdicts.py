@@ -1,16 +1,16 @@
-"""Protocol v2's reading of a slope, shared by the Zhang pages: select on validation, read by the
-one rule, let the verdict stand only if the robustness panel agrees, and say so in words.
+"""The Zhang pages' reading of a slope: select on validation, read by the one rule, let the
+verdict stand only if the robustness panel agrees, and say so in words.
 
-A reviewer found the pages' verdicts flip between equally valid choices (test or validation error
-to locate the optimum, one seed more or less, every second K, another estimator). Every page that
-reads a slope of log2 r* on log2 N calls ``robust_verdicts`` on its table: the optima are located
+A verdict could flip between equally valid choices (test or validation error to locate the
+optimum, one seed more or less, every second K, another estimator), so every page that reads a
+slope of log2 r* on log2 N calls ``robust_verdicts`` on its table: the optima are located
 on ``val_error`` and ``test_error`` is reported at the selected point; the slope is read by
 ``verdict_rule.read_slope`` and rechecked by ``robustness.robustness_by_task``. The wording comes
 from the rule's label and reason, never from the page.
 
-Also here, because every such page needs them: the sentence a page shows when a study's table is
-not there yet (``missing_study``), what selecting on test instead would have given
-(``selection_gap``), and the no-pre-training baselines beside the curves (``baseline_table``).
+Also here, because several such pages need them: the sentence a page shows when a study's table
+is not there yet (``missing_study``) and the no-pre-training baselines beside the curves
+(``baseline_table``).
 """
 
 from __future__ import annotations
@@ -88,34 +88,6 @@ def selected_optima_and_trend(df: pd.DataFrame, *, n_boot: int = PANEL_BOOT,
     return opt, draws, ratio_trend(opt, draws, level=level)
 
 
-def selection_gap(df: pd.DataFrame, *, n_boot: int = 0) -> pd.DataFrame:
-    """Per (task, budget): K* selected on validation and on test, the seed-mean test error at each
-    one's best grid point, and the difference (validation-selected minus test-selected: >= 0, the
-    optimism selecting on the reported metric would add). Grid points, not the refined optima, so
-    both errors are read the same way (measured means, no interpolation)."""
-    val = optima(df, metric=SELECT, report=REPORT, n_boot=n_boot)
-    test = optima(df, metric=REPORT, n_boot=n_boot)
-    out = val[["task", "budget"]].copy()
-    out["K* (val)"] = val.K_star.to_numpy()
-    out["K* (test)"] = test.K_star.to_numpy()
-    out["test error at val-selected"] = val.report_grid.to_numpy()
-    out["test error at test-selected"] = test.err_grid.to_numpy()
-    out["difference"] = out["test error at val-selected"] - out["test error at test-selected"]
-    return out
-
-
-def selection_gap_text(gap: pd.DataFrame) -> str:
-    """One sentence: how much lower the quoted test error would be if it were also selected on."""
-    if gap.empty:
-        return "There are no optima to compare."
-    d = gap["difference"]
-    worst = gap.loc[d.idxmax()]
-    return (f"Selecting on test error instead would quote errors lower by {d.mean():.2%} on "
-            f"average over the {len(gap)} (task, budget) optima (at most {worst.difference:.2%}, "
-            f"{worst.task} at N = {worst.budget}), and move K* by a factor of up to "
-            f"{np.exp(np.abs(np.log(gap['K* (val)'] / gap['K* (test)']))).max():.2g}.")
-
-
 def robust_verdicts(df: pd.DataFrame, *, n_boot: int = PANEL_BOOT, level: float = LEVEL,
                     margin: float = MARGIN, seed: int = 0) -> pd.DataFrame:
     """Per task: the slope located on validation (slope, lo, hi), the rule's label and reason as
@@ -168,12 +140,6 @@ def verdict_text(verdicts: pd.DataFrame, *, margin: float = MARGIN) -> str:
     return "\n\n".join(parts)
 
 
-def slope_of(df: pd.DataFrame, *, n_boot: int = 1000, level: float = LEVEL, seed: int = 0):
-    """The validation-selected slope per task (``ratio_trend`` rows), without the panel."""
-    opt, draws = selected_optima(df, level=level, n_boot=n_boot, seed=seed)
-    return ratio_trend(opt, draws, level=level)
-
-
 def baseline_table(tasks, root: str | os.PathLike | None = None,
                    metric: str = REPORT) -> pd.DataFrame | None:
     """Per task on the page: raw pixels and the randomly initialised network (mean ± seed sd,
@@ -203,34 +169,3 @@ def baseline_lines(tasks, root: str | os.PathLike | None = None,
     except FileNotFoundError:
         return {}
     return {t: dict(zip(g.kind, g["mean"])) for t, g in s[s.task.isin(list(tasks))].groupby("task")}
-
-
-def load_power(folder: str | os.PathLike, root: str | os.PathLike | None = None) -> dict:
-    """The committed power tables of a study (``analysis.power``), ``results/<study>/power``:
-    {(task, scenario): table}, scenario "as run" or "cross-fitted" (``<task>-crossfit.csv``, the
-    same design selecting on half the test split). Empty if none were computed."""
-    folder = repo_root(root) / folder
-    out = {}
-    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
-        task, crossfit = path.stem.removesuffix("-crossfit"), path.stem.endswith("-crossfit")
-        out[(task, "cross-fitted" if crossfit else "as run")] = pd.read_csv(path)
-    return out
-
-
-def power_overview(power: dict) -> pd.DataFrame:
-    """One row per (task, scenario): P(invariant | slope 0), the weakest detection of a drift of
-    0.5 or more, the smallest drift found both ways with probability >= 0.8, simulations per slope
-    (all after the robustness panel, in %)."""
-    from pretrain_diversity.analysis.power import power_summary
-
-    rows = []
-    for (task, scenario), table in power.items():
-        s = power_summary(table)
-        rows.append({"task": task, "design": scenario,
-                     "P(invariant | slope 0) %": round(100 * s["p_invariant_at_0"]),
-                     "P(drift found | |slope| >= 0.5) %, weakest": round(100 * s["p_detect_far"]),
-                     "smallest drift found 80% of the time": (
-                         "none simulated" if not np.isfinite(s["smallest_detected"])
-                         else f"±{s['smallest_detected']:g}"),
-                     "tables per slope": s["sims"]})  # fmt: skip
-    return pd.DataFrame(rows).set_index(["task", "design"]) if rows else pd.DataFrame()

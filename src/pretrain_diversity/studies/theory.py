@@ -24,7 +24,7 @@ def fit_data(root: str | os.PathLike | None = None) -> tuple[pd.DataFrame, str, 
     """(seed-level errors, where they come from, a note or None): the Figure 1 study's table when
     it is committed, else the simulation of the two-step sampling model, with a note saying so."""
     from pretrain_diversity.analysis.simulation import load_results
-    from pretrain_diversity.studies.tradeoff import RESULTS, load_figure1
+    from pretrain_diversity.studies.figure1 import RESULTS, load_figure1
 
     root = repo_root(root)
     if (root / RESULTS).exists():

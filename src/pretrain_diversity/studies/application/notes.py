@@ -7,7 +7,7 @@ import pandas as pd
 
 from pretrain_diversity.analysis.verdict_rule import read_slope
 from pretrain_diversity.studies.application.stats import ESTIMATION_FACTOR, PAPER_GAIN_POINTS, Plan
-from pretrain_diversity.studies.tradeoff.notes import distinct_draws
+from pretrain_diversity.analysis.bootstrap import distinct_draws
 
 
 def _at(target: pd.DataFrame, budget: int) -> pd.DataFrame:

@@ -30,8 +30,8 @@ from pretrain_diversity.studies.invariance.figures import (
     plot_ucurves,
 )
 from pretrain_diversity.studies.invariance.load import (
-    KNOBS, METRIC, RESULTS_DIR, RUNS_DIR, SAMPLER_RESULTS, SAMPLER_SPEC, SPECS, SPECS_V2, command,
-    knobs_read, load_invariance, protocol, provenance, results_path, sampler_note, tables, v2_status,
+    KNOBS, METRIC, RUNS_DIR, SAMPLER_RESULTS, SAMPLER_SPEC, SPECS, command, load_invariance,
+    provenance, results_path, sampler_note, tables, tables_note,
 )
 from pretrain_diversity.studies.invariance.stats import (
     MARGIN, NULL_LOG2_RATIOS, Invariance, analyse, contrasts, extrapolation_regret,

@@ -1,12 +1,10 @@
 """The invariance studies' tables: where they are, how to remake them, reading them together.
 
-The page reads one protocol at a time. Under protocol v1 (the first tables: 3 seeds, 8x of
-budgets, no shapes) every knob's v1 table is read. As soon as any knob's v2 table is committed the
-page reads protocol v2 only: the v2 knob tables that exist, and the original sampler on the v2 grid
-(Figure 1's runs plus ``studies/invariance-v2-sampler.toml`` for the points Figure 1 lacks). A knob
-whose v2 study has not finished is left out and named, not mixed in from v1: the conditions are
-compared on the points they all share, and a v1 table would thin every condition back to v1's grid
-and drop shapes, which v1 never probed.
+The page reads the Figure 1 table, one table per knob, and the original sampler on the knobs' grid
+(``studies/invariance-v2-sampler.toml``: Figure 1's runs, copied, plus the points Figure 1 lacks),
+so every condition is compared on the same points with shapes probed. The knobs' first tables
+(``results/invariance/<knob>``: 3 seeds, 8x of budgets, no shapes) stay in ``results/`` as history
+and are not read: mixed in, they would thin every condition back to their grid.
 """
 
 from __future__ import annotations
@@ -17,80 +15,40 @@ from pathlib import Path
 import pandas as pd
 
 from pretrain_diversity.paths import repo_root
-from pretrain_diversity.studies import tradeoff as F
+from pretrain_diversity.studies import figure1 as F
 from pretrain_diversity.sweeps import catalog
 from pretrain_diversity.sweeps import provenance as prov
 
 KNOBS = ("variety", "capacity", "epochs")
 METRIC = F.METRIC
-
-
-def study_name(knob: str, version: int = 1) -> str:
-    """The study of one knob: ``invariance-epochs`` (v1), ``invariance-v2-epochs`` (v2)."""
-    return f"invariance-{knob}" if version == 1 else f"invariance-v{version}-{knob}"
-
-
-RESULTS_DIR = catalog.RESULTS / "invariance"  # every invariance study's folder is below it
-RUNS_DIR = catalog.study(study_name(KNOBS[0])).runs_dir  # shared by every invariance study
-SPECS = {k: catalog.study(study_name(k)).spec for k in KNOBS}
-
-# Protocol v2 (shapes probed, 5 seeds, N = 1,024 ... 32,768).
-SPECS_V2 = {k: catalog.study(study_name(k, 2)).spec for k in KNOBS}
+STUDIES = {k: catalog.study(f"invariance-v2-{k}") for k in KNOBS}
+SPECS = {k: s.spec for k, s in STUDIES.items()}
+RUNS_DIR = STUDIES[KNOBS[0]].runs_dir  # shared by every invariance study
 SAMPLER = catalog.study("invariance-v2-sampler")
 SAMPLER_SPEC = SAMPLER.spec
 SAMPLER_RESULTS = SAMPLER.table
 
 
-def results_path(knob: str, version: int = 1) -> Path:
-    return catalog.study(study_name(knob, version)).table
+def results_path(knob: str) -> Path:
+    return STUDIES[knob].table
 
 
-def protocol(root: str | os.PathLike | None = None) -> int:
-    """2 once any knob's v2 table is committed, else 1: the protocol the page reads."""
-    root = repo_root(root)
-    return 2 if any((root / results_path(k, 2)).exists() for k in KNOBS) else 1
-
-
-def knobs_read(root: str | os.PathLike | None = None) -> list[str]:
-    """The knobs the page reads: all under v1; under v2 those whose v2 table is committed."""
-    root = repo_root(root)
-    if protocol(root) == 1:
-        return list(KNOBS)
-    return [k for k in KNOBS if (root / results_path(k, 2)).exists()]
-
-
-def spec_path(knob: str, version: int = 1) -> Path:
-    return catalog.study(study_name(knob, version)).spec
-
-
-def knob_table(knob: str, root: Path) -> tuple[Path, str]:
-    """(table, command) of a knob under the protocol the page reads."""
-    v = protocol(root)
-    return root / results_path(knob, v), command(knob, v)
-
-
-def command(knob: str, version: int = 1) -> str:
+def command(knob: str) -> str:
     """The command (from the repository root) that regenerates one knob's results."""
-    return catalog.study(study_name(knob, version)).command
-
-
-def sampler_command() -> str:
-    return SAMPLER.command
+    return STUDIES[knob].command
 
 
 def tables(root: str | os.PathLike | None = None) -> dict[str, tuple[Path, str]]:
     """Name -> (table, command) of every table the page reads, the Figure 1 table first."""
     root = repo_root(root)
-    wanted = {"figure1": (root / F.RESULTS, F.COMMAND)}
-    if protocol(root) == 2:
-        wanted["sampler"] = (root / SAMPLER_RESULTS, sampler_command())
-    wanted.update({k: knob_table(k, root) for k in knobs_read(root)})
-    return wanted
+    return {"figure1": (root / F.RESULTS, F.COMMAND),
+            "sampler": (root / SAMPLER_RESULTS, SAMPLER.command),
+            **{k: (root / results_path(k), command(k)) for k in KNOBS}}
 
 
 def load_invariance(root: str | os.PathLike | None = None) -> pd.DataFrame:
-    """The Figure 1 table plus the knob tables of one protocol, one frame, only the tasks all of
-    them probed; a run read twice (the v2 sampler table copies Figure 1's runs) counts once.
+    """Every table the page reads, one frame, only the tasks all of them probed; a run read twice
+    (the sampler table copies Figure 1's runs) counts once.
 
     Raises FileNotFoundError naming every missing table and the command that makes it.
     """
@@ -104,8 +62,8 @@ def load_invariance(root: str | os.PathLike | None = None) -> pd.DataFrame:
                           for p, c in missing.values())
         raise FileNotFoundError(
             "The invariance page draws only measured results, and these tables are missing:\n"
-            f"{lines}\n(run from the repository root; `pretrain-diversity plan "
-            "studies/invariance-<knob>.toml` estimates their cost) and commit results/."
+            f"{lines}\n(run from the repository root; `pretrain-diversity plan <spec>` estimates "
+            "their cost) and commit results/."
         )
     frames = [load_results(p).assign(source=k) for k, (p, _) in wanted.items()]
     tasks = set.intersection(*(set(f["task"]) for f in frames))
@@ -115,15 +73,21 @@ def load_invariance(root: str | os.PathLike | None = None) -> pd.DataFrame:
     return df
 
 
+def tables_note(df: pd.DataFrame) -> str:
+    """Markdown: the design of the knob tables ``load_invariance`` read, counted from them."""
+    runs = df[df["source"].isin(KNOBS)].drop_duplicates("run_id")
+    budgets = sorted(runs.budget.unique())
+    return (f"Every knob is read from its protocol v2 table ({runs.seed.nunique()} seeds, "
+            f"N = {budgets[0]:,} to {budgets[-1]:,}, shapes "
+            f"{'probed' if 'shapes' in set(df.task) else 'not probed'}).")
+
+
 def provenance(root: str | os.PathLike | None = None) -> str:
     """Markdown: per table the page reads, where it is, its measured wall time and the command
     that regenerates it."""
     root = repo_root(root)
-    v = protocol(root)
-    rows = [("Figure 1 (original sampler)", catalog.study("figure1"))]
-    if v == 2:
-        rows.append(("original sampler on the v2 grid", SAMPLER))
-    rows += [(k, catalog.study(study_name(k, v))) for k in knobs_read(root)]
+    rows = [("Figure 1 (original sampler)", catalog.study("figure1")),
+            ("original sampler on the v2 grid", SAMPLER), *STUDIES.items()]
     lines = []
     for name, study in rows:
         path = study.table
@@ -140,10 +104,6 @@ def sampler_note(root: str | os.PathLike | None = None) -> str:
     from pretrain_diversity.analysis.tables import load_results
 
     root = repo_root(root)
-    if protocol(root) == 1:
-        return ("Every K of the v1 invariance grids is also in the Figure 1 grid, so the original "
-                "sampler is compared on exactly the same points: its Figure 1 runs are reused, "
-                "thinned to this grid.")
     fig1 = set(load_results(root / F.RESULTS)["run_id"])
     sampler = load_results(root / SAMPLER_RESULTS).drop_duplicates("run_id")
     new = sampler[~sampler["run_id"].isin(fig1)]
@@ -154,35 +114,3 @@ def sampler_note(root: str | os.PathLike | None = None) -> str:
             f"`{SAMPLER_SPEC.as_posix()}` holds its {len(sampler)} runs on the v2 grid, "
             f"{len(sampler) - len(new)} of them Figure 1's own runs (the same run ids, copied, "
             f"not retrained) and {len(new)} that Figure 1's grid lacks ({where}).")
-
-
-def v2_status(root: str | os.PathLike | None = None) -> str:
-    """Markdown: which protocol the page reads, and which knobs' v2 studies have not finished
-    (with their records counted and the command that continues them)."""
-    from pretrain_diversity.studies.slope_verdicts import recorded_runs
-    from pretrain_diversity.sweeps.spec import load_study
-
-    root = repo_root(root)
-    waiting = [k for k in KNOBS if not (root / results_path(k, 2)).exists()]
-    if not waiting:
-        return ("Every knob is read from its protocol v2 table (5 seeds, N = 1,024 to 32,768, "
-                "shapes probed).")
-    parts = [f"`{SPECS_V2[k].as_posix()}` ({recorded_runs(results_path(k, 2), root)} of "
-             f"{len(load_study(root / SPECS_V2[k]).expand())} runs recorded)" for k in waiting]
-    run = (f"`{catalog.study(study_name(waiting[0], 2)).make_command}`"
-           + (" (and the same for the others)" if len(waiting) > 1 else "")
-           + " continues them from their records")
-    plural = len(waiting) > 1
-    if protocol(root) == 1:
-        return (f"**Protocol v2 has not run for {', '.join(waiting)}.** This page reads "
-                f"{'their' if plural else 'its'} v1 table{'s' if plural else ''} "
-                "(fewer seeds, 8× of budgets, shapes not probed), so shapes is missing below and "
-                "the v1 limits hold. The v2 studies: " + "; ".join(parts) + f". {run}; each "
-                "replaces its v1 table here once committed.")
-    read = [k for k in KNOBS if k not in waiting]
-    return (f"**This page reads protocol v2** (5 seeds, N = 1,024 to 32,768, shapes probed) for "
-            f"{', '.join(read)}. The v2 stud{'ies' if plural else 'y'} of {', '.join(waiting)} "
-            f"{'have' if plural else 'has'} not finished: " + "; ".join(parts) + ". Until "
-            f"{'they are' if plural else 'it is'} committed {'these knobs are' if plural else 'this knob is'} "
-            "left out of this page rather than read from v1, whose grid would thin every "
-            f"condition back to 8× of budgets and drop shapes ({run}).")

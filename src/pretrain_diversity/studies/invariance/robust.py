@@ -1,10 +1,10 @@
-"""The invariance page under protocol v2: each condition's slope read by the shared rule and its
+"""The invariance pages' verdicts: each condition's slope read by the shared rule and its
 robustness panel, the fixed-compute comparison, and the page's notes counted from the data.
 
 A condition's verdict stands only if every check of ``robustness.robustness_panel`` gives the
 same label (``slope_verdicts.robust_verdicts``); the page says which check broke it otherwise.
 Which protocol the paper's claim holds under, if either, is read from the Figure 1 table (fixed
-epochs) and its fixed-steps control by the same rule (``tradeoff.controls``).
+epochs) and its fixed-steps control by the same rule (``figure1.controls``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from pretrain_diversity.analysis.bootstrap import distinct_draws
 from pretrain_diversity.analysis.optimum import MIN_K_FOR_OPTIMUM
 from pretrain_diversity.analysis.robustness import SlopeDifference, robustness_panel, thin_grid
 from pretrain_diversity.analysis.verdict_rule import LEVEL, MARGIN, read_slope
@@ -22,7 +23,6 @@ from pretrain_diversity.studies.invariance.stats import Invariance
 from pretrain_diversity.studies.slope_verdicts import (
     PANEL_BOOT, REPORT, SELECT, robust_verdicts, verdict_table,
 )
-from pretrain_diversity.studies.tradeoff.notes import distinct_draws
 
 
 def condition_verdicts(inv: Invariance, *, n_boot: int = PANEL_BOOT) -> pd.DataFrame:

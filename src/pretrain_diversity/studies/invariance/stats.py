@@ -13,14 +13,11 @@ import pandas as pd
 
 from pretrain_diversity.analysis import optimum
 from pretrain_diversity.analysis.bootstrap import interval, percentiles, slope_draws
+from pretrain_diversity.analysis.verdict_rule import MARGIN  # noqa: F401 (the page's margin)
 from pretrain_diversity.studies.invariance.conditions import (
     BASELINE, FULL_GRID, conditions_in_order, label_conditions, match_grid,
 )
 from pretrain_diversity.studies.invariance.load import METRIC
-
-
-# The practical margin is the shared slope rule's (``verdict_rule.MARGIN``, which says why 0.2).
-from pretrain_diversity.analysis.verdict_rule import MARGIN  # noqa: E402,F401 (re-exported)
 
 
 @dataclass
@@ -50,8 +47,8 @@ def analyse(
 
     With ``match`` the conditions are compared on their common (N, K) points; with
     ``full_grid_check`` the original sampler is also analysed on all its points (condition
-    ``FULL_GRID``), to show how much the thinner common grid moves its answer. Protocol v2
-    passes ``metric="val_error", report="test_error"`` (selected on validation, test quoted).
+    ``FULL_GRID``), to show how much the thinner common grid moves its answer. The pages pass
+    ``metric="val_error", report="test_error"`` (selected on validation, test quoted).
     """
     df = label_conditions(df) if "condition" not in df else df
     full = df

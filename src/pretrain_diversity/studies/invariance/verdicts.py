@@ -1,5 +1,7 @@
 """The invariance page's words: the summary table, the verdict per task and the takeaways, every
-statement computed from the statistics."""
+statement computed from the statistics. The verdict and the takeaways speak after the robustness
+panel (``robust.condition_verdicts`` and ``robust.knob_contrast_verdicts``), so a page cannot say
+'drifts' where its own panel says 'inconclusive'; the summary table shows the rule as reported."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pretrain_diversity.analysis.formatting import ratio as ratio_text
 from pretrain_diversity.analysis.formatting import signed_interval
 from pretrain_diversity.studies.invariance.conditions import BASELINE, FULL_GRID, knob_groups
 from pretrain_diversity.analysis.verdict_rule import DOWN, INVARIANT, SMALL, UP, read_slope
-from pretrain_diversity.studies.invariance.stats import MARGIN, Invariance, contrasts
+from pretrain_diversity.studies.invariance.stats import MARGIN, Invariance
 
 
 def classify(slope: float, lo: float, hi: float, margin: float = MARGIN) -> str:
@@ -58,35 +60,10 @@ def names(conditions) -> str:
     return "; ".join(f"*{c}*" for c in conditions)
 
 
-def _labels(inv: Invariance, task: str, conds, margin: float,
-            cv: pd.DataFrame | None = None) -> dict[str, str]:
-    """Condition -> the verdict on ``task``: after the robustness panel when ``cv`` (the page's
-    ``robust.condition_verdicts``) is given, else the shared rule as reported."""
-    if cv is not None:
-        g = cv[(cv.task == task) & cv.condition.isin(conds)].set_index("condition")
-        return {c: g.at[c, "verdict"] for c in conds if c in g.index}
-    tr = inv.trend[(inv.trend.task == task) & inv.trend.condition.isin(conds)]
-    tr = tr.set_index("condition").reindex(conds).dropna(subset=["slope"])
-    return {c: classify(r.slope, r.slope_lo, r.slope_hi, margin) for c, r in tr.iterrows()}
-
-
-def knob_effects(inv: Invariance, margin: float = MARGIN,
-                 kc: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per knob and task, the slope change from the knob's first level to its last: difference,
-    lo, hi, rule (the shared rule's label as reported), verdict (after the knob's robustness
-    panel when ``kc``, ``robust.knob_contrast_verdicts``, is given, else the rule) and broken."""
-    if kc is not None:
-        return kc
-    conds = [c for c in inv.conditions if c != FULL_GRID]
-    rows = []
-    for knob, levels in knob_groups(conds).items():
-        for r in contrasts(inv, pairs=[(levels[-1], levels[0])]).itertuples():
-            label = read_slope(r.difference, r.lo, r.hi, margin=margin).label
-            rows.append(dict(knob=knob, condition=r.condition, reference=r.reference,
-                             task=r.task, difference=r.difference, lo=r.lo, hi=r.hi,
-                             rule=label, verdict=label, broken=""))
-    return pd.DataFrame(rows, columns=["knob", "condition", "reference", "task", "difference",
-                                       "lo", "hi", "rule", "verdict", "broken"])
+def _labels(cv: pd.DataFrame, task: str, conds) -> dict[str, str]:
+    """Condition -> its verdict on ``task`` after the robustness panel."""
+    g = cv[(cv.task == task) & cv.condition.isin(conds)].set_index("condition")
+    return {c: g.at[c, "verdict"] for c in conds if c in g.index}
 
 
 def _effect_words(knob: str, label: str, margin: float) -> str:
@@ -103,23 +80,21 @@ def _effect_words(knob: str, label: str, margin: float) -> str:
 
 
 def verdict(inv: Invariance, fits: pd.DataFrame | None = None,
-            regret: pd.DataFrame | None = None, *, margin: float = MARGIN,
-            cv: pd.DataFrame | None = None, kc: pd.DataFrame | None = None) -> str:
+            regret: pd.DataFrame | None = None, *, cv: pd.DataFrame, kc: pd.DataFrame,
+            margin: float = MARGIN) -> str:
     """Markdown: per task, where invariance holds (``verdict_rule.read_slope``), what each knob does to the
     slope (paired contrast between its extreme levels), which fitted exponent moves, what
     extrapolating the small-N ratio costs, and the overall answer.
 
-    With ``cv`` (``robust.condition_verdicts``) every label is the verdict after the robustness
-    panel, and the cases the panel overturned are named with the checks that broke them: a page
-    must not say 'drifts' where its own panel says 'inconclusive'."""
+    Every label is the verdict after the robustness panel (``cv``, ``kc``), and the cases the
+    panel overturned are named with the checks that broke them."""
     pct = f"{inv.level:.0%}"
     conds = [c for c in inv.conditions if c != FULL_GRID]
-    effects = knob_effects(inv, margin, kc)
     out = []
     for task in sorted(inv.trend["task"].unique()):
         tr = inv.trend[(inv.trend.task == task) & inv.trend.condition.isin(conds)]
         tr = tr.set_index("condition").reindex(conds).dropna(subset=["slope"])
-        kinds = _labels(inv, task, list(tr.index), margin, cv)
+        kinds = _labels(cv, task, list(tr.index))
         lines = [f"**{task}**"]
         desc = "; ".join(f"*{c}* {r.slope:+.2f} {signed_interval(r.slope_lo, r.slope_hi)}"
                          for c, r in tr.iterrows())
@@ -131,22 +106,18 @@ def verdict(inv: Invariance, fits: pd.DataFrame | None = None,
             ("drifts down", "The optimal ratio shrinks with N (interval below 0, slope beyond "
                             f"±{margin:g})"),
             ("small drift", f"A drift distinguishable from 0 but within ±{margin:g}"),
-            ("inconclusive", f"Inconclusive (the interval contains 0 but reaches beyond "
-                             f"±{margin:g})"),
+            ("inconclusive", "Inconclusive (the interval contains 0 but reaches beyond "
+                             f"±{margin:g}, or a check of the robustness panel disagrees)"),
         ):
             members = [c for c, k in kinds.items() if k == kind]
-            if kind == "inconclusive" and cv is not None:
-                words = (f"Inconclusive (the interval contains 0 but reaches beyond ±{margin:g}, "
-                         "or a check of the robustness panel disagrees)")
             if members:
                 lines.append(f"- {words}: {names(members)}.")
-        if cv is not None:
-            g = cv[(cv.task == task) & cv.condition.isin(list(kinds)) & (cv.rule != cv.verdict)]
-            if len(g):
-                lines.append("- Overturned by the robustness panel: " + "; ".join(
-                    f"*{r.condition}* reads '{r.rule}' as reported, broken by {r.broken}"
-                    for r in g.itertuples()) + ".")
-        for c in effects[effects.task == task].itertuples():
+        g = cv[(cv.task == task) & cv.condition.isin(list(kinds)) & (cv.rule != cv.verdict)]
+        if len(g):
+            lines.append("- Overturned by the robustness panel: " + "; ".join(
+                f"*{r.condition}* reads '{r.rule}' as reported, broken by {r.broken}"
+                for r in g.itertuples()) + ".")
+        for c in kc[kc.task == task].itertuples():
             text = (f"- {c.knob.capitalize()} changes the slope by {c.difference:+.2f} "
                     f"{signed_interval(c.lo, c.hi)} from *{c.reference}* to *{c.condition}*"
                     + _effect_words(c.knob, c.rule, margin))
@@ -169,11 +140,10 @@ def verdict(inv: Invariance, fits: pd.DataFrame | None = None,
                 )
         out.append("\n".join(lines))
     kinds = [k for task in sorted(inv.trend["task"].unique())
-             for k in _labels(inv, task, conds, margin, cv).values()]
+             for k in _labels(cv, task, conds).values()]
     counts = {k: kinds.count(k) for k in dict.fromkeys(kinds)}
     out.append(
-        f"**Overall**, over {len(kinds)} (condition, task) cases"
-        + (", after the robustness panel" if cv is not None else "") + ": "
+        f"**Overall**, over {len(kinds)} (condition, task) cases, after the robustness panel: "
         + ", ".join(f"{v} {k}" for k, v in counts.items())
         + ". The paper's claim (an N-invariant optimal ratio) is supported where the slope is "
         "'invariant', contradicted where it 'drifts', and not decided by these data elsewhere."
@@ -181,18 +151,15 @@ def verdict(inv: Invariance, fits: pd.DataFrame | None = None,
     return "\n\n".join(out)
 
 
-def _labels_of(inv: Invariance, cond: str, margin: float,
-               cv: pd.DataFrame | None = None) -> dict[str, str]:
-    """Task -> the verdict on ``cond`` (after the panel when ``cv`` is given)."""
+def _labels_of(inv: Invariance, cond: str, cv: pd.DataFrame) -> dict[str, str]:
+    """Task -> the verdict on ``cond``."""
     tasks = inv.trend[inv.trend.condition == cond].task
-    return {t: _labels(inv, t, [cond], margin, cv).get(cond, "inconclusive") for t in tasks}
+    return {t: _labels(cv, t, [cond]).get(cond, "inconclusive") for t in tasks}
 
 
-def _condition_kind(inv: Invariance, cond: str, margin: float,
-                    cv: pd.DataFrame | None = None) -> tuple[str, pd.DataFrame]:
-    """'invariant' if every task's slope is, 'drifts' if any task's drifts, else 'unclear'
-    (each task's label after the panel when ``cv`` is given)."""
-    kinds = list(_labels_of(inv, cond, margin, cv).values())
+def _condition_kind(inv: Invariance, cond: str, cv: pd.DataFrame) -> tuple[str, pd.DataFrame]:
+    """'invariant' if every task's slope is, 'drifts' if any task's drifts, else 'unclear'."""
+    kinds = list(_labels_of(inv, cond, cv).values())
     t = inv.trend[inv.trend.condition == cond]
     if kinds and all(k == "invariant" for k in kinds):
         return "invariant", t
@@ -201,22 +168,20 @@ def _condition_kind(inv: Invariance, cond: str, margin: float,
     return "unclear", t
 
 
-def _labelled_slopes(inv: Invariance, cond: str, margin: float,
-                     cv: pd.DataFrame | None = None) -> str:
+def _labelled_slopes(inv: Invariance, cond: str, cv: pd.DataFrame) -> str:
     """'drifts up on glyphs-heldout (+0.78); inconclusive on digits (+0.67), shapes (+0.54)':
     each task under its own label, so a drift on one task is not read as the condition's."""
-    labels = _labels_of(inv, cond, margin, cv)
+    labels = _labels_of(inv, cond, cv)
     groups: dict[str, list[str]] = {}
     for r in inv.trend[inv.trend.condition == cond].itertuples():
         groups.setdefault(labels[r.task], []).append(f"{r.task} ({r.slope:+.2f})")
     return "; ".join(f"{k} on {', '.join(v)}" for k, v in groups.items())
 
 
-def takeaways(inv: Invariance, regret: pd.DataFrame | None = None, *,
-              margin: float = MARGIN, cv: pd.DataFrame | None = None,
-              kc: pd.DataFrame | None = None) -> str:
+def takeaways(inv: Invariance, regret: pd.DataFrame | None = None, *, cv: pd.DataFrame,
+              kc: pd.DataFrame) -> str:
     """Markdown bullets for a practitioner, every statement computed from the analysis (each
-    label after the robustness panel when ``cv`` is given)."""
+    label after the robustness panel)."""
     conds = [c for c in inv.conditions if c != FULL_GRID]
     groups = knob_groups(conds)
     out = []
@@ -225,9 +190,9 @@ def takeaways(inv: Invariance, regret: pd.DataFrame | None = None, *,
         return ", ".join(f"{r.task} {r.slope:+.2f}" for r in t.itertuples())
 
     if BASELINE in conds:
-        kind, t = _condition_kind(inv, BASELINE, margin, cv)
+        kind, t = _condition_kind(inv, BASELINE, cv)
         span = float(t.span.max())
-        drifting = _labels_of(inv, BASELINE, margin, cv)
+        drifting = _labels_of(inv, BASELINE, cv)
         moved = ", ".join(f"×{2 ** (r.slope * math.log2(r.span)):.2g} ({r.task})"
                           for r in t.itertuples()
                           if drifting.get(r.task, "").startswith("drifts"))
@@ -239,14 +204,14 @@ def takeaways(inv: Invariance, regret: pd.DataFrame | None = None, *,
             out.append(f"- On the glyph data as first built (the Figure 1 condition), the best "
                        f"ratio is {'not' if kind == 'drifts' else 'not shown to be'} invariant "
                        f"over the {span:.0f}-fold range of budgets: "
-                       f"{_labelled_slopes(inv, BASELINE, margin, cv)}"
+                       f"{_labelled_slopes(inv, BASELINE, cv)}"
                        + (f"; where it drifts, it changes by {moved}" if moved else "")
                        + ". A ratio found with small runs should not be reused unchecked at a "
                        "larger budget.")
     if "variety" in groups:
         v = groups["variety"]
-        rows = [(c, _condition_kind(inv, c, margin, cv)) for c in v]
-        text = "; ".join(f"*{c}*: {_labelled_slopes(inv, c, margin, cv)}" for c, _ in rows)
+        rows = [(c, _condition_kind(inv, c, cv)) for c in v]
+        text = "; ".join(f"*{c}*: {_labelled_slopes(inv, c, cv)}" for c, _ in rows)
         mean = [float(t.slope.mean()) for _, (_, t) in rows]
         if all(b < a for a, b in zip(mean, mean[1:])):
             trend = ("the drift shrinks as a class gets more variety (mean slope over tasks "
@@ -259,12 +224,11 @@ def takeaways(inv: Invariance, regret: pd.DataFrame | None = None, *,
         out.append(f"- Variety of a class, from fewest to most styles: {text}. Point estimates "
                    f"say {trend}; the paired contrast in the verdict says whether that is more "
                    f"than noise.")
-    effects = knob_effects(inv, margin, kc)
-    moves = effects.verdict.isin([UP, DOWN])
+    moves = kc.verdict.isin([UP, DOWN])
     for knob in ("capacity", "training budget"):
         if knob in groups:
             lo_c, hi_c = groups[knob][0], groups[knob][-1]
-            c = effects[effects.knob == knob]
+            c = kc[kc.knob == knob]
             if c.empty:
                 continue
             clear = moves[c.index]
@@ -288,10 +252,10 @@ def takeaways(inv: Invariance, regret: pd.DataFrame | None = None, *,
             f"(median {100 * g.regret.median():.1f}), against a typical spread over seeds of "
             f"{100 * spread:.1f} points at the optima."
         )
-    moved = [f"{r.knob} on {r.task}" for r in effects[moves].itertuples()]  # after the panel
+    moved = [f"{r.knob} on {r.task}" for r in kc[moves].itertuples()]
     stuck = []  # tasks whose ratio drifts up under every condition
     for task in sorted(inv.trend["task"].unique()):
-        labels = _labels(inv, task, conds, margin, cv)
+        labels = _labels(cv, task, conds)
         if labels and all(k.startswith("drifts up") for k in labels.values()):
             stuck.append(task)
     tail = "."

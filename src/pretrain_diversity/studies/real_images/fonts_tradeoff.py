@@ -1,6 +1,6 @@
 """Figure 1 on the font source beside the glyph source, and the face ceiling.
 
-The optima come from ``studies.tradeoff.optima_and_trend`` located on *validation* error (the
+The optima come from ``studies.figure1.optima_and_trend`` located on *validation* error (the
 strict protocol: the error quoted at a chosen point is never the one minimised over), their trend
 is read by ``analysis.verdict_rule.read_slopes`` and checked by ``analysis.robustness``.
 
@@ -25,7 +25,7 @@ ABOVE, BELOW, AT = "above the ceiling", "below the ceiling", "interval contains 
 def source_optima(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(optima, slope readings) for every source, located on validation error; a ``source``
     column names each row's source. Sources with one budget have optima but no slope row."""
-    from pretrain_diversity.studies.tradeoff import optima_and_trend
+    from pretrain_diversity.studies.figure1 import optima_and_trend
 
     opts, trends = [], []
     for src, df in tables.items():

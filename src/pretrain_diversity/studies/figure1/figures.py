@@ -12,7 +12,7 @@ from pretrain_diversity.figures.baselines import draw_baselines
 from pretrain_diversity.figures.budget_curve import draw_budget_curve
 from pretrain_diversity.figures.style import budget_colors, legend_outside, panel_grid
 from pretrain_diversity.studies.slope_verdicts import star_of
-from pretrain_diversity.studies.tradeoff.load import LEVEL, METRIC
+from pretrain_diversity.studies.figure1.load import LEVEL, METRIC
 
 
 def plot_contours(df: pd.DataFrame, opt: pd.DataFrame | None = None, *, metric: str = METRIC):

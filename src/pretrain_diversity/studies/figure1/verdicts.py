@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from pretrain_diversity.analysis.formatting import ratio as ratio_text
 from pretrain_diversity.analysis.verdict_rule import read_slope
-from pretrain_diversity.studies.tradeoff.load import LEVEL
+from pretrain_diversity.studies.figure1.load import LEVEL
 
 
 def verdict(opt: pd.DataFrame, trend: pd.DataFrame, *, level: float | None = None) -> str:
@@ -79,3 +80,15 @@ def optima_table(opt: pd.DataFrame) -> pd.DataFrame:
                                  for r, lo, hi in zip(opt.r_star, opt.log2_r_lo, opt.log2_r_hi)],
         "interior": [f"{'yes' if i else 'NO'} ({p:.0%})" for i, p in zip(opt.interior, opt.p_interior)],
     })
+
+
+def selection_gap_text(gap: pd.DataFrame) -> str:
+    """One sentence: how much lower the quoted test error would be if it were also selected on."""
+    if gap.empty:
+        return "There are no optima to compare."
+    d = gap["difference"]
+    worst = gap.loc[d.idxmax()]
+    return (f"Selecting on test error instead would quote errors lower by {d.mean():.2%} on "
+            f"average over the {len(gap)} (task, budget) optima (at most {worst.difference:.2%}, "
+            f"{worst.task} at N = {worst.budget}), and move K* by a factor of up to "
+            f"{np.exp(np.abs(np.log(gap['K* (val)'] / gap['K* (test)']))).max():.2g}.")

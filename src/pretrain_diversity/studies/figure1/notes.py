@@ -1,20 +1,15 @@
-"""The Figure 1 page's caveats and its setting table, with every number read from the table
-present (v1 or v2 alike), so the prose never states a spec's intent as if it were data."""
+"""The Figure 1 page's caveats and its setting table, with every number read from the table, so
+the prose never states a spec's intent as if it were data."""
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
+
+from pretrain_diversity.analysis.bootstrap import distinct_draws
 
 
 def _runs(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop_duplicates("run_id")
-
-
-def distinct_draws(n_seeds: int) -> int:
-    """Distinct bootstrap resamples of n seeds with replacement (multisets): C(2n-1, n)."""
-    return math.comb(2 * n_seeds - 1, n_seeds)
 
 
 def trust_notes(df: pd.DataFrame) -> str:
