@@ -256,13 +256,13 @@ def main() -> None:
     cfg = RunConfig(n_classes=500)
     print(f"machine: {os.cpu_count()} cores ({cpu_path.cpu_identity()}), torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; ${cpu_path.PRECISION_ENV}="
-          f"{os.environ.get(cpu_path.PRECISION_ENV, '(unset: auto)')}")
+          f"{os.environ.get(cpu_path.PRECISION_ENV, f'(unset: {cpu_path.DEFAULT_PRECISION})')}")
     out: dict = {}
     if "main" not in skip:
         nb, direct = main_job_wall_time()
         out.update(main_job_notebook_s=nb, main_job_direct_s=direct,
                    main_job_precision=cpu_path.requested_precision())
-        print(f"main job (papermill, K=500, n=32, probes included): {nb:.1f} s  (goal <= 60 s)")
+        print(f"main job (papermill, K=500, n=32, probes included): {nb:.1f} s  (goal <= 45 s)")
         print(f"  same run called directly:                         {direct:.1f} s")
     if "loop" not in skip:
         loop_figures(cfg, steps, out)
