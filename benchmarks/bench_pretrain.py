@@ -11,6 +11,8 @@ Prints, on whatever machine runs it:
   4. the CPU training path (training.cpu_path; channels-last throughout): training throughput in
      fp32, in bf16 autocast and on the automatic choice, at 1 and 2 threads, with the choice and
      the step times it was made on;
+  4b. the step time at batch 32, 128 and 512 on one thread, split into a fixed part per step and
+     a part per image: the fixed part bounds what batching several models in one process saves;
   5. a sweep's wall time with --workers 2 --threads 1 on the old path (fp32) and the new one
      (auto), the same fixed set of runs, and their ratio;
   6. a paired check that the path does not move results: the same configurations x seeds made in
@@ -18,7 +20,7 @@ Prints, on whatever machine runs it:
      the mean paired difference lies within seed noise (analysis.path_check).
 
 Usage:  python benchmarks/bench_pretrain.py [--quick] [--json results/benchmarks/pretrain/NAME.json]
-        [--skip PART ...]   (parts: main, loop, path, sweep, paired)
+        [--skip PART ...]   (parts: main, loop, path, batch, sweep, paired)
 """
 
 from __future__ import annotations
@@ -241,7 +243,24 @@ def paired_errors(configs: list[RunConfig], seeds, paths=("fp32", "bf16")) -> pd
     return pd.DataFrame(rows)
 
 
-PARTS = ("main", "loop", "path", "sweep", "paired")
+def step_cost(cfg: RunConfig, steps: int, batches=(32, 128, 512)) -> dict:
+    """ms per training step at several batch sizes, one thread, fp32; the least-squares line
+    ms = fixed + per_image * batch. The fixed part is all that running several small models in
+    one process (stacked or grouped) could save against one model per single-thread worker."""
+    import numpy as np
+
+    ms = {}
+    with torch_threads(1), cpu_precision("fp32"):
+        for b in batches:
+            ms[b] = 1e3 * b / ours(cfg.with_(batch_size=b), steps)
+    per_image, fixed = np.polyfit(list(ms), list(ms.values()), 1)
+    at = cfg.batch_size
+    return {"ms_per_step": {str(b): v for b, v in ms.items()}, "fixed_ms": float(fixed),
+            "per_image_ms": float(per_image),
+            "fixed_share_at_default_batch": float(fixed / (fixed + per_image * at))}
+
+
+PARTS = ("main", "loop", "path", "batch", "sweep", "paired")
 
 
 def main() -> None:
@@ -279,6 +298,14 @@ def main() -> None:
                       if r["auto_fp32_step_s"] else "")
             print(f"  {t:>7} {r['fp32']:8.0f} {r['bf16']:8.0f} {r['bf16'] / r['fp32']:9.2f} "
                   f"{r['auto']:8.0f}  {r['auto_chose']} ({how}{timing})")
+    if "batch" not in skip:
+        cost = step_cost(cfg, steps)
+        out["step_cost"] = cost
+        print("step time by batch size, 1 thread, fp32: " + ", ".join(
+            f"{b}: {v:.1f} ms" for b, v in cost["ms_per_step"].items()))
+        print(f"  = {cost['fixed_ms']:.1f} ms fixed + {cost['per_image_ms']:.3f} ms per image; at "
+              f"batch {cfg.batch_size} the fixed part, the most that batching several models "
+              f"in one process could save, is {cost['fixed_share_at_default_batch']:.0%}")
     if "sweep" not in skip:
         configs = sweep_configs(args.quick)
         old = sweep_seconds(configs, "fp32")
