@@ -116,7 +116,7 @@ def shown(x) -> dict:
     if hasattr(x, "_repr_markdown_") and hasattr(x, "data") and isinstance(x.data, str):
         return {"markdown": steady(x.data)}
     if isinstance(x, Styler):
-        return {"styler": frame(x.data), "text": x.to_string()}
+        return {"styler": frame(x.data), "text": steady(x.to_string())}
     if isinstance(x, pd.DataFrame):
         return {"frame": frame(x)}
     if isinstance(x, pd.Series):
