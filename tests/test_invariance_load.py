@@ -61,7 +61,7 @@ def test_the_page_reads_the_sampler_and_the_knob_tables_only(repo):
     assert "shapes" in set(df.task)
     assert len(df[df.run_id == "f1"]) == 3  # read from two tables, counted once per task
     assert set(df[df.source == "sampler"].run_id) == {"s1"}
-    assert I.tables_note(df) == ("Every knob is read from its protocol v2 table (1 seeds, "
+    assert I.tables_note(df) == ("Every knob is read from its own table (1 seeds, "
                                  "N = 1,024 to 32,768, shapes probed).")
     note = I.sampler_note(repo)
     assert "holds its 3 runs" in note and "2 of them Figure 1's own runs" in note

@@ -83,7 +83,7 @@ def test_invariance_page_executes_on_results_tables(tmp_path):
     assert "**Overall**" in text and "*V = 1*" in text and "What a misplaced ratio costs" in text
     assert "verdict (after the panel)" in text and "conditions' verdicts survive every check" in text
     assert "figure1-fixed-steps.toml` has no table yet" in text
-    assert "Every knob is read from its protocol v2 table (3 seeds" in text and "width 16" in text
+    assert "Every knob is read from its own table (3 seeds" in text and "width 16" in text
     from pretrain_diversity.figures.live import VEGALITE_MIME
 
     widgets = [o for c in cells for o in c.get("outputs", []) if VEGALITE_MIME in o.get("data", {})]

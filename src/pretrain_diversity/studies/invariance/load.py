@@ -77,7 +77,7 @@ def tables_note(df: pd.DataFrame) -> str:
     """Markdown: the design of the knob tables ``load_invariance`` read, counted from them."""
     runs = df[df["source"].isin(KNOBS)].drop_duplicates("run_id")
     budgets = sorted(runs.budget.unique())
-    return (f"Every knob is read from its protocol v2 table ({runs.seed.nunique()} seeds, "
+    return (f"Every knob is read from its own table ({runs.seed.nunique()} seeds, "
             f"N = {budgets[0]:,} to {budgets[-1]:,}, shapes "
             f"{'probed' if 'shapes' in set(df.task) else 'not probed'}).")
 
@@ -87,7 +87,7 @@ def provenance(root: str | os.PathLike | None = None) -> str:
     that regenerates it."""
     root = repo_root(root)
     rows = [("Figure 1 (original sampler)", catalog.study("figure1")),
-            ("original sampler on the v2 grid", SAMPLER), *STUDIES.items()]
+            ("original sampler on the knobs' grid", SAMPLER), *STUDIES.items()]
     lines = []
     for name, study in rows:
         path = study.table
@@ -111,6 +111,6 @@ def sampler_note(root: str | os.PathLike | None = None) -> str:
         f"K = {', '.join(str(k) for k in sorted(g.n_classes.unique()))} at N = {n:,}"
         for n, g in new.groupby("budget")) or "none"
     return (f"The original sampler is compared on the same points as every knob: "
-            f"`{SAMPLER_SPEC.as_posix()}` holds its {len(sampler)} runs on the v2 grid, "
+            f"`{SAMPLER_SPEC.as_posix()}` holds its {len(sampler)} runs on the knobs' grid, "
             f"{len(sampler) - len(new)} of them Figure 1's own runs (the same run ids, copied, "
             f"not retrained) and {len(new)} that Figure 1's grid lacks ({where}).")
